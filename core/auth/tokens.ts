@@ -1,0 +1,85 @@
+import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { z } from "zod";
+import { ForbiddenError, UnauthorizedError } from "../errors";
+
+export const roles = ["user", "service", "admin"] as const;
+export type Role = (typeof roles)[number];
+
+/** Who is calling. A `user` principal always carries the app user id it acts for. */
+export type Principal =
+  | { readonly role: "user"; readonly subject: string; readonly userId: string }
+  | { readonly role: "service" | "admin"; readonly subject: string };
+
+const ALGORITHM = "HS256";
+
+const claimsSchema = z.discriminatedUnion("role", [
+  z.object({ role: z.literal("user"), sub: z.uuid("user tokens must name an app user id in sub") }),
+  z.object({ role: z.enum(["service", "admin"]), sub: z.string().min(1) }),
+]);
+
+export interface TokenSettings {
+  readonly secret: string;
+  readonly issuer: string;
+}
+
+const encoder = new TextEncoder();
+
+export async function verifyAccessToken(
+  settings: TokenSettings,
+  token: string,
+  now: Date,
+): Promise<Principal> {
+  let payload: unknown;
+  try {
+    ({ payload } = await jwtVerify(token, encoder.encode(settings.secret), {
+      algorithms: [ALGORITHM],
+      issuer: settings.issuer,
+      requiredClaims: ["exp", "sub"],
+      currentDate: now,
+    }));
+  } catch (error) {
+    throw new UnauthorizedError(describeJoseError(error), { cause: error });
+  }
+  const claims = claimsSchema.safeParse(payload);
+  if (!claims.success) {
+    throw new UnauthorizedError("token claims are invalid (role and sub)", { cause: claims.error });
+  }
+  const { role, sub } = claims.data;
+  return role === "user" ? { role, subject: sub, userId: sub } : { role, subject: sub };
+}
+
+function describeJoseError(error: unknown): string {
+  if (error instanceof joseErrors.JWTExpired) return "token expired";
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return "token algorithm not allowed";
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return "token signature invalid";
+  if (error instanceof joseErrors.JWTClaimValidationFailed) return `token claim invalid: ${error.claim}`;
+  return "token malformed";
+}
+
+export interface IssueTokenInput {
+  readonly role: Role;
+  readonly subject: string;
+  readonly ttlSeconds: number;
+}
+
+export async function issueAccessToken(
+  settings: TokenSettings,
+  input: IssueTokenInput,
+  now: Date,
+): Promise<string> {
+  const issuedAt = Math.floor(now.getTime() / 1000);
+  return new SignJWT({ role: input.role })
+    .setProtectedHeader({ alg: ALGORITHM, typ: "JWT" })
+    .setSubject(input.subject)
+    .setIssuer(settings.issuer)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(issuedAt + input.ttlSeconds)
+    .sign(encoder.encode(settings.secret));
+}
+
+/** Role gate shared by every route; `allowed` comes from the route declaration. */
+export function requireRole(principal: Principal, allowed: readonly Role[]): void {
+  if (!allowed.includes(principal.role)) {
+    throw new ForbiddenError(`role '${principal.role}' may not call this route`);
+  }
+}

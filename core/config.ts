@@ -1,0 +1,59 @@
+import { z } from "zod";
+import { ConfigError } from "./errors";
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((value) => (value === "" ? undefined : value))
+  .optional();
+const optionalUrl = optionalString.pipe(z.url().optional());
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/**
+ * Everything botstate reads from its environment. Values the product cannot run without are
+ * required; local-only overrides (endpoints of the local cloud) are optional.
+ */
+export const configSchema = z.object({
+  STAGE: z.string().min(1).default("local"),
+  LOG_LEVEL: z.enum(["DEBUG", "INFO", "WARN", "ERROR", "SILENT"]).default("INFO"),
+  SERVICE_NAME: z.string().min(1).default("botstate"),
+
+  UPSTASH_REDIS_REST_URL: z.url(),
+  UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
+  /** Prepended to every Redis key; lets several stages or test runs share one database. */
+  REDIS_KEY_PREFIX: z.string().default(""),
+  REDIS_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// connection string"),
+  /** Local cloud only: where the Neon HTTP driver sends queries instead of https://<host>/sql. */
+  NEON_FETCH_ENDPOINT: optionalUrl,
+  /** Local cloud only: host:port/path of the WebSocket relay used by Pool/Client. */
+  NEON_WS_PROXY: optionalString,
+
+  AWS_REGION: z.string().min(1).default("us-east-1"),
+  /** Local cloud only: the SQS emulator's endpoint. */
+  SQS_ENDPOINT: optionalUrl,
+  PROVISIONING_QUEUE_URL: optionalUrl,
+
+  JWT_SECRET: z.string().min(32, "must be at least 32 characters"),
+  JWT_ISSUER: z.string().min(1).default("botstate"),
+  ENCRYPTION_KEY: optionalString,
+
+  HTTP_MAX_BODY_BYTES: positiveInt(256 * 1024),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigSource = Readonly<Record<string, string | undefined>>;
+
+/** Validates the whole configuration at once so one cold start names every bad value. */
+export function parseConfig(source: ConfigSource): Config {
+  const result = configSchema.safeParse(source);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join(".") || "(root)";
+    const value = source[name];
+    return value === undefined ? `${name} is missing` : `${name} ${issue.message}`;
+  });
+  throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
+}

@@ -1,0 +1,53 @@
+/**
+ * The one place that formats Redis key strings. Everything else asks this module for a key, so the
+ * layout (and the per-stage / per-test prefix) can change without hunting string templates.
+ */
+export class RedisKeys {
+  constructor(private readonly prefix: string = "") {}
+
+  private key(...parts: readonly (string | number)[]): string {
+    return this.prefix + parts.join(":");
+  }
+
+  /** Written and read back by the health check. */
+  healthProbe(): string {
+    return this.key("health", "probe");
+  }
+
+  /** Cached answer of an identifier lookup (positive or negative). */
+  lookup(identifier: string): string {
+    return this.key("lookup", "v1", identifier);
+  }
+
+  /** Short lock held by the container filling the cache for one identifier. */
+  lookupFillLock(identifier: string): string {
+    return this.key("lookup", "v1", "fill", identifier);
+  }
+
+  /** Pattern of every cached lookup, for SCAN-based maintenance. */
+  lookupPattern(): string {
+    return this.key("lookup", "v1", "*");
+  }
+
+  /** Old registration layout (system B): exchange API keys hash. */
+  legacyApiKeys(okxUid: string): string {
+    return this.key("user", okxUid, "api", "keys");
+  }
+
+  /** Old registration layout (system B): preferences hash. */
+  legacyPreferences(okxUid: string): string {
+    return this.key("user", okxUid, "preferences");
+  }
+
+  /** SCAN patterns matching the old registration hashes that may carry a telegram_id. */
+  legacyRegistrationPatterns(): readonly string[] {
+    return [this.key("user", "*", "api", "keys"), this.key("user", "*", "preferences")];
+  }
+
+  /** Inverse of the legacy patterns: the okx_uid inside a key they matched, or null. */
+  okxUidOfLegacyKey(key: string): string | null {
+    if (!key.startsWith(this.prefix)) return null;
+    const match = /^user:([^:]+):(?:api:keys|preferences)$/.exec(key.slice(this.prefix.length));
+    return match?.[1] ?? null;
+  }
+}

@@ -1,0 +1,77 @@
+import type middy from "@middy/core";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import type { Clock } from "../../core/clock";
+import { requireRole, verifyAccessToken } from "../../core/auth/tokens";
+import type { Principal, Role, TokenSettings } from "../../core/auth/tokens";
+import { AppError, PayloadTooLargeError, UnauthorizedError, ValidationError } from "../../core/errors";
+import type { Logger } from "../../core/observability/logger";
+import { errorResult, toApiGatewayResult } from "./responses";
+
+/** What the stack adds to the API Gateway event before the route runs. */
+export interface HttpEvent extends Omit<APIGatewayProxyEventV2, "body"> {
+  body: unknown;
+  principal?: Principal;
+}
+
+type HttpMiddleware = middy.MiddlewareObj<HttpEvent, APIGatewayProxyStructuredResultV2>;
+
+export function requestIdOf(event: { requestContext?: { requestId?: string } }, awsRequestId: string): string {
+  return event.requestContext?.requestId ?? awsRequestId;
+}
+
+/** First in the stack so its onError sees every failure, including other middlewares'. */
+export function errorResponder(logger: Logger): HttpMiddleware {
+  return {
+    onError: async (request) => {
+      const requestId = requestIdOf(request.event, request.context.awsRequestId);
+      const { error } = request;
+      if (error instanceof AppError && error.expose) {
+        logger.info("request rejected", { requestId, status: error.status, code: error.code, reason: error.message });
+      } else {
+        logger.error("request failed", { requestId, error: error ?? undefined });
+      }
+      request.response = toApiGatewayResult(errorResult(error, requestId));
+    },
+  };
+}
+
+/** JSON bodies only, bounded in size; a bad body is a 400 naming `body`, never a 500. */
+export function jsonBody(maxBytes: number): HttpMiddleware {
+  return {
+    before: async (request) => {
+      const raw = request.event.body;
+      if (raw === undefined || raw === null || raw === "") {
+        request.event.body = undefined;
+        return;
+      }
+      if (typeof raw !== "string") return;
+      const text = request.event.isBase64Encoded ? Buffer.from(raw, "base64").toString("utf8") : raw;
+      if (Buffer.byteLength(text, "utf8") > maxBytes) {
+        throw new PayloadTooLargeError(`body exceeds ${maxBytes} bytes`);
+      }
+      const contentType = request.event.headers["content-type"];
+      if (contentType !== undefined && !/^application\/(.+\+)?json\b/i.test(contentType)) {
+        throw ValidationError.field("headers.content-type", "must be application/json");
+      }
+      try {
+        request.event.body = JSON.parse(text) as unknown;
+      } catch (error) {
+        throw new ValidationError([{ field: "body", message: "is not valid JSON" }], { cause: error });
+      }
+    },
+  };
+}
+
+/** Bearer JWT (HS256 only, expiry enforced) and the route's role gate. */
+export function authenticate(settings: TokenSettings, allowed: readonly Role[], clock: Clock): HttpMiddleware {
+  return {
+    before: async (request) => {
+      const header = request.event.headers.authorization;
+      const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+      if (!match?.[1]) throw new UnauthorizedError("missing bearer token");
+      const principal = await verifyAccessToken(settings, match[1], clock.now());
+      requireRole(principal, allowed);
+      request.event.principal = principal;
+    },
+  };
+}
