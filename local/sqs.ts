@@ -1,0 +1,131 @@
+import type { AddressInfo } from "node:net";
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  SQSClient,
+  SetQueueAttributesCommand,
+} from "@aws-sdk/client-sqs";
+import { buildApp } from "fauxqs";
+
+export interface QueueDeclaration {
+  name: string;
+  visibilityTimeoutSeconds?: number;
+  dlq?: { name: string; maxReceiveCount: number };
+  messageRetentionSeconds?: number;
+}
+
+export interface LocalSqs {
+  /** Pass as `endpoint` to SQSClient; the SDK then sends every call here, whatever host the QueueUrl names. */
+  readonly endpoint: string;
+  readonly region: string;
+  queueUrl(name: string): string;
+  /** name -> queue URL. DLQs are created first so the RedrivePolicy can point at their ARN. */
+  createQueues(decls: readonly QueueDeclaration[]): Promise<Record<string, string>>;
+  close(): Promise<void>;
+}
+
+export interface StartLocalSqsOptions {
+  host?: string;
+  port?: number;
+  region?: string;
+  queues?: readonly QueueDeclaration[];
+}
+
+// fauxqs stores queues under an AWS-shaped URL, `http://sqs.<region>.<host>:<port>/<account>/<name>`, and
+// looks them up by exact string. The host part is only a label: `sqs.<region>.localhost` does not resolve
+// through getaddrinfo here, so clients must be built with `endpoint` (the SDK's queueUrl middleware only
+// re-targets requests to the QueueUrl host when no endpoint is configured).
+const QUEUE_URL_HOST = "localhost";
+const ACCOUNT_ID = "000000000000";
+
+export function createLocalSqsClient(endpoint: string, region: string): SQSClient {
+  return new SQSClient({
+    endpoint,
+    region,
+    // Static credentials keep the SDK from walking the default provider chain (env, ~/.aws, IMDS), which
+    // is slow and may pick up real AWS credentials; fauxqs never checks them but reads the region from SigV4.
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
+}
+
+export async function startLocalSqs(options: StartLocalSqsOptions = {}): Promise<LocalSqs> {
+  const host = options.host ?? "127.0.0.1";
+  const region = options.region ?? "us-east-1";
+  // startFauxqs() always listens on 0.0.0.0; building the app ourselves is the only way to keep the
+  // emulator off the network.
+  const app = buildApp({ logger: false, host: QUEUE_URL_HOST, defaultRegion: region });
+  await app.listen({ port: options.port ?? 0, host });
+  const { port } = app.server.address() as AddressInfo;
+  const endpoint = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const client = createLocalSqsClient(endpoint, region);
+
+  const queueUrl = (name: string): string => `http://sqs.${region}.${QUEUE_URL_HOST}:${port}/${ACCOUNT_ID}/${name}`;
+
+  const ensureQueue = async (name: string, attributes: Record<string, string>): Promise<string> => {
+    try {
+      const created = await client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+      if (!created.QueueUrl) throw new Error(`CreateQueue ${name} returned no QueueUrl`);
+      return created.QueueUrl;
+    } catch (error) {
+      // Re-declaring with changed attributes (e.g. after editing a declaration in dev) should converge
+      // rather than fail, as an IaC deploy would.
+      if (!(error instanceof Error) || error.name !== "QueueNameExists") throw error;
+      const existing = await client.send(new GetQueueUrlCommand({ QueueName: name }));
+      if (!existing.QueueUrl) throw error;
+      if (Object.keys(attributes).length > 0) {
+        await client.send(new SetQueueAttributesCommand({ QueueUrl: existing.QueueUrl, Attributes: attributes }));
+      }
+      return existing.QueueUrl;
+    }
+  };
+
+  const createQueues = async (decls: readonly QueueDeclaration[]): Promise<Record<string, string>> => {
+    const byName = new Map(decls.map((d) => [d.name, d]));
+    const urls: Record<string, string> = {};
+    const arns = new Map<string, string>();
+
+    const create = async (decl: QueueDeclaration, path: readonly string[]): Promise<void> => {
+      if (urls[decl.name] !== undefined) return;
+      if (path.includes(decl.name)) throw new Error(`DLQ cycle: ${[...path, decl.name].join(" -> ")}`);
+      const attributes: Record<string, string> = {};
+      if (decl.visibilityTimeoutSeconds !== undefined) attributes.VisibilityTimeout = String(decl.visibilityTimeoutSeconds);
+      if (decl.messageRetentionSeconds !== undefined) attributes.MessageRetentionPeriod = String(decl.messageRetentionSeconds);
+      if (decl.dlq) {
+        // A DLQ may also be declared on its own (retention, its own DLQ); that declaration wins.
+        await create(byName.get(decl.dlq.name) ?? { name: decl.dlq.name }, [...path, decl.name]);
+        attributes.RedrivePolicy = JSON.stringify({
+          deadLetterTargetArn: arns.get(decl.dlq.name),
+          maxReceiveCount: String(decl.dlq.maxReceiveCount),
+        });
+      }
+      const url = await ensureQueue(decl.name, attributes);
+      const got = await client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }));
+      const arn = got.Attributes?.QueueArn;
+      if (arn === undefined) throw new Error(`GetQueueAttributes ${decl.name} returned no QueueArn`);
+      urls[decl.name] = url;
+      arns.set(decl.name, arn);
+    };
+
+    for (const decl of decls) await create(decl, []);
+    return urls;
+  };
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      client.destroy();
+      await app.close();
+    })();
+    return closing;
+  };
+
+  try {
+    if (options.queues && options.queues.length > 0) await createQueues(options.queues);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+
+  return { endpoint, region, queueUrl, createQueues, close };
+}
