@@ -1,9 +1,20 @@
 import type { TestProject } from "vitest/node";
+import { startLocalCloud } from "../local/cloud";
+import { loadSstManifest } from "../local/sst-manifest";
+import { TEST_QUEUES } from "./support/queues";
 
-// Temporary: replaced by the local cloud once local/backing.ts exists.
-export default function setup(project: TestProject) {
-  project.provide("backing", {
-    redisUrl: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
-    databaseUrl: process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test",
+/**
+ * One local cloud for the whole run (servers chosen as `npm start` chooses them, BOTSTATE_EMBEDDED
+ * honoured). Test files isolate themselves with their own database and Redis key prefix.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const manifest = await loadSstManifest();
+  const cloud = await startLocalCloud({
+    queues: [...manifest.queues, ...TEST_QUEUES],
+    log: (line) => console.log(`[local-cloud] ${line}`),
   });
+  project.provide("backing", { redisUrl: cloud.backing.redisUrl, databaseUrl: cloud.backing.databaseUrl });
+  project.provide("cloud", { ...cloud.env });
+  project.provide("queueUrls", { ...cloud.queueUrls });
+  return () => cloud.stop();
 }

@@ -1,0 +1,38 @@
+export interface Summary {
+  readonly samples: number;
+  readonly medianMs: number;
+  readonly p95Ms: number;
+  readonly p99Ms: number;
+  readonly opsPerSec: number;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index] ?? Number.NaN;
+}
+
+export function summarize(latenciesMs: readonly number[], elapsedMs: number): Summary {
+  const sorted = [...latenciesMs].sort((a, b) => a - b);
+  const round = (value: number) => Math.round(value * 1000) / 1000;
+  return {
+    samples: sorted.length,
+    medianMs: round(percentile(sorted, 50)),
+    p95Ms: round(percentile(sorted, 95)),
+    p99Ms: round(percentile(sorted, 99)),
+    opsPerSec: Math.round((sorted.length / elapsedMs) * 1000),
+  };
+}
+
+/** Runs `op` sequentially: warm-up first, then `iterations` timed calls. */
+export async function measureSequential(op: () => Promise<unknown>, iterations: number, warmup = Math.ceil(iterations / 10)): Promise<Summary> {
+  for (let i = 0; i < warmup; i += 1) await op();
+  const latencies: number[] = [];
+  const started = performance.now();
+  for (let i = 0; i < iterations; i += 1) {
+    const t0 = performance.now();
+    await op();
+    latencies.push(performance.now() - t0);
+  }
+  return summarize(latencies, performance.now() - started);
+}

@@ -1,0 +1,146 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { startBackingServers } from "./backing";
+import type { BackingServers, EmbeddedMode } from "./backing";
+import { startNeonEndpoint } from "./neon-endpoint";
+import type { NeonEndpoint } from "./neon-endpoint";
+import { connectRedisBackend, createMemoryRedisBackend } from "./redis-backend";
+import type { RedisBackend } from "./redis-backend";
+import { startLocalSqs } from "./sqs";
+import type { LocalSqs } from "./sqs";
+import { queueUrlEnvName } from "./sst-manifest";
+import type { QueueDecl } from "./sst-manifest";
+import { startUpstashEndpoint } from "./upstash-endpoint";
+import type { UpstashEndpoint } from "./upstash-endpoint";
+
+/** Env lines that point the production clients at the local cloud (DATABASE_URL is per database). */
+export interface LocalCloudEnv {
+  readonly UPSTASH_REDIS_REST_URL: string;
+  readonly UPSTASH_REDIS_REST_TOKEN: string;
+  readonly NEON_FETCH_ENDPOINT: string;
+  readonly NEON_WS_PROXY: string;
+  readonly SQS_ENDPOINT: string;
+  readonly AWS_REGION: string;
+  readonly [queueUrl: `${string}_URL`]: string;
+}
+
+export interface LocalCloud {
+  readonly env: LocalCloudEnv;
+  readonly backing: BackingServers;
+  readonly redisBackend: RedisBackend;
+  readonly sqs: LocalSqs;
+  /** Queue name -> URL, for every queue declared in sst.config.ts (and any extra). */
+  readonly queueUrls: Readonly<Record<string, string>>;
+  /** Connection string of `name` on the backing Postgres, creating the database if needed. */
+  ensureDatabase(name: string): Promise<string>;
+  dropDatabase(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface LocalCloudOptions {
+  readonly queues?: readonly QueueDecl[];
+  readonly forceEmbedded?: EmbeddedMode;
+  readonly log?: (line: string) => void;
+  /** Fixed ports for `npm start`; tests leave them to the OS. */
+  readonly ports?: { readonly upstash?: number; readonly neon?: number; readonly sqs?: number };
+}
+
+const DATABASE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export function databaseUrl(maintenanceUrl: string, name: string): string {
+  const url = new URL(maintenanceUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/**
+ * Starts, on 127.0.0.1, everything the production clients talk to: an Upstash REST endpoint and a
+ * Neon SQL/WebSocket endpoint in front of real Redis and Postgres, and an SQS emulator with the
+ * declared queues. Whatever it started, stop() stops, in reverse order.
+ */
+export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
+  const stack: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const step of stack.splice(0).reverse()) await step().catch(() => undefined);
+  };
+  try {
+    const backing = await startBackingServers({
+      ...(options.forceEmbedded !== undefined ? { forceEmbedded: options.forceEmbedded } : {}),
+      ...(options.log ? { log: options.log } : {}),
+    });
+    stack.push(() => backing.stop());
+
+    const redisBackend = backing.redisUrl ? await connectRedisBackend(backing.redisUrl) : createMemoryRedisBackend();
+    stack.push(() => redisBackend.close());
+    const upstash: UpstashEndpoint = await startUpstashEndpoint({
+      backend: redisBackend,
+      token: randomBytes(24).toString("base64url"),
+      ...(options.ports?.upstash !== undefined ? { port: options.ports.upstash } : {}),
+    });
+    stack.push(() => upstash.close());
+
+    const neon: NeonEndpoint = await startNeonEndpoint(
+      options.ports?.neon !== undefined ? { port: options.ports.neon } : {},
+    );
+    stack.push(() => neon.close());
+
+    const sqs = await startLocalSqs(options.ports?.sqs !== undefined ? { port: options.ports.sqs } : {});
+    stack.push(() => sqs.close());
+    const queueUrls = await sqs.createQueues(
+      (options.queues ?? []).map((queue) => ({
+        name: queue.name,
+        visibilityTimeoutSeconds: queue.visibilityTimeoutSeconds,
+        ...(queue.dlq ? { dlq: queue.dlq } : {}),
+      })),
+    );
+
+    const env: LocalCloudEnv = {
+      UPSTASH_REDIS_REST_URL: upstash.url,
+      UPSTASH_REDIS_REST_TOKEN: upstash.token,
+      NEON_FETCH_ENDPOINT: neon.fetchEndpoint,
+      NEON_WS_PROXY: neon.wsProxy,
+      SQS_ENDPOINT: sqs.endpoint,
+      AWS_REGION: sqs.region,
+      ...Object.fromEntries(Object.entries(queueUrls).map(([name, url]) => [queueUrlEnvName(name), url])),
+    };
+
+    const admin = new pg.Pool({ connectionString: backing.databaseUrl, max: 2 });
+    stack.push(() => admin.end());
+    // CREATE DATABASE cannot run concurrently against the same template; serialise within a process.
+    let lock: Promise<unknown> = Promise.resolve();
+    const serial = <T>(work: () => Promise<T>): Promise<T> => {
+      const next = lock.then(work, work);
+      lock = next.catch(() => undefined);
+      return next;
+    };
+
+    return {
+      env,
+      backing,
+      redisBackend,
+      sqs,
+      queueUrls,
+      ensureDatabase: (name) =>
+        serial(async () => {
+          if (!DATABASE_NAME.test(name)) throw new Error(`invalid database name: ${name}`);
+          const { rowCount } = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+          if (!rowCount) {
+            await admin.query(`CREATE DATABASE "${name}"`).catch((error: { code?: string }) => {
+              // Another process created it between our check and our CREATE.
+              if (error.code !== "42P04" && error.code !== "23505") throw error;
+            });
+          }
+          return databaseUrl(backing.databaseUrl, name);
+        }),
+      dropDatabase: (name) =>
+        serial(async () => {
+          if (!DATABASE_NAME.test(name)) throw new Error(`invalid database name: ${name}`);
+          await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+        }),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,85 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import pg from "pg";
+import { inject } from "vitest";
+import { databaseUrl } from "../../local/cloud";
+import type { LocalCloudEnv } from "../../local/cloud";
+import { migrateDatabase } from "../../local/database";
+import { backing } from "./backing";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    cloud: Record<string, string>;
+    queueUrls: Record<string, string>;
+  }
+}
+
+export function cloudEnv(): LocalCloudEnv {
+  return inject("cloud") as unknown as LocalCloudEnv;
+}
+
+export function queueUrl(name: string): string {
+  const url = inject("queueUrls")[name];
+  if (!url) throw new Error(`queue ${name} is not created by the test setup`);
+  return url;
+}
+
+export interface TestDatabase {
+  readonly name: string;
+  readonly url: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh database with every migration applied; one per test file. */
+export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+  const name = `t_${randomUUID().replaceAll("-", "").slice(0, 20)}`;
+  const admin = new pg.Client({ connectionString: backing().databaseUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = databaseUrl(backing().databaseUrl, name);
+  if (options.migrate ?? true) await migrateDatabase(cloudEnv(), url);
+  return {
+    name,
+    url,
+    drop: async () => {
+      const client = new pg.Client({ connectionString: backing().databaseUrl });
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+export const TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789";
+
+export interface AppEnv {
+  readonly database: TestDatabase;
+  readonly keyPrefix: string;
+  readonly env: Record<string, string>;
+}
+
+/**
+ * Points this test file's process (and so every handler it imports) at the local cloud, with its
+ * own database and Redis key prefix. Call before importing handlers: config is read once.
+ */
+export async function useAppEnv(extra: Record<string, string> = {}): Promise<AppEnv> {
+  const database = await createTestDatabase();
+  const keyPrefix = `t:${randomBytes(6).toString("hex")}:`;
+  const env: Record<string, string> = {
+    ...cloudEnv(),
+    PROVISIONING_QUEUE_URL: queueUrl("ProvisioningQueue"),
+    DATABASE_URL: database.url,
+    REDIS_KEY_PREFIX: keyPrefix,
+    JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: "SILENT",
+    ...extra,
+  };
+  Object.assign(process.env, env);
+  return { database, keyPrefix, env };
+}
