@@ -32,7 +32,13 @@ export default $config({
     });
 
     const link = [...secrets, provisioningQueue];
-    const environment = { SERVICE_NAME: "botstate", STAGE: $app.stage, LOG_LEVEL: "INFO" };
+    const legacyLookupUrl = process.env.LEGACY_LOOKUP_URL;
+    const environment = {
+      SERVICE_NAME: "botstate",
+      STAGE: $app.stage,
+      LOG_LEVEL: "INFO",
+      ...(legacyLookupUrl ? { LEGACY_LOOKUP_URL: legacyLookupUrl } : {}),
+    };
     const fn = (handler: string, overrides: { memory?: `${number} MB`; timeout?: `${number} seconds` } = {}) => ({
       handler,
       runtime: "nodejs22.x" as const,
@@ -45,6 +51,15 @@ export default $config({
 
     const api = new sst.aws.ApiGatewayV2("Api");
     api.route("GET /health", fn("functions/health.handler", { memory: "256 MB", timeout: "5 seconds" }));
+
+    // Identifier lookups (system A): service/admin tokens; a user token only for itself.
+    api.route("GET /v1/lookups/{identifier}", fn("functions/lookup-get.handler"));
+    api.route("POST /v1/lookups/batch", fn("functions/lookup-batch.handler", { timeout: "15 seconds" }));
+    api.route("PUT /v1/admin/mappings/{userId}", fn("functions/admin-mapping-put.handler"));
+    api.route("GET /v1/admin/mappings/{userId}", fn("functions/admin-mapping-get.handler"));
+    api.route("DELETE /v1/admin/mappings/{userId}", fn("functions/admin-mapping-delete.handler"));
+    api.route("GET /v1/admin/mappings", fn("functions/admin-mappings-search.handler"));
+    api.route("GET /v1/admin/stats", fn("functions/admin-stats.handler", { memory: "256 MB" }));
 
     return { api: api.url };
   },

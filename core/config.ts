@@ -41,6 +41,14 @@ export const configSchema = z.object({
   ENCRYPTION_KEY: optionalString,
 
   HTTP_MAX_BODY_BYTES: positiveInt(256 * 1024),
+
+  /** The legacy lookup service (system A's ORDER_BACKEND); unset disables that tier. */
+  LEGACY_LOOKUP_URL: optionalUrl,
+  LEGACY_LOOKUP_TIMEOUT_MS: positiveInt(1_500),
+  LOOKUP_CACHE_TTL_SECONDS: positiveInt(3_600),
+  LOOKUP_NEGATIVE_TTL_SECONDS: positiveInt(30),
+  /** Longest a lookup waits on Redis before answering from the database. */
+  LOOKUP_CACHE_TIMEOUT_MS: positiveInt(100),
 });
 
 export type Config = z.infer<typeof configSchema>;

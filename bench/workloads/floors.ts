@@ -9,7 +9,7 @@ export const floorWorkloads: readonly Workload[] = [
     name: "redis-get",
     description: "bare @upstash/redis GET through the local Upstash endpoint",
     run: async ({ redis, keys, scale }) => {
-      const key = keys.lookup("bench-floor");
+      const key = keys.lookup("floor", "get");
       await redis.set(key, FLOOR_KEY_VALUE);
       return measureSequential(() => redis.get(key), Math.round(3000 * scale));
     },
@@ -18,7 +18,7 @@ export const floorWorkloads: readonly Workload[] = [
     name: "redis-set",
     description: "bare @upstash/redis SET with EX through the local Upstash endpoint",
     run: async ({ redis, keys, scale }) => {
-      const key = keys.lookup("bench-floor-set");
+      const key = keys.lookup("floor", "set");
       return measureSequential(() => redis.set(key, FLOOR_KEY_VALUE, { ex: 60 }), Math.round(3000 * scale));
     },
   },

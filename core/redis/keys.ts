@@ -14,19 +14,14 @@ export class RedisKeys {
     return this.key("health", "probe");
   }
 
-  /** Cached answer of an identifier lookup (positive or negative). */
-  lookup(identifier: string): string {
-    return this.key("lookup", "v1", identifier);
+  /** Cached answer of an identifier lookup (positive or negative); kind is user_id / okx_uid / telegram_id. */
+  lookup(kind: string, value: string): string {
+    return this.key("lookup", "v1", kind, value);
   }
 
   /** Short lock held by the container filling the cache for one identifier. */
-  lookupFillLock(identifier: string): string {
-    return this.key("lookup", "v1", "fill", identifier);
-  }
-
-  /** Pattern of every cached lookup, for SCAN-based maintenance. */
-  lookupPattern(): string {
-    return this.key("lookup", "v1", "*");
+  lookupFillLock(kind: string, value: string): string {
+    return this.key("lookup", "v1", "fill", kind, value);
   }
 
   /** Old registration layout (system B): exchange API keys hash. */

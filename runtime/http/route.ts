@@ -22,6 +22,8 @@ export interface RouteSpec<P, Q, B> {
   readonly params?: P;
   readonly query?: Q;
   readonly body?: B;
+  /** Extra middlewares for this route (e.g. metrics flushing), after auth. */
+  readonly middlewares?: readonly middy.MiddlewareObj[];
 }
 
 export interface RouteRequest<P, Q, B, A> {
@@ -58,6 +60,7 @@ export function httpRoute<
   if (spec.auth !== "public") {
     stack.use(authenticate({ secret: config.JWT_SECRET, issuer: config.JWT_ISSUER }, spec.auth, clock));
   }
+  for (const middleware of spec.middlewares ?? []) stack.use(middleware as middy.MiddlewareObj<HttpEvent, APIGatewayProxyStructuredResultV2>);
   const handler = stack.handler(async (event, context) => {
     const requestId = requestIdOf(event, context.awsRequestId);
     logger.appendKeys({ requestId });

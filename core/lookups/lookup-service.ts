@@ -1,0 +1,245 @@
+import type { IdGenerator } from "../clock";
+import { ConflictError, NotFoundError } from "../errors";
+import { errorMessage } from "../observability/log-port";
+import type { LogPort } from "../observability/log-port";
+import { LegacyBreakerOpenError } from "./http-legacy-lookup";
+import { classifyIdentifier } from "./identifier";
+import type { Identifier } from "./identifier";
+import { mappingMatches } from "./model";
+import type { BatchEntry, CachedLookup, LegacyAnswer, LookupResult } from "./model";
+import type { LegacyLookup, LookupCache, MappingRepository } from "./ports";
+import type { LookupStats } from "./stats";
+
+export interface LookupSettings {
+  readonly positiveTtlSeconds: number;
+  readonly negativeTtlSeconds: number;
+  /** Cross-container fill lock: how long it is held at most, and how long others wait for it. */
+  readonly fillLockMs: number;
+  readonly fillWaitMs: number;
+  readonly fillPollMs: number;
+  /** Upper bound of a legacy call, and the time kept back for the rest of the invocation. */
+  readonly legacyTimeoutMs: number;
+  readonly legacyReserveMs: number;
+}
+
+export const defaultLookupSettings: LookupSettings = {
+  positiveTtlSeconds: 3600,
+  negativeTtlSeconds: 30,
+  fillLockMs: 1_000,
+  fillWaitMs: 150,
+  fillPollMs: 15,
+  legacyTimeoutMs: 1_500,
+  legacyReserveMs: 250,
+};
+
+export interface LookupDeps {
+  readonly repository: MappingRepository;
+  /** Already resilient: never throws (see ResilientLookupCache). */
+  readonly cache: LookupCache;
+  readonly legacy: LegacyLookup;
+  readonly stats: LookupStats;
+  readonly ids: IdGenerator;
+  readonly log: LogPort;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly settings: LookupSettings;
+}
+
+/** The caller's time budget; in Lambda, `context.getRemainingTimeInMillis`. */
+export interface LookupContext {
+  readonly remainingTimeMs: () => number;
+}
+
+type Outcome = LookupResult | null;
+
+const keyOf = (identifier: Identifier) => `${identifier.kind}:${identifier.value}`;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function fromCache(value: Extract<CachedLookup, { kind: "hit" }>): LookupResult {
+  return { telegramId: value.telegramId, userId: value.userId, okxUid: value.okxUid, source: "cache" };
+}
+
+/**
+ * Resolves an identifier to the Telegram id to notify, in tiers: cache, database, legacy service,
+ * direct. Misses are cached negatively, concurrent misses of one identifier share one database
+ * query in this container, and a short Redis lock keeps other containers from piling on.
+ */
+export class LookupService {
+  private readonly inflight = new Map<string, Promise<Outcome>>();
+
+  constructor(private readonly deps: LookupDeps) {}
+
+  /** Throws NotFoundError for an identifier no tier knows, ValidationError for a malformed one. */
+  async resolve(raw: string, context: LookupContext): Promise<LookupResult> {
+    const identifier = classifyIdentifier(raw);
+    const [outcome] = await this.resolveIdentifiers([identifier], context, true);
+    if (!outcome) throw new NotFoundError(`no Telegram id known for ${identifier.kind} ${identifier.value}`);
+    return outcome;
+  }
+
+  /** One cache round trip for all, one SQL query for all misses; unknown ones reported, not thrown. */
+  async resolveMany(raws: readonly string[], context: LookupContext): Promise<BatchEntry[]> {
+    const identifiers = raws.map((raw, index) => classifyIdentifier(raw, `body.identifiers.${index}`));
+    const outcomes = await this.resolveIdentifiers(identifiers, context, false);
+    return raws.map((raw, index) => {
+      const result = outcomes[index];
+      return result ? { identifier: raw, found: true, result } : { identifier: raw, found: false };
+    });
+  }
+
+  private async resolveIdentifiers(identifiers: readonly Identifier[], context: LookupContext, lockAcrossContainers: boolean): Promise<Outcome[]> {
+    const unique = [...new Map(identifiers.map((id) => [keyOf(id), id])).values()];
+    const outcomes = new Map<string, Outcome>();
+    const cached = await this.deps.cache.getMany(unique);
+    const misses: Identifier[] = [];
+    unique.forEach((identifier, index) => {
+      const entry = cached[index];
+      if (entry?.kind === "hit") {
+        outcomes.set(keyOf(identifier), fromCache(entry));
+        this.deps.stats.resolved("cache");
+      } else if (entry?.kind === "miss") {
+        outcomes.set(keyOf(identifier), null);
+        this.deps.stats.unknown(true);
+      } else {
+        misses.push(identifier);
+      }
+    });
+
+    if (misses.length > 0) {
+      const pending: Promise<void>[] = [];
+      const mine: Identifier[] = [];
+      for (const identifier of misses) {
+        const shared = this.inflight.get(keyOf(identifier));
+        if (shared) pending.push(shared.then((outcome) => void outcomes.set(keyOf(identifier), outcome)));
+        else mine.push(identifier);
+      }
+      if (mine.length > 0) {
+        const filling = this.fill(mine, context, lockAcrossContainers && mine.length === 1);
+        for (const identifier of mine) {
+          const key = keyOf(identifier);
+          const single = filling.then((results) => results.get(key) ?? null);
+          this.inflight.set(key, single);
+          void single.finally(() => this.inflight.delete(key)).catch(() => undefined);
+        }
+        pending.push(filling.then((results) => results.forEach((outcome, key) => outcomes.set(key, outcome))));
+      }
+      await Promise.all(pending);
+      for (const identifier of misses) {
+        const outcome = outcomes.get(keyOf(identifier)) ?? null;
+        if (outcome) this.deps.stats.resolved(outcome.source);
+        else this.deps.stats.unknown(false);
+      }
+    }
+    return identifiers.map((identifier) => outcomes.get(keyOf(identifier)) ?? null);
+  }
+
+  private async fill(identifiers: readonly Identifier[], context: LookupContext, lock: boolean): Promise<Map<string, Outcome>> {
+    const [only] = identifiers;
+    if (!lock || !only) return this.fillFromSources(identifiers, context);
+    const acquired = await this.deps.cache.tryLockFill(only, this.deps.settings.fillLockMs);
+    if (!acquired) {
+      this.deps.stats.fillWait();
+      const filled = await this.waitForFiller(only);
+      if (filled !== undefined) return new Map([[keyOf(only), filled]]);
+    }
+    try {
+      return await this.fillFromSources(identifiers, context);
+    } finally {
+      if (acquired) await this.deps.cache.releaseFill(only);
+    }
+  }
+
+  /** Another container holds the fill lock: poll the cache briefly; undefined = gave up waiting. */
+  private async waitForFiller(identifier: Identifier): Promise<Outcome | undefined> {
+    const { fillWaitMs, fillPollMs } = this.deps.settings;
+    for (let waited = 0; waited < fillWaitMs; waited += fillPollMs) {
+      await this.deps.sleep(fillPollMs);
+      const [entry] = await this.deps.cache.getMany([identifier]);
+      if (entry?.kind === "hit") return fromCache(entry);
+      if (entry?.kind === "miss") return null;
+    }
+    return undefined;
+  }
+
+  private async fillFromSources(identifiers: readonly Identifier[], context: LookupContext): Promise<Map<string, Outcome>> {
+    const results = new Map<string, Outcome>();
+    const mappings = await this.deps.repository.findActive(identifiers);
+    const unresolved: Identifier[] = [];
+    for (const identifier of identifiers) {
+      const mapping = mappings.find((candidate) => mappingMatches(candidate, identifier));
+      if (mapping) {
+        results.set(keyOf(identifier), { telegramId: mapping.telegramId, userId: mapping.userId, okxUid: mapping.okxUid, source: "database" });
+      } else {
+        unresolved.push(identifier);
+      }
+    }
+
+    const budgetMs = Math.min(this.deps.settings.legacyTimeoutMs, context.remainingTimeMs() - this.deps.settings.legacyReserveMs);
+    if (this.deps.legacy.enabled && unresolved.length > 0 && budgetMs > 0) {
+      await Promise.all(
+        unresolved.map(async (identifier) => {
+          const answer = await this.askLegacy(identifier, budgetMs);
+          if (answer) results.set(keyOf(identifier), { ...answer, source: "legacy" });
+        }),
+      );
+    }
+
+    for (const identifier of unresolved) {
+      const key = keyOf(identifier);
+      if (results.has(key)) continue;
+      results.set(
+        key,
+        identifier.kind === "telegram_id" ? { telegramId: identifier.value, userId: null, okxUid: null, source: "direct" } : null,
+      );
+    }
+
+    const { positiveTtlSeconds, negativeTtlSeconds } = this.deps.settings;
+    await this.deps.cache.setMany(
+      identifiers.map((identifier) => {
+        const outcome = results.get(keyOf(identifier)) ?? null;
+        const value: CachedLookup = outcome
+          ? { kind: "hit", telegramId: outcome.telegramId, userId: outcome.userId, okxUid: outcome.okxUid, origin: outcome.source === "cache" ? "database" : outcome.source }
+          : { kind: "miss" };
+        return { identifier, value, ttlSeconds: outcome ? positiveTtlSeconds : negativeTtlSeconds };
+      }),
+    );
+    return results;
+  }
+
+  private async askLegacy(identifier: Identifier, budgetMs: number): Promise<LegacyAnswer | null> {
+    let answer: LegacyAnswer | null;
+    try {
+      answer = await this.deps.legacy.lookup(identifier, budgetMs);
+    } catch (error) {
+      if (error instanceof LegacyBreakerOpenError) this.deps.stats.legacyShortCircuit();
+      else {
+        this.deps.stats.legacyError();
+        this.deps.log.warn("legacy lookup failed", { identifier: keyOf(identifier), reason: errorMessage(error) });
+      }
+      return null;
+    }
+    if (!answer) return null;
+    const learned: LegacyAnswer = {
+      telegramId: answer.telegramId,
+      okxUid: answer.okxUid ?? (identifier.kind === "okx_uid" ? identifier.value : null),
+      userId: answer.userId && UUID.test(answer.userId) ? answer.userId.toLowerCase() : identifier.kind === "user_id" ? identifier.value : null,
+    };
+    return this.learn(learned);
+  }
+
+  /** Writes what the legacy service taught us, so the next miss is answered by the database. */
+  private async learn(answer: LegacyAnswer): Promise<LegacyAnswer> {
+    try {
+      const owner = answer.userId ?? (await this.deps.repository.search({ telegramId: answer.telegramId }))[0]?.userId ?? this.deps.ids.uuid();
+      const change = await this.deps.repository.upsert(
+        { userId: owner, telegramId: answer.telegramId, okxUid: answer.okxUid, isActive: true },
+        "legacy",
+      );
+      return { telegramId: change.current.telegramId, userId: change.current.userId, okxUid: change.current.okxUid };
+    } catch (error) {
+      // A conflicting mapping is never overwritten by the legacy service; the answer still serves this call.
+      const level = error instanceof ConflictError ? "warn" : "error";
+      this.deps.log[level]("could not record legacy mapping", { telegramId: answer.telegramId, reason: errorMessage(error) });
+      return answer;
+    }
+  }
+}

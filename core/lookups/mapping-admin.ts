@@ -1,0 +1,53 @@
+import { NotFoundError, ValidationError } from "../errors";
+import type { Identifier } from "./identifier";
+import type { Mapping } from "./model";
+import type { LookupCache, MappingChange, MappingInput, MappingRepository } from "./ports";
+
+export interface MappingAdminDeps {
+  readonly repository: MappingRepository;
+  readonly cache: LookupCache;
+}
+
+/** Every cache entry a mapping can answer for: by user id, by okx uid, by telegram id. */
+export function identifiersOf(mapping: Mapping): Identifier[] {
+  return [
+    { kind: "user_id", value: mapping.userId },
+    { kind: "telegram_id", value: mapping.telegramId },
+    ...(mapping.okxUid ? [{ kind: "okx_uid" as const, value: mapping.okxUid }] : []),
+  ];
+}
+
+/** Write-through invalidation: entries of the old and the new state go at once, not after a TTL. */
+export async function invalidateChange(cache: LookupCache, change: MappingChange): Promise<void> {
+  if (!change.changed) return;
+  const all = [...(change.previous ? identifiersOf(change.previous) : []), ...identifiersOf(change.current)];
+  const unique = [...new Map(all.map((id) => [`${id.kind}:${id.value}`, id])).values()];
+  await cache.delete(unique);
+}
+
+export async function putMapping(deps: MappingAdminDeps, input: MappingInput): Promise<{ mapping: Mapping; created: boolean }> {
+  const change = await deps.repository.upsert(input, "admin");
+  await invalidateChange(deps.cache, change);
+  return { mapping: change.current, created: change.previous === null };
+}
+
+export async function getMapping(deps: MappingAdminDeps, userId: string): Promise<Mapping> {
+  const mapping = await deps.repository.getByUserId(userId);
+  if (!mapping) throw new NotFoundError(`no mapping for user ${userId}`);
+  return mapping;
+}
+
+export async function deactivateMapping(deps: MappingAdminDeps, userId: string): Promise<Mapping> {
+  const change = await deps.repository.deactivate(userId);
+  if (!change) throw new NotFoundError(`no mapping for user ${userId}`);
+  await invalidateChange(deps.cache, change);
+  return change.current;
+}
+
+export async function searchMappings(
+  deps: MappingAdminDeps,
+  filter: { telegramId?: string | undefined; okxUid?: string | undefined },
+): Promise<Mapping[]> {
+  if (!filter.telegramId && !filter.okxUid) throw ValidationError.field("query", "give telegramId or okxUid");
+  return deps.repository.search(filter);
+}

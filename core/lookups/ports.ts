@@ -1,0 +1,45 @@
+import type { Identifier } from "./identifier";
+import type { CachedLookup, LegacyAnswer, Mapping, MappingSource } from "./model";
+
+export interface MappingInput {
+  readonly userId: string;
+  readonly telegramId: string;
+  readonly okxUid: string | null;
+  readonly isActive: boolean;
+}
+
+export interface MappingChange {
+  readonly previous: Mapping | null;
+  readonly current: Mapping;
+  /** False when the stored row already said exactly this. */
+  readonly changed: boolean;
+}
+
+/** Durable store of mappings (Postgres). */
+export interface MappingRepository {
+  /** Active mappings matching any of the identifiers, in one query. */
+  findActive(identifiers: readonly Identifier[]): Promise<Mapping[]>;
+  getByUserId(userId: string): Promise<Mapping | null>;
+  search(filter: { readonly telegramId?: string | undefined; readonly okxUid?: string | undefined }): Promise<Mapping[]>;
+  /** Creates or updates the mapping and its app user; conflicts on telegram id / okx uid raise ConflictError. */
+  upsert(input: MappingInput, source: MappingSource): Promise<MappingChange>;
+  deactivate(userId: string): Promise<MappingChange | null>;
+}
+
+/** Fast path (Redis). Every operation may fail or be slow; callers bound and absorb that. */
+export interface LookupCache {
+  getMany(identifiers: readonly Identifier[]): Promise<(CachedLookup | null)[]>;
+  setMany(entries: readonly { readonly identifier: Identifier; readonly value: CachedLookup; readonly ttlSeconds: number }[]): Promise<void>;
+  delete(identifiers: readonly Identifier[]): Promise<void>;
+  /** A short lock held by the one container filling an identifier; false when someone else holds it. */
+  tryLockFill(identifier: Identifier, ttlMs: number): Promise<boolean>;
+  releaseFill(identifier: Identifier): Promise<void>;
+}
+
+/** The old HTTP service that answered the same question slowly. */
+export interface LegacyLookup {
+  readonly enabled: boolean;
+  /** null when the legacy service does not know the identifier. */
+  lookup(identifier: Identifier, deadlineMs: number): Promise<LegacyAnswer | null>;
+  breakerState(): "closed" | "open" | "half-open" | "disabled";
+}

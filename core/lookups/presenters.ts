@@ -1,0 +1,22 @@
+import type { BatchEntry, LookupResult, Mapping } from "./model";
+
+/** The JSON shapes the API returns; telegram ids stay decimal strings (52-bit safe everywhere). */
+export function presentLookup(identifier: string, result: LookupResult) {
+  return { identifier, telegramId: result.telegramId, userId: result.userId, okxUid: result.okxUid, source: result.source };
+}
+
+export function presentBatchEntry(entry: BatchEntry) {
+  return entry.found ? { found: true, ...presentLookup(entry.identifier, entry.result) } : { identifier: entry.identifier, found: false };
+}
+
+export function presentMapping(mapping: Mapping) {
+  return {
+    userId: mapping.userId,
+    telegramId: mapping.telegramId,
+    okxUid: mapping.okxUid,
+    isActive: mapping.isActive,
+    source: mapping.source,
+    createdAt: mapping.createdAt.toISOString(),
+    updatedAt: mapping.updatedAt.toISOString(),
+  };
+}

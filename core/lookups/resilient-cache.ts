@@ -1,0 +1,86 @@
+import CircuitBreaker from "opossum";
+import { errorMessage } from "../observability/log-port";
+import type { LogPort } from "../observability/log-port";
+import type { Identifier } from "./identifier";
+import type { CachedLookup } from "./model";
+import type { LookupCache } from "./ports";
+import type { LookupStats } from "./stats";
+
+export interface ResilientCacheSettings {
+  /** Longest a cache call may take before the lookup goes on without it. */
+  readonly timeoutMs: number;
+  /** How long to skip Redis entirely once it has failed repeatedly. */
+  readonly resetTimeoutMs?: number;
+  readonly volumeThreshold?: number;
+}
+
+/**
+ * Makes Redis optional for lookups: each call is bounded by a timeout, failures are counted and
+ * logged, and after repeated failures a breaker skips Redis until a trial call succeeds. Reads then
+ * miss, writes are dropped, and the database answers; a lookup never fails because of the cache.
+ */
+export class ResilientLookupCache implements LookupCache {
+  private readonly breaker: CircuitBreaker<[() => Promise<unknown>], unknown>;
+
+  constructor(
+    private readonly inner: LookupCache,
+    settings: ResilientCacheSettings,
+    private readonly stats: LookupStats,
+    private readonly log: LogPort,
+  ) {
+    this.breaker = new CircuitBreaker(async (operation: () => Promise<unknown>) => operation(), {
+      timeout: settings.timeoutMs,
+      errorThresholdPercentage: 50,
+      volumeThreshold: settings.volumeThreshold ?? 5,
+      resetTimeout: settings.resetTimeoutMs ?? 5_000,
+    });
+    this.breaker.on("open", () => this.log.error("lookup cache unavailable: serving from the database"));
+    this.breaker.on("close", () => this.log.info("lookup cache recovered"));
+  }
+
+  private async guarded<T>(operation: string, work: () => Promise<T>, fallback: T): Promise<T> {
+    try {
+      return (await this.breaker.fire(work)) as T;
+    } catch (error) {
+      this.stats.cacheError();
+      if ((error as { code?: string }).code !== "EOPENBREAKER") {
+        this.log.warn("lookup cache degraded", { operation, reason: errorMessage(error) });
+      }
+      return fallback;
+    }
+  }
+
+  getMany(identifiers: readonly Identifier[]): Promise<(CachedLookup | null)[]> {
+    return this.guarded("get", () => this.inner.getMany(identifiers), identifiers.map(() => null));
+  }
+
+  setMany(entries: readonly { identifier: Identifier; value: CachedLookup; ttlSeconds: number }[]): Promise<void> {
+    return this.guarded("set", () => this.inner.setMany(entries), undefined);
+  }
+
+  async delete(identifiers: readonly Identifier[]): Promise<void> {
+    const deleted = await this.guarded("delete", async () => (await this.inner.delete(identifiers), true), false);
+    if (!deleted) {
+      // The positive TTL bounds how long the stale answer can live.
+      this.log.error("lookup cache invalidation failed", { identifiers: identifiers.map((id) => `${id.kind}:${id.value}`) });
+    }
+  }
+
+  /** When Redis cannot say, act as the lock holder: a duplicate query beats a stalled lookup. */
+  tryLockFill(identifier: Identifier, ttlMs: number): Promise<boolean> {
+    return this.guarded("lock", () => this.inner.tryLockFill(identifier, ttlMs), true);
+  }
+
+  releaseFill(identifier: Identifier): Promise<void> {
+    return this.guarded("unlock", () => this.inner.releaseFill(identifier), undefined);
+  }
+
+  breakerState(): "closed" | "open" | "half-open" {
+    if (this.breaker.halfOpen) return "half-open";
+    return this.breaker.opened ? "open" : "closed";
+  }
+
+  shutdown(): void {
+    this.breaker.shutdown();
+  }
+}
