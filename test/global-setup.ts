@@ -8,6 +8,8 @@ import { TEST_QUEUES } from "./support/queues";
  * honoured). Test files isolate themselves with their own database and Redis key prefix.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // The SDK warns about Node 20 (Lambda runs 22); vitest.config's env only reaches the workers.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const manifest = await loadSstManifest();
   const cloud = await startLocalCloud({
     queues: [...manifest.queues, ...TEST_QUEUES],
