@@ -41,6 +41,8 @@ async function main(): Promise<void> {
     const jwtSecret = process.env.JWT_SECRET ?? previous.JWT_SECRET ?? randomBytes(32).toString("base64url");
     const port = Number(process.env.PORT ?? 3000);
     const functionEnv = Object.assign({}, ...manifest.routes.map((route) => route.function.environment)) as Record<string, string>;
+    // EMF metric lines are for CloudWatch; set POWERTOOLS_METRICS_DISABLED=false to see them locally.
+    process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
     Object.assign(process.env, { ...functionEnv, STAGE: "local" }, cloud.env, {
       DATABASE_URL: databaseUrl,
       JWT_SECRET: jwtSecret,
