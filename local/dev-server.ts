@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { invokeFunction } from "./lambda-runtime";
+import { listenLocal } from "./listen";
 import type { RouteDecl } from "./sst-manifest";
 
 /** API Gateway's own limit on request payloads. */
@@ -184,13 +184,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     });
   });
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve);
-  });
-  const address = server.address() as AddressInfo;
+  const authority = await listenLocal(server, options.host ?? "127.0.0.1", options.port);
   return {
-    url: `http://${options.host ?? "127.0.0.1"}:${address.port}`,
+    url: `http://${authority}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

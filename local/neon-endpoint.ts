@@ -1,7 +1,8 @@
+import { listenLocal } from "./listen";
 import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { connect as netConnect, isIPv4, isIPv6 } from "node:net";
-import type { AddressInfo, Socket } from "node:net";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import pg from "pg";
 import type { CustomTypesConfig, PoolClient, PoolConfig, QueryConfig, QueryResult } from "pg";
@@ -147,15 +148,7 @@ export async function startNeonEndpoint(
     handleUpgrade(req, socket, head, wss, live);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const authority = `${isIPv6(host) ? `[${host}]` : host}:${port}`;
+  const authority = await listenLocal(server, host, options.port);
 
   let closing: Promise<void> | undefined;
   return {

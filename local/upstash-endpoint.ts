@@ -1,8 +1,7 @@
+import { listenLocal } from "./listen";
 import { timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { isIPv6 } from "node:net";
 import { RedisReplyError } from "./redis-backend";
 import type { RawReply, RedisBackend } from "./redis-backend";
 
@@ -90,18 +89,11 @@ export async function startUpstashEndpoint(options: UpstashEndpointOptions): Pro
   // Above undici's 4s idle timeout, so the server never closes a socket the client is about to reuse.
   server.keepAliveTimeout = 65_000;
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const authority = await listenLocal(server, host, options.port);
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${isIPv6(host) ? `[${host}]` : host}:${port}`,
+    url: `http://${authority}`,
     token,
     close() {
       closing ??= new Promise<void>((resolve) => {
