@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ForbiddenError, NotFoundError } from "../core/errors";
+import { classifyIdentifier } from "../core/lookups/identifier";
 import { presentLookup } from "../core/lookups/presenters";
 import { lookups } from "../runtime/lookups";
 import { flushMetrics } from "../runtime/metrics";
@@ -14,6 +15,8 @@ export const handler = httpRoute(
     middlewares: [flushMetrics(metrics)],
   },
   async ({ params, principal, remainingTimeMs }) => {
+    // A malformed identifier is a 400 naming the request field, as every other path field is.
+    classifyIdentifier(params.identifier, "path.identifier");
     if (principal.role !== "user") {
       const result = await service.resolve(params.identifier, { remainingTimeMs });
       return { status: 200, body: presentLookup(params.identifier, result) };
@@ -23,7 +26,7 @@ export const handler = httpRoute(
       if (error instanceof NotFoundError) return null;
       throw error;
     });
-    if (!result || result.userId !== principal.userId) throw new ForbiddenError("users may only look up themselves");
+    if (!result || result.userId !== principal.userId.toLowerCase()) throw new ForbiddenError("users may only look up themselves");
     return { status: 200, body: presentLookup(params.identifier, result) };
   },
 );

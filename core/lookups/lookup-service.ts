@@ -229,9 +229,25 @@ export class LookupService {
   /** Writes what the legacy service taught us, so the next miss is answered by the database. */
   private async learn(answer: LegacyAnswer): Promise<LegacyAnswer> {
     try {
-      const owner = answer.userId ?? (await this.deps.repository.search({ telegramId: answer.telegramId }))[0]?.userId ?? this.deps.ids.uuid();
+      const existing = answer.userId
+        ? await this.deps.repository.getByUserId(answer.userId)
+        : ((await this.deps.repository.search({ telegramId: answer.telegramId }))[0] ?? null);
+      // The legacy service may fill gaps of a stored mapping, never change or re-activate one.
+      if (
+        existing &&
+        (!existing.isActive ||
+          existing.telegramId !== answer.telegramId ||
+          (existing.okxUid !== null && answer.okxUid !== null && existing.okxUid !== answer.okxUid))
+      ) {
+        throw new ConflictError(`legacy answer disagrees with the stored mapping of user ${existing.userId}`);
+      }
       const change = await this.deps.repository.upsert(
-        { userId: owner, telegramId: answer.telegramId, okxUid: answer.okxUid, isActive: true },
+        {
+          userId: existing?.userId ?? answer.userId ?? this.deps.ids.uuid(),
+          telegramId: answer.telegramId,
+          okxUid: answer.okxUid ?? existing?.okxUid ?? null,
+          isActive: true,
+        },
         "legacy",
       );
       return { telegramId: change.current.telegramId, userId: change.current.userId, okxUid: change.current.okxUid };

@@ -1,0 +1,253 @@
+import { randomUUID } from "node:crypto";
+import type { IdGenerator } from "../../../core/clock";
+import { ConflictError } from "../../../core/errors";
+import type { Identifier } from "../../../core/lookups/identifier";
+import { defaultLookupSettings, LookupService } from "../../../core/lookups/lookup-service";
+import type { LookupContext, LookupSettings } from "../../../core/lookups/lookup-service";
+import { mappingMatches } from "../../../core/lookups/model";
+import type { CachedLookup, LegacyAnswer, Mapping, MappingSource } from "../../../core/lookups/model";
+import type { LegacyLookup, LookupCache, MappingChange, MappingInput, MappingRepository } from "../../../core/lookups/ports";
+import { LookupStats } from "../../../core/lookups/stats";
+import { silentLog } from "../../../core/observability/log-port";
+
+/** Time the in-memory ports agree on, moved by the test. */
+export class ManualClock {
+  constructor(private ms = Date.UTC(2025, 0, 1)) {}
+  nowMs(): number {
+    return this.ms;
+  }
+  now(): Date {
+    return new Date(this.ms);
+  }
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+}
+
+const keyOf = (identifier: Identifier) => `${identifier.kind}:${identifier.value}`;
+
+/**
+ * The Postgres repository's contract in memory, including its constraints: a telegram id belongs
+ * to one user (app_users.telegram_id is unique), an okx uid to one mapping.
+ */
+export class InMemoryMappingRepository implements MappingRepository {
+  readonly rows = new Map<string, Mapping>();
+  readonly findActiveCalls: Identifier[][] = [];
+  readonly upserts: { input: MappingInput; source: MappingSource }[] = [];
+  private gate: Promise<void> | undefined;
+  /** The next findActive rejects with this (once). */
+  failNext: Error | undefined;
+
+  constructor(private readonly clock: ManualClock) {}
+
+  seed(input: MappingInput, source: MappingSource = "admin"): Mapping {
+    const mapping: Mapping = { ...input, source, createdAt: this.clock.now(), updatedAt: this.clock.now() };
+    this.rows.set(input.userId, mapping);
+    return mapping;
+  }
+
+  /** findActive waits until the returned function is called (a slow query the test releases). */
+  hold(): () => void {
+    let release = () => undefined as void;
+    this.gate = new Promise<void>((resolve) => {
+      release = () => {
+        this.gate = undefined;
+        resolve();
+      };
+    });
+    return release;
+  }
+
+  async findActive(identifiers: readonly Identifier[]): Promise<Mapping[]> {
+    this.findActiveCalls.push([...identifiers]);
+    await this.gate;
+    const failure = this.failNext;
+    this.failNext = undefined;
+    if (failure) throw failure;
+    return [...this.rows.values()].filter((row) => row.isActive && identifiers.some((id) => mappingMatches(row, id)));
+  }
+
+  async getByUserId(userId: string): Promise<Mapping | null> {
+    return this.rows.get(userId) ?? null;
+  }
+
+  async search(filter: { telegramId?: string | undefined; okxUid?: string | undefined }): Promise<Mapping[]> {
+    return [...this.rows.values()]
+      .filter((row) => (filter.telegramId === undefined || row.telegramId === filter.telegramId) && (filter.okxUid === undefined || row.okxUid === filter.okxUid))
+      .sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime());
+  }
+
+  async upsert(input: MappingInput, source: MappingSource): Promise<MappingChange> {
+    this.upserts.push({ input, source });
+    for (const row of this.rows.values()) {
+      if (row.userId === input.userId) continue;
+      if (row.telegramId === input.telegramId) throw new ConflictError("telegramId already belongs to another user");
+      if (input.okxUid !== null && row.okxUid === input.okxUid) throw new ConflictError("okxUid is already mapped to another user");
+    }
+    const previous = this.rows.get(input.userId) ?? null;
+    if (previous && previous.telegramId === input.telegramId && previous.okxUid === input.okxUid && previous.isActive === input.isActive) {
+      return { previous, current: previous, changed: false };
+    }
+    const current: Mapping = {
+      ...input,
+      source,
+      createdAt: previous?.createdAt ?? this.clock.now(),
+      updatedAt: this.clock.now(),
+    };
+    this.rows.set(input.userId, current);
+    return { previous, current, changed: true };
+  }
+
+  async deactivate(userId: string): Promise<MappingChange | null> {
+    const previous = this.rows.get(userId);
+    if (!previous) return null;
+    if (!previous.isActive) return { previous, current: previous, changed: false };
+    const current: Mapping = { ...previous, isActive: false, updatedAt: this.clock.now() };
+    this.rows.set(userId, current);
+    return { previous, current, changed: true };
+  }
+}
+
+/** Redis in memory: entries and fill locks expire by the shared clock, every call is recorded. */
+export class InMemoryLookupCache implements LookupCache {
+  private readonly entries = new Map<string, { value: CachedLookup; expiresAt: number }>();
+  private readonly locks = new Map<string, number>();
+  readonly getManyCalls: Identifier[][] = [];
+  readonly sets: { identifier: Identifier; value: CachedLookup; ttlSeconds: number }[] = [];
+  readonly lockAttempts: Identifier[] = [];
+  readonly releases: Identifier[] = [];
+
+  constructor(private readonly clock: ManualClock) {}
+
+  /** What another container (or a test) put there; not recorded as a call. */
+  put(identifier: Identifier, value: CachedLookup, ttlSeconds: number): void {
+    this.entries.set(keyOf(identifier), { value, expiresAt: this.clock.nowMs() + ttlSeconds * 1000 });
+  }
+
+  peek(identifier: Identifier): CachedLookup | null {
+    const entry = this.entries.get(keyOf(identifier));
+    return entry && entry.expiresAt > this.clock.nowMs() ? entry.value : null;
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  /** Another container holds the fill lock of this identifier. */
+  holdLock(identifier: Identifier, ttlMs: number): void {
+    this.locks.set(keyOf(identifier), this.clock.nowMs() + ttlMs);
+  }
+
+  lockHeld(identifier: Identifier): boolean {
+    const until = this.locks.get(keyOf(identifier));
+    return until !== undefined && until > this.clock.nowMs();
+  }
+
+  async getMany(identifiers: readonly Identifier[]): Promise<(CachedLookup | null)[]> {
+    this.getManyCalls.push([...identifiers]);
+    return identifiers.map((identifier) => this.peek(identifier));
+  }
+
+  async setMany(entries: readonly { identifier: Identifier; value: CachedLookup; ttlSeconds: number }[]): Promise<void> {
+    for (const entry of entries) {
+      this.sets.push(entry);
+      this.put(entry.identifier, entry.value, entry.ttlSeconds);
+    }
+  }
+
+  async delete(identifiers: readonly Identifier[]): Promise<void> {
+    for (const identifier of identifiers) this.entries.delete(keyOf(identifier));
+  }
+
+  async tryLockFill(identifier: Identifier, ttlMs: number): Promise<boolean> {
+    this.lockAttempts.push(identifier);
+    if (this.lockHeld(identifier)) return false;
+    this.locks.set(keyOf(identifier), this.clock.nowMs() + ttlMs);
+    return true;
+  }
+
+  async releaseFill(identifier: Identifier): Promise<void> {
+    this.releases.push(identifier);
+    this.locks.delete(keyOf(identifier));
+  }
+}
+
+/** The legacy service as a table of answers; records each call and its deadline. */
+export class ScriptedLegacy implements LegacyLookup {
+  readonly answers = new Map<string, LegacyAnswer>();
+  readonly calls: { identifier: Identifier; deadlineMs: number }[] = [];
+  failure: Error | undefined;
+
+  constructor(readonly enabled = true) {}
+
+  async lookup(identifier: Identifier, deadlineMs: number): Promise<LegacyAnswer | null> {
+    this.calls.push({ identifier, deadlineMs });
+    if (this.failure) throw this.failure;
+    return this.answers.get(identifier.value) ?? null;
+  }
+
+  breakerState(): "closed" | "disabled" {
+    return this.enabled ? "closed" : "disabled";
+  }
+}
+
+export class RecordingIds implements IdGenerator {
+  readonly issued: string[] = [];
+  uuid(): string {
+    const id = randomUUID();
+    this.issued.push(id);
+    return id;
+  }
+}
+
+export interface Harness {
+  readonly service: LookupService;
+  readonly clock: ManualClock;
+  readonly repository: InMemoryMappingRepository;
+  readonly cache: InMemoryLookupCache;
+  readonly legacy: ScriptedLegacy;
+  readonly stats: LookupStats;
+  readonly ids: RecordingIds;
+  /** Every injected sleep, in order. */
+  readonly sleeps: number[];
+  /** Runs inside each injected sleep (the n-th, from 1): lets a test act as another container. */
+  onSleep: ((n: number) => void | Promise<void>) | undefined;
+}
+
+export function harness(options: { settings?: Partial<LookupSettings>; legacyEnabled?: boolean } = {}): Harness {
+  const clock = new ManualClock();
+  const repository = new InMemoryMappingRepository(clock);
+  const cache = new InMemoryLookupCache(clock);
+  const legacy = new ScriptedLegacy(options.legacyEnabled ?? true);
+  const stats = new LookupStats(clock.now());
+  const ids = new RecordingIds();
+  const sleeps: number[] = [];
+  const h: Harness = {
+    clock,
+    repository,
+    cache,
+    legacy,
+    stats,
+    ids,
+    sleeps,
+    onSleep: undefined,
+    service: new LookupService({
+      repository,
+      cache,
+      legacy,
+      stats,
+      ids,
+      log: silentLog,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        clock.advance(ms);
+        await h.onSleep?.(sleeps.length);
+      },
+      settings: { ...defaultLookupSettings, ...options.settings },
+    }),
+  };
+  return h;
+}
+
+/** A Lambda with plenty of time left. */
+export const ample: LookupContext = { remainingTimeMs: () => 10_000 };
