@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { ForbiddenError, NotFoundError } from "../core/errors";
-import { classifyIdentifier } from "../core/lookups/identifier";
 import { presentLookup } from "../core/lookups/presenters";
 import { lookups } from "../runtime/lookups";
 import { flushMetrics } from "../runtime/metrics";
@@ -15,14 +14,12 @@ export const handler = httpRoute(
     middlewares: [flushMetrics(metrics)],
   },
   async ({ params, principal, remainingTimeMs }) => {
-    // A malformed identifier is a 400 naming the request field, as every other path field is.
-    classifyIdentifier(params.identifier, "path.identifier");
     if (principal.role !== "user") {
-      const result = await service.resolve(params.identifier, { remainingTimeMs });
+      const result = await service.resolve(params.identifier, { remainingTimeMs }, "path.identifier");
       return { status: 200, body: presentLookup(params.identifier, result) };
     }
     // A user may only resolve themselves; unknown identifiers look the same as others' to them.
-    const result = await service.resolve(params.identifier, { remainingTimeMs }).catch((error: unknown) => {
+    const result = await service.resolve(params.identifier, { remainingTimeMs }, "path.identifier").catch((error: unknown) => {
       if (error instanceof NotFoundError) return null;
       throw error;
     });

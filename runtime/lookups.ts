@@ -28,7 +28,7 @@ export function lookups(): LookupModule {
   const stats = new LookupStats(deps.clock.now(), sink);
   const repository = new PostgresMappingRepository(deps.sql, () => stats.databaseQuery());
   const cache = new ResilientLookupCache(
-    new UpstashLookupCache(deps.redis, deps.keys),
+    new UpstashLookupCache(deps.redis, deps.keys, deps.ids),
     { timeoutMs: config.LOOKUP_CACHE_TIMEOUT_MS },
     stats,
     deps.logger,
@@ -47,6 +47,8 @@ export function lookups(): LookupModule {
       positiveTtlSeconds: config.LOOKUP_CACHE_TTL_SECONDS,
       negativeTtlSeconds: config.LOOKUP_NEGATIVE_TTL_SECONDS,
       legacyTimeoutMs: config.LEGACY_LOOKUP_TIMEOUT_MS,
+      // The lock must outlive the slowest fill, which may include a legacy call.
+      fillLockMs: Math.max(defaultLookupSettings.fillLockMs, config.LEGACY_LOOKUP_TIMEOUT_MS + 500),
     },
   });
   current = { service, admin: { repository, cache }, stats, cache, legacy, metrics };

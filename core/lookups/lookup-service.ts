@@ -5,6 +5,7 @@ import type { LogPort } from "../observability/log-port";
 import { LegacyBreakerOpenError } from "./http-legacy-lookup";
 import { classifyIdentifier } from "./identifier";
 import type { Identifier } from "./identifier";
+import { invalidateChange } from "./mapping-admin";
 import { mappingMatches } from "./model";
 import type { BatchEntry, CachedLookup, LegacyAnswer, LookupResult } from "./model";
 import type { LegacyLookup, LookupCache, MappingRepository } from "./ports";
@@ -69,8 +70,8 @@ export class LookupService {
   constructor(private readonly deps: LookupDeps) {}
 
   /** Throws NotFoundError for an identifier no tier knows, ValidationError for a malformed one. */
-  async resolve(raw: string, context: LookupContext): Promise<LookupResult> {
-    const identifier = classifyIdentifier(raw);
+  async resolve(raw: string, context: LookupContext, field = "identifier"): Promise<LookupResult> {
+    const identifier = classifyIdentifier(raw, field);
     const [outcome] = await this.resolveIdentifiers([identifier], context, true);
     if (!outcome) throw new NotFoundError(`no Telegram id known for ${identifier.kind} ${identifier.value}`);
     return outcome;
@@ -173,12 +174,16 @@ export class LookupService {
       }
     }
 
+    // Identifiers the legacy tier could not rule on (down, breaker open, no time left): their
+    // fallback answer is cached only briefly, so a recovered legacy service gets asked again soon.
+    const inconclusive = new Set<string>();
     const budgetMs = Math.min(this.deps.settings.legacyTimeoutMs, context.remainingTimeMs() - this.deps.settings.legacyReserveMs);
-    if (this.deps.legacy.enabled && unresolved.length > 0 && budgetMs > 0) {
+    if (this.deps.legacy.enabled && unresolved.length > 0) {
       await Promise.all(
         unresolved.map(async (identifier) => {
-          const answer = await this.askLegacy(identifier, budgetMs);
-          if (answer) results.set(keyOf(identifier), { ...answer, source: "legacy" });
+          const answer = budgetMs > 0 ? await this.askLegacy(identifier, budgetMs) : "inconclusive";
+          if (answer === "inconclusive") inconclusive.add(keyOf(identifier));
+          else if (answer) results.set(keyOf(identifier), { ...answer, source: "legacy" });
         }),
       );
     }
@@ -195,17 +200,19 @@ export class LookupService {
     const { positiveTtlSeconds, negativeTtlSeconds } = this.deps.settings;
     await this.deps.cache.setMany(
       identifiers.map((identifier) => {
-        const outcome = results.get(keyOf(identifier)) ?? null;
+        const key = keyOf(identifier);
+        const outcome = results.get(key) ?? null;
         const value: CachedLookup = outcome
           ? { kind: "hit", telegramId: outcome.telegramId, userId: outcome.userId, okxUid: outcome.okxUid, origin: outcome.source === "cache" ? "database" : outcome.source }
           : { kind: "miss" };
-        return { identifier, value, ttlSeconds: outcome ? positiveTtlSeconds : negativeTtlSeconds };
+        const ttlSeconds = outcome && !inconclusive.has(key) ? positiveTtlSeconds : negativeTtlSeconds;
+        return { identifier, value, ttlSeconds };
       }),
     );
     return results;
   }
 
-  private async askLegacy(identifier: Identifier, budgetMs: number): Promise<LegacyAnswer | null> {
+  private async askLegacy(identifier: Identifier, budgetMs: number): Promise<LegacyAnswer | null | "inconclusive"> {
     let answer: LegacyAnswer | null;
     try {
       answer = await this.deps.legacy.lookup(identifier, budgetMs);
@@ -215,7 +222,7 @@ export class LookupService {
         this.deps.stats.legacyError();
         this.deps.log.warn("legacy lookup failed", { identifier: keyOf(identifier), reason: errorMessage(error) });
       }
-      return null;
+      return "inconclusive";
     }
     if (!answer) return null;
     const learned: LegacyAnswer = {
@@ -250,6 +257,8 @@ export class LookupService {
         },
         "legacy",
       );
+      // A gap filled in an existing mapping changes what its other identifiers should answer.
+      await invalidateChange(this.deps.cache, change);
       return { telegramId: change.current.telegramId, userId: change.current.userId, okxUid: change.current.okxUid };
     } catch (error) {
       // A conflicting mapping is never overwritten by the legacy service; the answer still serves this call.

@@ -1,15 +1,27 @@
 import type { Redis } from "@upstash/redis";
+import { randomIds } from "../clock";
+import type { IdGenerator } from "../clock";
 import type { RedisKeys } from "../redis/keys";
 import type { Identifier } from "./identifier";
 import type { CachedLookup } from "./model";
 import type { LookupCache } from "./ports";
 
+/** Deletes the lock only if it still holds our token: an expired lock may belong to another filler now. */
+const RELEASE_IF_OWNER = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`;
+
 /** Lookup cache in Redis via @upstash/redis: one MGET per read, one pipeline per write. */
 export class UpstashLookupCache implements LookupCache {
+  /** Tokens of the fill locks this container holds (singleflight means one per identifier). */
+  private readonly lockTokens = new Map<string, string>();
+  private readonly releaseScript;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
-  ) {}
+    private readonly ids: IdGenerator = randomIds,
+  ) {
+    this.releaseScript = redis.createScript<number>(RELEASE_IF_OWNER);
+  }
 
   private keyOf(identifier: Identifier): string {
     return this.keys.lookup(identifier.kind, identifier.value);
@@ -39,11 +51,18 @@ export class UpstashLookupCache implements LookupCache {
   }
 
   async tryLockFill(identifier: Identifier, ttlMs: number): Promise<boolean> {
-    const result = await this.redis.set(this.keys.lookupFillLock(identifier.kind, identifier.value), "1", { nx: true, px: ttlMs });
-    return result === "OK";
+    const key = this.keys.lookupFillLock(identifier.kind, identifier.value);
+    const token = this.ids.uuid();
+    const acquired = (await this.redis.set(key, token, { nx: true, px: ttlMs })) === "OK";
+    if (acquired) this.lockTokens.set(key, token);
+    return acquired;
   }
 
   async releaseFill(identifier: Identifier): Promise<void> {
-    await this.redis.del(this.keys.lookupFillLock(identifier.kind, identifier.value));
+    const key = this.keys.lookupFillLock(identifier.kind, identifier.value);
+    const token = this.lockTokens.get(key);
+    if (token === undefined) return;
+    this.lockTokens.delete(key);
+    await this.releaseScript.exec([key], [token]);
   }
 }

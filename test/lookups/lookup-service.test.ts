@@ -317,6 +317,43 @@ describe("legacy answers that conflict with the database", () => {
   });
 });
 
+describe("caching fallback answers", () => {
+  const ttlOf = (h: ReturnType<typeof harness>, value: string) => h.cache.sets.find((entry) => entry.identifier.value === value)?.ttlSeconds;
+
+  it("caches a direct answer for the positive TTL when the legacy service ruled on it", async () => {
+    const h = harness({ settings: { positiveTtlSeconds: 3600, negativeTtlSeconds: 30 } });
+    const telegramId = tg();
+    await h.service.resolve(telegramId, ample);
+    expect(ttlOf(h, telegramId)).toBe(3600);
+  });
+
+  it("caches fallback answers only briefly when the legacy service failed, was short-circuited or had no time", async () => {
+    const h = harness({ settings: { positiveTtlSeconds: 3600, negativeTtlSeconds: 30 } });
+    h.legacy.failure = new Error("legacy answered 500");
+    const failedTelegram = tg();
+    await h.service.resolve(failedTelegram, ample);
+    h.legacy.failure = new LegacyBreakerOpenError("legacy breaker open");
+    const shortCircuitedOkx = okx();
+    await expect(h.service.resolve(shortCircuitedOkx, ample)).rejects.toBeInstanceOf(NotFoundError);
+    h.legacy.failure = undefined;
+    const outOfTime = tg();
+    await h.service.resolve(outOfTime, { remainingTimeMs: () => 100 });
+    expect([ttlOf(h, failedTelegram), ttlOf(h, shortCircuitedOkx), ttlOf(h, outOfTime)]).toEqual([30, 30, 30]);
+  });
+
+  it("invalidates the other identifiers of a mapping whose gap the legacy service filled", async () => {
+    const h = harness();
+    const user = { userId: randomUUID(), telegramId: tg(), okxUid: null, isActive: true };
+    h.repository.seed(user);
+    expect(await h.service.resolve(user.telegramId, ample)).toMatchObject({ okxUid: null, source: "database" });
+    expect(await h.service.resolve(user.telegramId, ample)).toMatchObject({ okxUid: null, source: "cache" });
+    const okxUid = okx();
+    h.legacy.answers.set(okxUid, { telegramId: user.telegramId, userId: null, okxUid });
+    await h.service.resolve(okxUid, ample);
+    expect(await h.service.resolve(user.telegramId, ample)).toMatchObject({ okxUid, source: "database" });
+  });
+});
+
 describe("resolveMany", () => {
   it("uses one cache read and one repository query for all misses, reporting unknown ones", async () => {
     const h = harness();

@@ -1,0 +1,56 @@
+import { randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import type { Identifier } from "../../core/lookups/identifier";
+import { UpstashLookupCache } from "../../core/lookups/upstash-lookup-cache";
+import { RedisKeys } from "../../core/redis/keys";
+import { createUpstashRedis } from "../../core/redis/upstash";
+import { cloudEnv } from "../support/cloud";
+
+const env = cloudEnv();
+const redis = createUpstashRedis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN, retries: 0 });
+const keys = new RedisKeys(`t:${randomBytes(6).toString("hex")}:`);
+const cache = new UpstashLookupCache(redis, keys);
+const okx = (value: string): Identifier => ({ kind: "okx_uid", value });
+
+describe("UpstashLookupCache with the real client", () => {
+  it("reads many entries in one MGET, positive, negative and absent", async () => {
+    const hit = okx("518796558012178692");
+    const miss = okx("518796558012178693");
+    await cache.setMany([
+      { identifier: hit, value: { kind: "hit", telegramId: "7012345678", userId: null, okxUid: hit.value, origin: "database" }, ttlSeconds: 60 },
+      { identifier: miss, value: { kind: "miss" }, ttlSeconds: 5 },
+    ]);
+    expect(await cache.getMany([hit, miss, okx("518796558012178694")])).toEqual([
+      { kind: "hit", telegramId: "7012345678", userId: null, okxUid: hit.value, origin: "database" },
+      { kind: "miss" },
+      null,
+    ]);
+    const ttl = await redis.ttl(keys.lookup(miss.kind, miss.value));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(5);
+    await cache.delete([hit, miss]);
+    expect(await cache.getMany([hit, miss])).toEqual([null, null]);
+  });
+
+  it("grants the fill lock to one holder at a time", async () => {
+    const id = okx("518796558012178700");
+    const other = new UpstashLookupCache(redis, keys);
+    expect(await cache.tryLockFill(id, 5_000)).toBe(true);
+    expect(await other.tryLockFill(id, 5_000)).toBe(false);
+    await cache.releaseFill(id);
+    expect(await other.tryLockFill(id, 5_000)).toBe(true);
+    await other.releaseFill(id);
+    expect(await redis.exists(keys.lookupFillLock(id.kind, id.value))).toBe(0);
+  });
+
+  it("does not release a lock that expired and was taken by another filler", async () => {
+    const id = okx("518796558012178701");
+    const lockKey = keys.lookupFillLock(id.kind, id.value);
+    expect(await cache.tryLockFill(id, 5_000)).toBe(true);
+    // As if our lock had expired and another container had taken it since.
+    await redis.set(lockKey, "someone-else", { px: 5_000 });
+    await cache.releaseFill(id);
+    expect(await redis.get(lockKey)).toBe("someone-else");
+    await redis.del(lockKey);
+  });
+});
