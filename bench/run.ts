@@ -11,9 +11,10 @@ import { startDevServer } from "../local/dev-server";
 import { loadSstManifest, resolveHandler } from "../local/sst-manifest";
 import type { BenchContext, Workload, WorkloadResult } from "./workload";
 import { floorWorkloads } from "./workloads/floors";
+import { lookupWorkloads } from "./workloads/lookups";
 
 /** Every workload, floors first so ratios can be computed in the same run. */
-const workloads: readonly Workload[] = [...floorWorkloads];
+const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads];
 
 interface Row extends WorkloadResult {
   readonly name: string;
@@ -61,6 +62,10 @@ async function main(): Promise<void> {
     const results = new Map<string, WorkloadResult>();
     const rows: Row[] = [];
     for (const workload of selected) {
+      if (workload.setup) {
+        process.stderr.write(`bench: ${workload.name} setup ...\n`);
+        await workload.setup(context);
+      }
       process.stderr.write(`bench: ${workload.name} ...\n`);
       const result = await workload.run(context);
       results.set(workload.name, result);

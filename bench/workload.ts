@@ -26,5 +26,7 @@ export interface Workload {
   readonly floor?: readonly string[];
   /** Target for median / floor median, when the issue sets one. */
   readonly targetRatio?: number;
+  /** Untimed preparation run just before `run` (e.g. seeding); share work across workloads by memoising. */
+  setup?(context: BenchContext): Promise<void>;
   run(context: BenchContext): Promise<WorkloadResult>;
 }

@@ -1,0 +1,306 @@
+import type { LookupContext } from "../../core/lookups/lookup-service";
+import type { LookupStatsSnapshot } from "../../core/lookups/stats";
+import type { LookupModule } from "../../runtime/lookups";
+import { runHttpLoad } from "../http-load";
+import { measureSequential, summarize } from "../stats";
+import type { BenchContext, Workload, WorkloadResult } from "../workload";
+
+/**
+ * Identifier lookups: the in-process service (cache hit, cold miss, stampede of one cold
+ * identifier) and the HTTP route under 100 connections with Zipf-distributed identifiers.
+ *
+ * 10,000 seeded users, deterministic so the seed is idempotent across runs:
+ *   user i: id b0000000-0000-4000-8000-<i as 12 hex digits>, telegram id 6,000,000,000 + i (> 2^31),
+ *   okx uid 700000000000000000 + i (18 digits, beyond 2^53: built as strings / bigint in SQL).
+ */
+export const LOOKUP_USERS = 10_000;
+const TELEGRAM_BASE = 6_000_000_000;
+const OKX_BASE = 700_000_000_000_000_000n;
+const USER_ID_PREFIX = "b0000000-0000-4000-8000-";
+
+/** OKX uid of seeded user `index`, as the API receives it. */
+export const okxUidOf = (index: number): string => (OKX_BASE + BigInt(index)).toString();
+const seededOkxUids: readonly string[] = Array.from({ length: LOOKUP_USERS }, (_, index) => okxUidOf(index));
+
+/** What a Lambda would pass; the lookup only uses it to bound the legacy tier (disabled here). */
+const lookupContext: LookupContext = { remainingTimeMs: () => 10_000 };
+
+/** Disjoint slices of the seeded users, so one workload's cache state never helps another. */
+const SLICES = { hit: 0, stampede: 100, miss: 1_000 } as const;
+
+// ---------------------------------------------------------------------------------------------
+// Seeding and helpers
+
+let seeding: Promise<void> | undefined;
+
+/** Bulk, idempotent seed of app_users + user_identifier_mappings; once per bench run. */
+export function seedLookupUsers(context: BenchContext): Promise<void> {
+  seeding ??= seed(context);
+  return seeding;
+}
+
+async function seed({ sql }: BenchContext): Promise<void> {
+  const started = performance.now();
+  const params = [USER_ID_PREFIX, TELEGRAM_BASE, OKX_BASE.toString(), LOOKUP_USERS];
+  const series = `FROM generate_series(0, $4::int - 1) AS i`;
+  const userId = `($1::text || lpad(to_hex(i), 12, '0'))::uuid`;
+  await sql.transaction([
+    sql.query(
+      `INSERT INTO app_users (id, telegram_id, okx_uid, is_active)
+       SELECT ${userId}, $2::bigint + i, ($3::bigint + i)::text, true ${series}
+       ON CONFLICT DO NOTHING`,
+      params,
+    ),
+    sql.query(
+      `INSERT INTO user_identifier_mappings (user_id, telegram_id, okx_uid, is_active, source)
+       SELECT ${userId}, $2::bigint + i, ($3::bigint + i)::text, true, 'import' ${series}
+       ON CONFLICT DO NOTHING`,
+      params,
+    ),
+  ]);
+  // All 18-digit strings, so the text range is the numeric range.
+  const rows = await sql.query(
+    `SELECT count(*)::int AS n FROM user_identifier_mappings WHERE is_active AND okx_uid BETWEEN $1 AND $2`,
+    [okxUidOf(0), okxUidOf(LOOKUP_USERS - 1)],
+  );
+  const count = Number(rows[0]?.n ?? 0);
+  if (count !== LOOKUP_USERS) throw new Error(`lookup seed: expected ${LOOKUP_USERS} active mappings, found ${count}`);
+  process.stderr.write(`bench: seeded ${LOOKUP_USERS} users in ${(performance.now() - started).toFixed(0)} ms\n`);
+}
+
+/** Imported on first use: runtime config is read from process.env, which run.ts fills first. */
+async function lookupModule(): Promise<LookupModule> {
+  const { lookups } = await import("../../runtime/lookups");
+  return lookups();
+}
+
+/** Drops cached answers and fill locks of these okx uids, in a few DEL calls. */
+async function dropCacheEntries({ redis, keys }: BenchContext, okxUids: readonly string[]): Promise<void> {
+  const all = okxUids.flatMap((uid) => [keys.lookup("okx_uid", uid), keys.lookupFillLock("okx_uid", uid)]);
+  for (let start = 0; start < all.length; start += 1_000) await redis.del(...all.slice(start, start + 1_000));
+}
+
+function inflightSize(module: LookupModule): number {
+  // Test-only peek at the service's private in-flight map (read, never written).
+  return module.service["inflight"].size;
+}
+
+const delta = (before: LookupStatsSnapshot, after: LookupStatsSnapshot) => ({
+  lookups: after.lookups - before.lookups,
+  cacheAnswers: after.byTier.cache + after.negativeHits - (before.byTier.cache + before.negativeHits),
+  databaseQueries: after.databaseQueries - before.databaseQueries,
+  cacheErrors: after.cacheErrors - before.cacheErrors,
+});
+
+const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+// ---------------------------------------------------------------------------------------------
+// Zipf sampling for the HTTP workload
+
+/** mulberry32: tiny, fast, good enough to draw identifiers. */
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** Draws ranks 0..n-1 with P(rank k) proportional to 1/(k+1)^s: precomputed CDF + binary search. */
+export function zipfSampler(n: number, s: number, random: () => number): () => number {
+  const cdf = new Float64Array(n);
+  let total = 0;
+  for (let k = 0; k < n; k += 1) {
+    total += 1 / (k + 1) ** s;
+    cdf[k] = total;
+  }
+  return () => {
+    const target = random() * total;
+    let low = 0;
+    let high = n - 1;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if ((cdf[mid] ?? total) < target) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  };
+}
+
+interface AdminStats {
+  readonly lookups: LookupStatsSnapshot;
+  readonly breakers: { readonly cache: string; readonly legacy: string };
+}
+
+/** GET /v1/admin/stats: the counters of the dev server's (single) lookup container. */
+async function adminStats(context: BenchContext): Promise<AdminStats> {
+  const response = await fetch(`${context.apiUrl}/v1/admin/stats`, { headers: { authorization: `Bearer ${context.adminToken}` } });
+  if (!response.ok) throw new Error(`GET /v1/admin/stats answered ${response.status}`);
+  return (await response.json()) as AdminStats;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workloads
+
+const lookupHit: Workload = {
+  name: "lookup-hit",
+  description: "in-process LookupService.resolve(okxUid) of a cached identifier (one MGET behind the cache breaker)",
+  floor: ["redis-get"],
+  targetRatio: 1.25,
+  setup: seedLookupUsers,
+  run: async (context) => {
+    const module = await lookupModule();
+    const okxUid = okxUidOf(SLICES.hit);
+    await module.service.resolve(okxUid, lookupContext);
+    const before = module.stats.snapshot();
+    const summary = await measureSequential(() => module.service.resolve(okxUid, lookupContext), Math.round(3000 * context.scale));
+    const moved = delta(before, module.stats.snapshot());
+    return {
+      ...summary,
+      extra: { hitRate: round(moved.cacheAnswers / Math.max(1, moved.lookups), 4), dbQueries: moved.databaseQueries },
+    };
+  },
+};
+
+const lookupMiss: Workload = {
+  name: "lookup-miss",
+  description: "in-process resolve of a cold identifier: cache miss, fill lock, SQL, cache write, unlock",
+  floor: ["neon-select-1", "redis-set"],
+  targetRatio: 1.25,
+  setup: seedLookupUsers,
+  run: async (context) => {
+    const module = await lookupModule();
+    const iterations = Math.round(2000 * context.scale);
+    const warmup = Math.ceil(iterations / 10);
+    const okxUids = seededOkxUids.slice(SLICES.miss, SLICES.miss + iterations + warmup);
+    if (okxUids.length < iterations + warmup) throw new Error("lookup-miss: not enough seeded users for this scale");
+    await dropCacheEntries(context, okxUids);
+    let next = 0;
+    let notFromDatabase = 0;
+    const before = module.stats.snapshot();
+    const summary = await measureSequential(
+      async () => {
+        const result = await module.service.resolve(okxUids[next++] ?? "", lookupContext);
+        if (result.source !== "database") notFromDatabase += 1;
+      },
+      iterations,
+      warmup,
+    );
+    const moved = delta(before, module.stats.snapshot());
+    return {
+      ...summary,
+      extra: { dbQueriesPerOp: round(moved.databaseQueries / okxUids.length, 3), notFromDb: notFromDatabase },
+    };
+  },
+};
+
+const STAMPEDE = 100;
+
+const lookupStampede: Workload = {
+  name: "lookup-stampede",
+  description: "100 concurrent in-process resolves of one cold identifier; database queries per stampede",
+  // A cold lookup's floor; no ratio target (the target is one query per stampede).
+  floor: ["neon-select-1", "redis-set"],
+  setup: seedLookupUsers,
+  run: async (context) => {
+    const module = await lookupModule();
+    const rounds = Math.max(3, Math.round(10 * context.scale));
+    const latencies: number[] = [];
+    const queriesPerRound: number[] = [];
+    let elapsed = 0;
+    // Round 0 warms the code path and is not recorded.
+    for (let roundIndex = 0; roundIndex <= rounds; roundIndex += 1) {
+      const okxUid = okxUidOf(SLICES.stampede + roundIndex);
+      await dropCacheEntries(context, [okxUid]);
+      if (inflightSize(module) !== 0) throw new Error("lookup-stampede: the service has lookups in flight");
+      const before = module.stats.snapshot();
+      const started = performance.now();
+      const outcomes = await Promise.all(
+        Array.from({ length: STAMPEDE }, async () => {
+          const t0 = performance.now();
+          const result = await module.service.resolve(okxUid, lookupContext);
+          return { ms: performance.now() - t0, telegramId: result.telegramId };
+        }),
+      );
+      const took = performance.now() - started;
+      const expected = String(TELEGRAM_BASE + SLICES.stampede + roundIndex);
+      if (outcomes.some((outcome) => outcome.telegramId !== expected)) throw new Error("lookup-stampede: wrong telegram id");
+      if (roundIndex === 0) continue;
+      elapsed += took;
+      latencies.push(...outcomes.map((outcome) => outcome.ms));
+      queriesPerRound.push(delta(before, module.stats.snapshot()).databaseQueries);
+    }
+    return {
+      ...summarize(latencies, elapsed),
+      extra: {
+        dbQueriesPerStampede: Math.max(...queriesPerRound),
+        stampedes: rounds,
+        target: "1 query per stampede",
+      },
+    };
+  },
+};
+
+const lookupHttp100: Workload = {
+  name: "lookup-http-100",
+  description: "GET /v1/lookups/{okxUid}, 100 connections, Zipf(s=1) over 10,000 users, after a warm-up phase",
+  floor: ["route-minimal-c100"],
+  targetRatio: 1.5,
+  setup: seedLookupUsers,
+  run: async (context) => {
+    // Start from a cold cache whatever earlier runs left in Redis, so the hit rate means the same every run.
+    await dropCacheEntries(context, seededOkxUids);
+    const random = mulberry32(0x5eed);
+    const rank = zipfSampler(LOOKUP_USERS, 1.0, random);
+    // Rank k -> user (k * 7919) mod N: popular users are spread over the id space.
+    const paths = Array.from({ length: LOOKUP_USERS }, (_, k) => `/v1/lookups/${okxUidOf((k * 7919) % LOOKUP_USERS)}`);
+    // What a perfect cache would score on this very sequence: measured draws of an identifier drawn before.
+    const drawnBefore = new Uint8Array(LOOKUP_USERS);
+    const measured = { on: false, draws: 0, repeats: 0 };
+    const load = {
+      url: `${context.apiUrl}/v1/lookups/${okxUidOf(0)}`,
+      connections: 100,
+      headers: { authorization: `Bearer ${context.serviceToken}` },
+      nextPath: () => {
+        const drawn = rank();
+        if (measured.on) {
+          measured.draws += 1;
+          measured.repeats += drawnBefore[drawn] ?? 0;
+        }
+        drawnBefore[drawn] = 1;
+        return paths[drawn] ?? "/";
+      },
+    };
+    const warmup = await runHttpLoad({ ...load, durationSeconds: Math.max(1, Math.round(3 * context.scale)) });
+    if (warmup.errors > 0 || warmup.non2xx > 0) throw new Error(`lookup-http-100 warm-up: ${warmup.errors} errors, ${warmup.non2xx} non-2xx`);
+    const before = await adminStats(context);
+    measured.on = true;
+    const result = await runHttpLoad({ ...load, durationSeconds: Math.max(2, Math.round(8 * context.scale)) });
+    measured.on = false;
+    // Let handlers of the last cancelled requests finish before reading the counters.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const after = await adminStats(context);
+    const moved = delta(before.lookups, after.lookups);
+    const { non2xx, errors, cpuUsPerRequest, ...summary } = result;
+    const extra: Record<string, number | string> = {
+      hitRate: round(moved.cacheAnswers / Math.max(1, moved.lookups), 4),
+      idealHitRate: round(measured.repeats / Math.max(1, measured.draws), 4),
+      "dbQ/1kReq": round((moved.databaseQueries * 1000) / Math.max(1, summary.samples), 1),
+      misses: moved.lookups - moved.cacheAnswers,
+      dbQueries: moved.databaseQueries,
+      "cpuUs/req": cpuUsPerRequest,
+      target: "0 dbQ on hits (dbQueries <= misses)",
+    };
+    if (non2xx > 0) extra.non2xx = non2xx;
+    if (errors > 0) extra.errors = errors;
+    // Cache calls that timed out / were short-circuited by the breaker (the lookup then asks Postgres).
+    if (moved.cacheErrors > 0) extra.cacheErrors = moved.cacheErrors;
+    if (after.breakers.cache !== "closed") extra.cacheBreaker = after.breakers.cache;
+    return { ...summary, extra } satisfies WorkloadResult;
+  },
+};
+
+export const lookupWorkloads: readonly Workload[] = [lookupHit, lookupMiss, lookupStampede, lookupHttp100];
