@@ -88,54 +88,88 @@ export class LookupService {
   }
 
   private async resolveIdentifiers(identifiers: readonly Identifier[], context: LookupContext, lockAcrossContainers: boolean): Promise<Outcome[]> {
-    const unique = [...new Map(identifiers.map((id) => [keyOf(id), id])).values()];
     const outcomes = new Map<string, Outcome>();
-    const cached = await this.deps.cache.getMany(unique);
+    const pending: Promise<void>[] = [];
+    const mine: Identifier[] = [];
+    const settlers = new Map<string, { resolve: (outcome: Outcome) => void; reject: (error: unknown) => void }>();
+    for (const identifier of new Map(identifiers.map((id) => [keyOf(id), id])).values()) {
+      const key = keyOf(identifier);
+      const shared = this.inflight.get(key);
+      if (shared) {
+        // Already being resolved in this container: share that answer, not even a cache read.
+        pending.push(this.share(key, shared, outcomes));
+        continue;
+      }
+      // Registered before the first await, so lookups arriving in the same tick share it too.
+      const promise = new Promise<Outcome>((resolve, reject) => settlers.set(key, { resolve, reject }));
+      promise.catch(() => undefined);
+      this.inflight.set(key, promise);
+      mine.push(identifier);
+    }
+
+    if (mine.length > 0) {
+      try {
+        const settled = await this.resolveOwn(mine, context, lockAcrossContainers);
+        for (const identifier of mine) {
+          const key = keyOf(identifier);
+          const outcome = settled.get(key) ?? null;
+          outcomes.set(key, outcome);
+          settlers.get(key)?.resolve(outcome);
+        }
+      } catch (error) {
+        for (const settler of settlers.values()) settler.reject(error);
+        throw error;
+      } finally {
+        for (const identifier of mine) this.inflight.delete(keyOf(identifier));
+      }
+    }
+    await Promise.all(pending);
+    return identifiers.map((identifier) => outcomes.get(keyOf(identifier)) ?? null);
+  }
+
+  /** Cache first, then one fill for every miss; counts each lookup by the tier that answered. */
+  private async resolveOwn(identifiers: readonly Identifier[], context: LookupContext, lockAcrossContainers: boolean): Promise<Map<string, Outcome>> {
+    const results = new Map<string, Outcome>();
+    const cached = await this.deps.cache.getMany(identifiers);
     const misses: Identifier[] = [];
-    unique.forEach((identifier, index) => {
+    identifiers.forEach((identifier, index) => {
       const entry = cached[index];
       if (entry?.kind === "hit") {
-        outcomes.set(keyOf(identifier), fromCache(entry));
+        results.set(keyOf(identifier), fromCache(entry));
         this.deps.stats.resolved("cache");
       } else if (entry?.kind === "miss") {
-        outcomes.set(keyOf(identifier), null);
+        results.set(keyOf(identifier), null);
         this.deps.stats.unknown(true);
       } else {
         misses.push(identifier);
       }
     });
-
     if (misses.length > 0) {
-      const pending: Promise<void>[] = [];
-      const mine: Identifier[] = [];
+      const filled = await this.fill(misses, context, lockAcrossContainers && misses.length === 1);
       for (const identifier of misses) {
-        const shared = this.inflight.get(keyOf(identifier));
-        if (shared) pending.push(shared.then((outcome) => void outcomes.set(keyOf(identifier), outcome)));
-        else mine.push(identifier);
-      }
-      if (mine.length > 0) {
-        const filling = this.fill(mine, context, lockAcrossContainers && mine.length === 1);
-        for (const identifier of mine) {
-          const key = keyOf(identifier);
-          const single = filling.then((results) => results.get(key) ?? null);
-          this.inflight.set(key, single);
-          void single.finally(() => this.inflight.delete(key)).catch(() => undefined);
-        }
-        pending.push(filling.then((results) => results.forEach((outcome, key) => outcomes.set(key, outcome))));
-      }
-      await Promise.all(pending);
-      for (const identifier of misses) {
-        const outcome = outcomes.get(keyOf(identifier)) ?? null;
-        if (outcome) this.deps.stats.resolved(outcome.source);
-        else this.deps.stats.unknown(false);
+        const outcome = filled.get(keyOf(identifier)) ?? null;
+        results.set(keyOf(identifier), outcome);
+        this.count(outcome);
       }
     }
-    return identifiers.map((identifier) => outcomes.get(keyOf(identifier)) ?? null);
+    return results;
+  }
+
+  /** Takes the answer of a resolution already under way and counts it as this lookup's. */
+  private async share(key: string, shared: Promise<Outcome>, outcomes: Map<string, Outcome>): Promise<void> {
+    const outcome = await shared;
+    outcomes.set(key, outcome);
+    this.count(outcome);
+  }
+
+  private count(outcome: Outcome): void {
+    if (outcome) this.deps.stats.resolved(outcome.source);
+    else this.deps.stats.unknown(false);
   }
 
   private async fill(identifiers: readonly Identifier[], context: LookupContext, lock: boolean): Promise<Map<string, Outcome>> {
     const [only] = identifiers;
-    if (!lock || !only) return this.fillFromSources(identifiers, context);
+    if (!lock || !only) return this.fillFromSources(identifiers, context, undefined);
     const acquired = await this.deps.cache.tryLockFill(only, this.deps.settings.fillLockMs);
     if (!acquired) {
       this.deps.stats.fillWait();
@@ -143,9 +177,11 @@ export class LookupService {
       if (filled !== undefined) return new Map([[keyOf(only), filled]]);
     }
     try {
-      return await this.fillFromSources(identifiers, context);
-    } finally {
+      // The lock goes back in the same round trip as the cache write.
+      return await this.fillFromSources(identifiers, context, acquired ? only : undefined);
+    } catch (error) {
       if (acquired) await this.deps.cache.releaseFill(only);
+      throw error;
     }
   }
 
@@ -161,7 +197,11 @@ export class LookupService {
     return undefined;
   }
 
-  private async fillFromSources(identifiers: readonly Identifier[], context: LookupContext): Promise<Map<string, Outcome>> {
+  private async fillFromSources(
+    identifiers: readonly Identifier[],
+    context: LookupContext,
+    heldLock: Identifier | undefined,
+  ): Promise<Map<string, Outcome>> {
     const results = new Map<string, Outcome>();
     const mappings = await this.deps.repository.findActive(identifiers);
     const unresolved: Identifier[] = [];
@@ -208,6 +248,7 @@ export class LookupService {
         const ttlSeconds = outcome && !inconclusive.has(key) ? positiveTtlSeconds : negativeTtlSeconds;
         return { identifier, value, ttlSeconds };
       }),
+      heldLock,
     );
     return results;
   }

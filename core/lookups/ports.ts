@@ -26,10 +26,17 @@ export interface MappingRepository {
   deactivate(userId: string): Promise<MappingChange | null>;
 }
 
+export interface CacheWrite {
+  readonly identifier: Identifier;
+  readonly value: CachedLookup;
+  readonly ttlSeconds: number;
+}
+
 /** Fast path (Redis). Every operation may fail or be slow; callers bound and absorb that. */
 export interface LookupCache {
   getMany(identifiers: readonly Identifier[]): Promise<(CachedLookup | null)[]>;
-  setMany(entries: readonly { readonly identifier: Identifier; readonly value: CachedLookup; readonly ttlSeconds: number }[]): Promise<void>;
+  /** Writes entries in one round trip; `releaseFillOf` also releases that fill lock in the same trip. */
+  setMany(entries: readonly CacheWrite[], releaseFillOf?: Identifier): Promise<void>;
   delete(identifiers: readonly Identifier[]): Promise<void>;
   /** A short lock held by the one container filling an identifier; false when someone else holds it. */
   tryLockFill(identifier: Identifier, ttlMs: number): Promise<boolean>;

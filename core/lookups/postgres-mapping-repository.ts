@@ -14,6 +14,12 @@ interface MappingRow {
   updated_at: Date;
 }
 
+const KIND_COLUMNS = [
+  ["user_id", "user_id", "uuid"],
+  ["okx_uid", "okx_uid", "text"],
+  ["telegram_id", "telegram_id", "bigint"],
+] as const;
+
 const COLUMNS = "user_id, telegram_id::text AS telegram_id, okx_uid, is_active, source, created_at, updated_at";
 
 function toMapping(row: Record<string, unknown>): Mapping {
@@ -53,15 +59,22 @@ export class PostgresMappingRepository implements MappingRepository {
     private readonly onQuery: () => void = () => undefined,
   ) {}
 
+  /** Only the conditions of the kinds present, so a single lookup is a plain index probe. */
   async findActive(identifiers: readonly Identifier[]): Promise<Mapping[]> {
     if (identifiers.length === 0) return [];
-    const of = (kind: Identifier["kind"]) => identifiers.filter((id) => id.kind === kind).map((id) => id.value);
+    const conditions: string[] = [];
+    const params: string[][] = [];
+    for (const [kind, column, type] of KIND_COLUMNS) {
+      const values = identifiers.filter((id) => id.kind === kind).map((id) => id.value);
+      if (values.length === 0) continue;
+      params.push(values);
+      conditions.push(`${column} = ANY($${params.length}::${type}[])`);
+    }
     this.onQuery();
     try {
       const rows = await this.sql.query(
-        `SELECT ${COLUMNS} FROM user_identifier_mappings
-         WHERE is_active AND (user_id = ANY($1::uuid[]) OR okx_uid = ANY($2::text[]) OR telegram_id = ANY($3::bigint[]))`,
-        [of("user_id"), of("okx_uid"), of("telegram_id")],
+        `SELECT ${COLUMNS} FROM user_identifier_mappings WHERE is_active AND (${conditions.join(" OR ")})`,
+        params,
       );
       return rows.map(toMapping);
     } catch (error) {

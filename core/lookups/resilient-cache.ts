@@ -3,7 +3,7 @@ import { errorMessage } from "../observability/log-port";
 import type { LogPort } from "../observability/log-port";
 import type { Identifier } from "./identifier";
 import type { CachedLookup } from "./model";
-import type { LookupCache } from "./ports";
+import type { CacheWrite, LookupCache } from "./ports";
 import type { LookupStats } from "./stats";
 
 export interface ResilientCacheSettings {
@@ -54,8 +54,8 @@ export class ResilientLookupCache implements LookupCache {
     return this.guarded("get", () => this.inner.getMany(identifiers), identifiers.map(() => null));
   }
 
-  setMany(entries: readonly { identifier: Identifier; value: CachedLookup; ttlSeconds: number }[]): Promise<void> {
-    return this.guarded("set", () => this.inner.setMany(entries), undefined);
+  setMany(entries: readonly CacheWrite[], releaseFillOf?: Identifier): Promise<void> {
+    return this.guarded("set", () => this.inner.setMany(entries, releaseFillOf), undefined);
   }
 
   async delete(identifiers: readonly Identifier[]): Promise<void> {

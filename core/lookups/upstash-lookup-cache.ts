@@ -4,7 +4,7 @@ import type { IdGenerator } from "../clock";
 import type { RedisKeys } from "../redis/keys";
 import type { Identifier } from "./identifier";
 import type { CachedLookup } from "./model";
-import type { LookupCache } from "./ports";
+import type { CacheWrite, LookupCache } from "./ports";
 
 /** Deletes the lock only if it still holds our token: an expired lock may belong to another filler now. */
 const RELEASE_IF_OWNER = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`;
@@ -33,15 +33,17 @@ export class UpstashLookupCache implements LookupCache {
     return values.map((value) => (value && typeof value === "object" && "kind" in value ? value : null));
   }
 
-  async setMany(entries: readonly { identifier: Identifier; value: CachedLookup; ttlSeconds: number }[]): Promise<void> {
-    if (entries.length === 0) return;
-    if (entries.length === 1 && entries[0]) {
+  async setMany(entries: readonly CacheWrite[], releaseFillOf?: Identifier): Promise<void> {
+    const release = releaseFillOf ? this.takeLockToken(releaseFillOf) : undefined;
+    if (entries.length === 0 && !release) return;
+    if (entries.length === 1 && entries[0] && !release) {
       const [entry] = entries;
       await this.redis.set(this.keyOf(entry.identifier), entry.value, { ex: entry.ttlSeconds });
       return;
     }
     const pipeline = this.redis.pipeline();
     for (const entry of entries) pipeline.set(this.keyOf(entry.identifier), entry.value, { ex: entry.ttlSeconds });
+    if (release) pipeline.eval(RELEASE_IF_OWNER, [release.key], [release.token]);
     await pipeline.exec();
   }
 
@@ -59,10 +61,16 @@ export class UpstashLookupCache implements LookupCache {
   }
 
   async releaseFill(identifier: Identifier): Promise<void> {
+    const release = this.takeLockToken(identifier);
+    if (release) await this.releaseScript.exec([release.key], [release.token]);
+  }
+
+  private takeLockToken(identifier: Identifier): { key: string; token: string } | undefined {
     const key = this.keys.lookupFillLock(identifier.kind, identifier.value);
     const token = this.lockTokens.get(key);
-    if (token === undefined) return;
+    if (token === undefined) return undefined;
     this.lockTokens.delete(key);
-    await this.releaseScript.exec([key], [token]);
+    return { key, token };
   }
+
 }

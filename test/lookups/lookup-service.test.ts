@@ -156,6 +156,8 @@ describe("in-container singleflight", () => {
     for (const result of results) expect(result).toEqual({ telegramId: user.telegramId, userId: user.userId, okxUid: user.okxUid, source: "database" });
     expect(h.repository.findActiveCalls).toHaveLength(1);
     expect(h.cache.lockAttempts).toHaveLength(1);
+    // The flight is registered before the first await: one cache read for all 100, not 100.
+    expect(h.cache.getManyCalls).toHaveLength(1);
     expect(h.stats.snapshot().byTier.database).toBe(100);
 
     // Settled flights are forgotten: a cold lookup later queries again.

@@ -54,3 +54,14 @@ describe("UpstashLookupCache with the real client", () => {
     await redis.del(lockKey);
   });
 });
+
+describe("fill lock released with the cache write", () => {
+  it("writes the entry and releases its own lock in one pipeline", async () => {
+    const id = okx("518796558012178702");
+    const lockKey = keys.lookupFillLock(id.kind, id.value);
+    expect(await cache.tryLockFill(id, 5_000)).toBe(true);
+    await cache.setMany([{ identifier: id, value: { kind: "miss" }, ttlSeconds: 5 }], id);
+    expect(await redis.exists(lockKey)).toBe(0);
+    expect(await cache.getMany([id])).toEqual([{ kind: "miss" }]);
+  });
+});

@@ -148,11 +148,12 @@ export class InMemoryLookupCache implements LookupCache {
     return identifiers.map((identifier) => this.peek(identifier));
   }
 
-  async setMany(entries: readonly { identifier: Identifier; value: CachedLookup; ttlSeconds: number }[]): Promise<void> {
+  async setMany(entries: readonly { identifier: Identifier; value: CachedLookup; ttlSeconds: number }[], releaseFillOf?: Identifier): Promise<void> {
     for (const entry of entries) {
       this.sets.push(entry);
       this.put(entry.identifier, entry.value, entry.ttlSeconds);
     }
+    if (releaseFillOf) await this.releaseFill(releaseFillOf);
   }
 
   async delete(identifiers: readonly Identifier[]): Promise<void> {
