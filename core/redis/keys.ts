@@ -9,6 +9,11 @@ export class RedisKeys {
     return this.prefix + parts.join(":");
   }
 
+  /** Every key under this prefix (SCAN pattern), for cleaning up a bench or test run. */
+  everythingPattern(): string {
+    return `${this.prefix}*`;
+  }
+
   /** Written and read back by the health check. */
   healthProbe(): string {
     return this.key("health", "probe");
