@@ -192,7 +192,7 @@ const unavailableCache: LookupCache = {
   getMany: () => Promise.reject(new Error("no cache configured")),
   setMany: () => Promise.reject(new Error("no cache configured")),
   delete: () => Promise.reject(new Error("no cache configured")),
-  tryLockFill: () => Promise.reject(new Error("no cache configured")),
+  getOrLockFill: () => Promise.reject(new Error("no cache configured")),
   releaseFill: () => Promise.reject(new Error("no cache configured")),
 };
 

@@ -129,6 +129,10 @@ export class LookupService {
 
   /** Cache first, then one fill for every miss; counts each lookup by the tier that answered. */
   private async resolveOwn(identifiers: readonly Identifier[], context: LookupContext, lockAcrossContainers: boolean): Promise<Map<string, Outcome>> {
+    const [only] = identifiers;
+    if (lockAcrossContainers && only && identifiers.length === 1) {
+      return new Map([[keyOf(only), await this.resolveSingle(only, context)]]);
+    }
     const results = new Map<string, Outcome>();
     const cached = await this.deps.cache.getMany(identifiers);
     const misses: Identifier[] = [];
@@ -145,7 +149,7 @@ export class LookupService {
       }
     });
     if (misses.length > 0) {
-      const filled = await this.fill(misses, context, lockAcrossContainers && misses.length === 1);
+      const filled = await this.fillFromSources(misses, context, undefined);
       for (const identifier of misses) {
         const outcome = filled.get(keyOf(identifier)) ?? null;
         results.set(keyOf(identifier), outcome);
@@ -167,32 +171,41 @@ export class LookupService {
     else this.deps.stats.unknown(false);
   }
 
-  private async fill(identifiers: readonly Identifier[], context: LookupContext, lock: boolean): Promise<Map<string, Outcome>> {
-    const [only] = identifiers;
-    if (!lock || !only) return this.fillFromSources(identifiers, context, undefined);
-    const acquired = await this.deps.cache.tryLockFill(only, this.deps.settings.fillLockMs);
-    if (!acquired) {
-      this.deps.stats.fillWait();
-      const filled = await this.waitForFiller(only);
-      if (filled !== undefined) return new Map([[keyOf(only), filled]]);
+  /**
+   * One identifier, with cross-container stampede protection: the cache read takes the fill lock
+   * when the entry is absent (one round trip); whoever does not get it waits briefly for the filler.
+   */
+  private async resolveSingle(identifier: Identifier, context: LookupContext): Promise<Outcome> {
+    const { entry, locked } = await this.deps.cache.getOrLockFill(identifier, this.deps.settings.fillLockMs);
+    const answered = entry ?? (locked ? undefined : await this.waitForFiller(identifier));
+    if (answered?.kind === "hit") {
+      this.deps.stats.resolved("cache");
+      return fromCache(answered);
+    }
+    if (answered?.kind === "miss") {
+      this.deps.stats.unknown(true);
+      return null;
     }
     try {
       // The lock goes back in the same round trip as the cache write.
-      return await this.fillFromSources(identifiers, context, acquired ? only : undefined);
+      const filled = await this.fillFromSources([identifier], context, locked ? identifier : undefined);
+      const outcome = filled.get(keyOf(identifier)) ?? null;
+      this.count(outcome);
+      return outcome;
     } catch (error) {
-      if (acquired) await this.deps.cache.releaseFill(only);
+      if (locked) await this.deps.cache.releaseFill(identifier);
       throw error;
     }
   }
 
   /** Another container holds the fill lock: poll the cache briefly; undefined = gave up waiting. */
-  private async waitForFiller(identifier: Identifier): Promise<Outcome | undefined> {
+  private async waitForFiller(identifier: Identifier): Promise<CachedLookup | undefined> {
     const { fillWaitMs, fillPollMs } = this.deps.settings;
+    this.deps.stats.fillWait();
     for (let waited = 0; waited < fillWaitMs; waited += fillPollMs) {
       await this.deps.sleep(fillPollMs);
       const [entry] = await this.deps.cache.getMany([identifier]);
-      if (entry?.kind === "hit") return fromCache(entry);
-      if (entry?.kind === "miss") return null;
+      if (entry) return entry;
     }
     return undefined;
   }

@@ -38,8 +38,11 @@ export interface LookupCache {
   /** Writes entries in one round trip; `releaseFillOf` also releases that fill lock in the same trip. */
   setMany(entries: readonly CacheWrite[], releaseFillOf?: Identifier): Promise<void>;
   delete(identifiers: readonly Identifier[]): Promise<void>;
-  /** A short lock held by the one container filling an identifier; false when someone else holds it. */
-  tryLockFill(identifier: Identifier, ttlMs: number): Promise<boolean>;
+  /**
+   * Reads one entry and, only when there is none, takes the short fill lock in the same round trip
+   * (`locked` false: another container holds it and is filling).
+   */
+  getOrLockFill(identifier: Identifier, ttlMs: number): Promise<{ readonly entry: CachedLookup | null; readonly locked: boolean }>;
   releaseFill(identifier: Identifier): Promise<void>;
 }
 

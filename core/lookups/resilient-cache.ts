@@ -67,8 +67,8 @@ export class ResilientLookupCache implements LookupCache {
   }
 
   /** When Redis cannot say, act as the lock holder: a duplicate query beats a stalled lookup. */
-  tryLockFill(identifier: Identifier, ttlMs: number): Promise<boolean> {
-    return this.guarded("lock", () => this.inner.tryLockFill(identifier, ttlMs), true);
+  getOrLockFill(identifier: Identifier, ttlMs: number): Promise<{ entry: CachedLookup | null; locked: boolean }> {
+    return this.guarded("get", () => this.inner.getOrLockFill(identifier, ttlMs), { entry: null, locked: true });
   }
 
   releaseFill(identifier: Identifier): Promise<void> {

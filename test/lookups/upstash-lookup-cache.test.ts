@@ -32,13 +32,21 @@ describe("UpstashLookupCache with the real client", () => {
     expect(await cache.getMany([hit, miss])).toEqual([null, null]);
   });
 
-  it("grants the fill lock to one holder at a time", async () => {
+  it("returns an existing entry without touching the fill lock", async () => {
+    const id = okx("518796558012178699");
+    const value = { kind: "hit", telegramId: "7012345679", userId: null, okxUid: id.value, origin: "database" } as const;
+    await cache.setMany([{ identifier: id, value, ttlSeconds: 60 }]);
+    expect(await cache.getOrLockFill(id, 5_000)).toEqual({ entry: value, locked: false });
+    expect(await redis.exists(keys.lookupFillLock(id.kind, id.value))).toBe(0);
+  });
+
+  it("takes the fill lock with the read of an absent entry, for one holder at a time", async () => {
     const id = okx("518796558012178700");
     const other = new UpstashLookupCache(redis, keys);
-    expect(await cache.tryLockFill(id, 5_000)).toBe(true);
-    expect(await other.tryLockFill(id, 5_000)).toBe(false);
+    expect(await cache.getOrLockFill(id, 5_000)).toEqual({ entry: null, locked: true });
+    expect(await other.getOrLockFill(id, 5_000)).toEqual({ entry: null, locked: false });
     await cache.releaseFill(id);
-    expect(await other.tryLockFill(id, 5_000)).toBe(true);
+    expect(await other.getOrLockFill(id, 5_000)).toEqual({ entry: null, locked: true });
     await other.releaseFill(id);
     expect(await redis.exists(keys.lookupFillLock(id.kind, id.value))).toBe(0);
   });
@@ -46,7 +54,7 @@ describe("UpstashLookupCache with the real client", () => {
   it("does not release a lock that expired and was taken by another filler", async () => {
     const id = okx("518796558012178701");
     const lockKey = keys.lookupFillLock(id.kind, id.value);
-    expect(await cache.tryLockFill(id, 5_000)).toBe(true);
+    expect((await cache.getOrLockFill(id, 5_000)).locked).toBe(true);
     // As if our lock had expired and another container had taken it since.
     await redis.set(lockKey, "someone-else", { px: 5_000 });
     await cache.releaseFill(id);
@@ -59,9 +67,9 @@ describe("fill lock released with the cache write", () => {
   it("writes the entry and releases its own lock in one pipeline", async () => {
     const id = okx("518796558012178702");
     const lockKey = keys.lookupFillLock(id.kind, id.value);
-    expect(await cache.tryLockFill(id, 5_000)).toBe(true);
+    expect((await cache.getOrLockFill(id, 5_000)).locked).toBe(true);
     await cache.setMany([{ identifier: id, value: { kind: "miss" }, ttlSeconds: 5 }], id);
     expect(await redis.exists(lockKey)).toBe(0);
-    expect(await cache.getMany([id])).toEqual([{ kind: "miss" }]);
+    expect(await cache.getOrLockFill(id, 5_000)).toEqual({ entry: { kind: "miss" }, locked: false });
   });
 });

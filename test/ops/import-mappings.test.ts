@@ -437,7 +437,7 @@ function cacheMethods(inner: LookupCache): LookupCache {
     getMany: (identifiers) => inner.getMany(identifiers),
     setMany: (entries) => inner.setMany(entries),
     delete: (identifiers) => inner.delete(identifiers),
-    tryLockFill: (identifier, ttlMs) => inner.tryLockFill(identifier, ttlMs),
+    getOrLockFill: (identifier, ttlMs) => inner.getOrLockFill(identifier, ttlMs),
     releaseFill: (identifier) => inner.releaseFill(identifier),
   };
 }

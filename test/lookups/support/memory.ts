@@ -160,11 +160,14 @@ export class InMemoryLookupCache implements LookupCache {
     for (const identifier of identifiers) this.entries.delete(keyOf(identifier));
   }
 
-  async tryLockFill(identifier: Identifier, ttlMs: number): Promise<boolean> {
+  async getOrLockFill(identifier: Identifier, ttlMs: number): Promise<{ entry: CachedLookup | null; locked: boolean }> {
+    this.getManyCalls.push([identifier]);
+    const entry = this.peek(identifier);
+    if (entry) return { entry, locked: false };
     this.lockAttempts.push(identifier);
-    if (this.lockHeld(identifier)) return false;
+    if (this.lockHeld(identifier)) return { entry: null, locked: false };
     this.locks.set(keyOf(identifier), this.clock.nowMs() + ttlMs);
-    return true;
+    return { entry: null, locked: true };
   }
 
   async releaseFill(identifier: Identifier): Promise<void> {
