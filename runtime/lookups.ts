@@ -5,7 +5,10 @@ import { PostgresMappingRepository } from "../core/lookups/postgres-mapping-repo
 import { ResilientLookupCache } from "../core/lookups/resilient-cache";
 import { LookupStats } from "../core/lookups/stats";
 import { UpstashLookupCache } from "../core/lookups/upstash-lookup-cache";
+import type { Redis } from "@upstash/redis";
+import type { LegacyLookup } from "../core/lookups/ports";
 import { container } from "./container";
+import type { Container } from "./container";
 import { createMetrics } from "./metrics";
 
 export interface LookupModule {
@@ -13,7 +16,8 @@ export interface LookupModule {
   readonly admin: MappingAdminDeps;
   readonly stats: LookupStats;
   readonly cache: ResilientLookupCache;
-  readonly legacy: HttpLegacyLookup;
+  readonly legacy: LegacyLookup;
+  readonly repository: PostgresMappingRepository;
   readonly metrics: ReturnType<typeof createMetrics>["metrics"];
 }
 
@@ -21,19 +25,26 @@ let current: LookupModule | undefined;
 
 /** The lookup service of this container: one cache, one breaker pair and one set of stats. */
 export function lookups(): LookupModule {
-  if (current) return current;
-  const deps = container();
+  current ??= buildLookups(container());
+  return current;
+}
+
+/**
+ * Wires the lookup service from a container. Tests swap the Redis client (a dead or hanging
+ * endpoint) or the legacy tier; everything else is wired exactly as in Lambda.
+ */
+export function buildLookups(deps: Container, overrides: { redis?: Redis; legacy?: LegacyLookup } = {}): LookupModule {
   const { config } = deps;
   const { metrics, sink } = createMetrics(config.SERVICE_NAME);
   const stats = new LookupStats(deps.clock.now(), sink);
   const repository = new PostgresMappingRepository(deps.sql, () => stats.databaseQuery());
   const cache = new ResilientLookupCache(
-    new UpstashLookupCache(deps.redis, deps.keys, deps.ids),
+    new UpstashLookupCache(overrides.redis ?? deps.redis, deps.keys, deps.ids),
     { timeoutMs: config.LOOKUP_CACHE_TIMEOUT_MS },
     stats,
     deps.logger,
   );
-  const legacy = new HttpLegacyLookup({ baseUrl: config.LEGACY_LOOKUP_URL });
+  const legacy = overrides.legacy ?? new HttpLegacyLookup({ baseUrl: config.LEGACY_LOOKUP_URL });
   const service = new LookupService({
     repository,
     cache,
@@ -51,6 +62,5 @@ export function lookups(): LookupModule {
       fillLockMs: Math.max(defaultLookupSettings.fillLockMs, config.LEGACY_LOOKUP_TIMEOUT_MS + 500),
     },
   });
-  current = { service, admin: { repository, cache }, stats, cache, legacy, metrics };
-  return current;
+  return { service, admin: { repository, cache }, repository, stats, cache, legacy, metrics };
 }

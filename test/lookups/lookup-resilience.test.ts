@@ -5,18 +5,15 @@ import type { Redis } from "@upstash/redis";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { NotFoundError } from "../../core/errors";
 import { HttpLegacyLookup } from "../../core/lookups/http-legacy-lookup";
-import { LookupService, defaultLookupSettings } from "../../core/lookups/lookup-service";
 import type { LookupContext } from "../../core/lookups/lookup-service";
 import type { LegacyLookup } from "../../core/lookups/ports";
 import { PostgresMappingRepository } from "../../core/lookups/postgres-mapping-repository";
-import { ResilientLookupCache } from "../../core/lookups/resilient-cache";
-import { LookupStats } from "../../core/lookups/stats";
-import { UpstashLookupCache } from "../../core/lookups/upstash-lookup-cache";
 import { createUpstashRedis } from "../../core/redis/upstash";
 import { startDevServer } from "../../local/dev-server";
 import type { DevServer } from "../../local/dev-server";
 import { loadSstManifest } from "../../local/sst-manifest";
 import { container } from "../../runtime/container";
+import { buildLookups } from "../../runtime/lookups";
 import { startFakeLegacyService } from "../fixtures/legacy-service";
 import type { FakeLegacyService } from "../fixtures/legacy-service";
 import { useAppEnv } from "../support/cloud";
@@ -57,30 +54,11 @@ afterAll(async () => {
   await app?.database.drop();
 });
 
-/** A LookupService wired as runtime/lookups.ts wires it, with the Redis client and legacy tier given. */
-function buildLookups(redis: Redis, legacyLookup: LegacyLookup) {
-  const deps = container();
-  const { config } = deps;
-  const stats = new LookupStats(deps.clock.now());
-  const repository = new PostgresMappingRepository(deps.sql, () => stats.databaseQuery());
-  const cache = new ResilientLookupCache(new UpstashLookupCache(redis, deps.keys), { timeoutMs: config.LOOKUP_CACHE_TIMEOUT_MS }, stats, deps.logger);
-  cleanups.push(() => cache.shutdown());
-  const lookupService = new LookupService({
-    repository,
-    cache,
-    legacy: legacyLookup,
-    stats,
-    ids: deps.ids,
-    log: deps.logger,
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    settings: {
-      ...defaultLookupSettings,
-      positiveTtlSeconds: config.LOOKUP_CACHE_TTL_SECONDS,
-      negativeTtlSeconds: config.LOOKUP_NEGATIVE_TTL_SECONDS,
-      legacyTimeoutMs: config.LEGACY_LOOKUP_TIMEOUT_MS,
-    },
-  });
-  return { service: lookupService, stats, cache, repository };
+/** A LookupService wired as in Lambda, with the Redis client and legacy tier given. */
+function buildLookupsWith(redis: Redis, legacyLookup: LegacyLookup) {
+  const built = buildLookups(container(), { redis, legacy: legacyLookup });
+  cleanups.push(() => built.cache.shutdown());
+  return built;
 }
 
 function workingRedis(): Redis {
@@ -183,7 +161,7 @@ describe("legacy breaker recovery", () => {
     const resetTimeoutMs = 30_000;
     const legacyLookup = new HttpLegacyLookup({ baseUrl: legacy.url, volumeThreshold: 2, resetTimeoutMs });
     cleanups.push(() => legacyLookup.shutdown());
-    const { service: lookups, stats } = buildLookups(workingRedis(), legacyLookup);
+    const { service: lookups, stats } = buildLookupsWith(workingRedis(), legacyLookup);
     legacy.mode = "fail";
     legacy.failDelayMs = 0;
     const requestsAtStart = legacy.requests.length;
@@ -224,7 +202,7 @@ describe("Redis unavailable", () => {
     ["refuses connections", refusedUrl],
     ["accepts connections but never answers", silentUrl],
   ])("answers from the database when Redis %s, and opens the cache breaker", async (_label, endpoint) => {
-    const { service: lookups, stats, cache, repository } = buildLookups(redisAt(await endpoint()), disabledLegacy());
+    const { service: lookups, stats, cache, repository } = buildLookupsWith(redisAt(await endpoint()), disabledLegacy());
     const person = await seedMapping(repository);
     const expected = { telegramId: person.telegramId, userId: person.userId, okxUid: person.okxUid, source: "database" };
 
@@ -253,7 +231,7 @@ describe("Redis unavailable", () => {
   });
 
   it("is not degraded with a working Redis (control)", async () => {
-    const { service: lookups, stats, cache, repository } = buildLookups(workingRedis(), disabledLegacy());
+    const { service: lookups, stats, cache, repository } = buildLookupsWith(workingRedis(), disabledLegacy());
     const person = await seedMapping(repository);
     await lookups.resolve(person.okxUid, ample);
     expect((await lookups.resolve(person.okxUid, ample)).source).toBe("cache");
