@@ -1,5 +1,9 @@
 import type { TestProject } from "vitest/node";
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { RedisKeys } from "../core/redis/keys";
 import { startLocalCloud } from "../local/cloud";
+import type { LocalCloud } from "../local/cloud";
 import { loadSstManifest } from "../local/sst-manifest";
 import { TEST_QUEUES } from "./support/queues";
 
@@ -18,5 +22,30 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("backing", { redisUrl: cloud.backing.redisUrl, databaseUrl: cloud.backing.databaseUrl });
   project.provide("cloud", { ...cloud.env });
   project.provide("queueUrls", { ...cloud.queueUrls });
-  return () => cloud.stop();
+  const runId = randomBytes(4).toString("hex");
+  project.provide("runId", runId);
+  return async () => {
+    await removeRunLeftovers(cloud, runId);
+    await cloud.stop();
+  };
+}
+
+/** Databases and keys named after this run (test/support/cloud.ts), whether or not a file cleaned up. */
+async function removeRunLeftovers(cloud: LocalCloud, runId: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: cloud.backing.databaseUrl });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE $1", [`t\\_${runId}\\_%`]);
+    for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+  let cursor = "0";
+  do {
+    const reply = await cloud.redisBackend.call("SCAN", [cursor, "MATCH", new RedisKeys(`t:${runId}:`).everythingPattern(), "COUNT", "1000"]);
+    if (!Array.isArray(reply)) break;
+    const [next, keys] = reply;
+    cursor = String(next);
+    if (Array.isArray(keys) && keys.length > 0) await cloud.redisBackend.call("DEL", keys.map((key) => String(key)));
+  } while (cursor !== "0");
 }

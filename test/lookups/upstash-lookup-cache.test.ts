@@ -1,14 +1,13 @@
-import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { Identifier } from "../../core/lookups/identifier";
 import { UpstashLookupCache } from "../../core/lookups/upstash-lookup-cache";
 import { RedisKeys } from "../../core/redis/keys";
 import { createUpstashRedis } from "../../core/redis/upstash";
-import { cloudEnv } from "../support/cloud";
+import { cloudEnv, testKeyPrefix } from "../support/cloud";
 
 const env = cloudEnv();
 const redis = createUpstashRedis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN, retries: 0 });
-const keys = new RedisKeys(`t:${randomBytes(6).toString("hex")}:`);
+const keys = new RedisKeys(testKeyPrefix());
 const cache = new UpstashLookupCache(redis, keys);
 const okx = (value: string): Identifier => ({ kind: "okx_uid", value });
 

@@ -10,7 +10,19 @@ declare module "vitest" {
   export interface ProvidedContext {
     cloud: Record<string, string>;
     queueUrls: Record<string, string>;
+    /** Names this run's databases and key prefixes, so the global teardown removes exactly those. */
+    runId: string;
   }
+}
+
+/** `t_<run>_<random>`: a database of this test run. */
+export function testDatabaseName(): string {
+  return `t_${inject("runId")}_${randomUUID().replaceAll("-", "").slice(0, 16)}`;
+}
+
+/** `t:<run>:<random>:`: a Redis key prefix of this test run. */
+export function testKeyPrefix(): string {
+  return `t:${inject("runId")}:${randomBytes(6).toString("hex")}:`;
 }
 
 export function cloudEnv(): LocalCloudEnv {
@@ -31,7 +43,7 @@ export interface TestDatabase {
 
 /** A fresh database with every migration applied; one per test file. */
 export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
-  const name = `t_${randomUUID().replaceAll("-", "").slice(0, 20)}`;
+  const name = testDatabaseName();
   const admin = new pg.Client({ connectionString: backing().databaseUrl });
   await admin.connect();
   try {
@@ -70,7 +82,7 @@ export interface AppEnv {
  */
 export async function useAppEnv(extra: Record<string, string> = {}): Promise<AppEnv> {
   const database = await createTestDatabase();
-  const keyPrefix = `t:${randomBytes(6).toString("hex")}:`;
+  const keyPrefix = testKeyPrefix();
   const env: Record<string, string> = {
     ...cloudEnv(),
     PROVISIONING_QUEUE_URL: queueUrl("ProvisioningQueue"),
