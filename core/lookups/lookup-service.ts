@@ -216,12 +216,16 @@ export class LookupService {
     heldLock: Identifier | undefined,
   ): Promise<Map<string, Outcome>> {
     const results = new Map<string, Outcome>();
-    const mappings = await this.deps.repository.findActive(identifiers);
+    const mappings = await this.deps.repository.findMappings(identifiers);
     const unresolved: Identifier[] = [];
     for (const identifier of identifiers) {
-      const mapping = mappings.find((candidate) => mappingMatches(candidate, identifier));
+      const matching = mappings.filter((candidate) => mappingMatches(candidate, identifier));
+      const mapping = matching.find((candidate) => candidate.isActive);
       if (mapping) {
         results.set(keyOf(identifier), { telegramId: mapping.telegramId, userId: mapping.userId, okxUid: mapping.okxUid, source: "database" });
+      } else if (matching.length > 0) {
+        // Deactivated by an admin: unknown, and neither the legacy service nor the direct rule may revive it.
+        results.set(keyOf(identifier), null);
       } else {
         unresolved.push(identifier);
       }

@@ -17,8 +17,8 @@ export interface MappingChange {
 
 /** Durable store of mappings (Postgres). */
 export interface MappingRepository {
-  /** Active mappings matching any of the identifiers, in one query. */
-  findActive(identifiers: readonly Identifier[]): Promise<Mapping[]>;
+  /** Mappings (active or deactivated) matching any of the identifiers, in one query. */
+  findMappings(identifiers: readonly Identifier[]): Promise<Mapping[]>;
   getByUserId(userId: string): Promise<Mapping | null>;
   search(filter: { readonly telegramId?: string | undefined; readonly okxUid?: string | undefined }): Promise<Mapping[]>;
   /** Creates or updates the mapping and its app user; conflicts on telegram id / okx uid raise ConflictError. */

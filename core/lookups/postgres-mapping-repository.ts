@@ -60,7 +60,7 @@ export class PostgresMappingRepository implements MappingRepository {
   ) {}
 
   /** Only the conditions of the kinds present, so a single lookup is a plain index probe. */
-  async findActive(identifiers: readonly Identifier[]): Promise<Mapping[]> {
+  async findMappings(identifiers: readonly Identifier[]): Promise<Mapping[]> {
     if (identifiers.length === 0) return [];
     const conditions: string[] = [];
     const params: string[][] = [];
@@ -73,7 +73,7 @@ export class PostgresMappingRepository implements MappingRepository {
     this.onQuery();
     try {
       const rows = await this.sql.query(
-        `SELECT ${COLUMNS} FROM user_identifier_mappings WHERE is_active AND (${conditions.join(" OR ")})`,
+        `SELECT ${COLUMNS} FROM user_identifier_mappings WHERE ${conditions.join(" OR ")}`,
         params,
       );
       return rows.map(toMapping);

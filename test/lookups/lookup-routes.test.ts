@@ -231,8 +231,9 @@ describe("admin mappings", () => {
     expect((await api("DELETE", `/v1/admin/mappings/${person.userId}`, { token: admin })).status).toBe(200);
     legacy.know(person.okxUid, { telegram_id: person.telegramId, user_id: person.userId, okx_uid: person.okxUid });
 
-    await lookup(person.okxUid);
-    expect(legacy.requestsFor(person.okxUid)).toBe(1);
+    expect((await lookup(person.okxUid)).status).toBe(404);
+    expect((await lookup(person.telegramId)).status).toBe(404);
+    expect(legacy.requestsFor(person.okxUid)).toBe(0);
     const rows = await db.query<{ is_active: boolean; source: string }>("SELECT is_active, source FROM user_identifier_mappings WHERE user_id = $1", [person.userId]);
     expect(rows.rows).toEqual([{ is_active: false, source: "admin" }]);
   });

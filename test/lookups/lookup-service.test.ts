@@ -38,7 +38,7 @@ describe("tiers", () => {
 
     const second = await h.service.resolve(user.okxUid, ample);
     expect(second).toEqual({ ...first, source: "cache" });
-    expect(h.repository.findActiveCalls).toHaveLength(1);
+    expect(h.repository.findMappingsCalls).toHaveLength(1);
     expect(h.legacy.calls).toHaveLength(0);
   });
 
@@ -47,7 +47,7 @@ describe("tiers", () => {
     const expected: LookupResult = { telegramId: user.telegramId, userId: user.userId, okxUid: user.okxUid, source: "database" };
     expect(await h.service.resolve(user.userId.toUpperCase(), ample)).toEqual(expected);
     expect(await h.service.resolve(user.telegramId, ample)).toEqual(expected);
-    expect(h.repository.findActiveCalls).toEqual([[userIdOf(user.userId)], [tgId(user.telegramId)]]);
+    expect(h.repository.findMappingsCalls).toEqual([[userIdOf(user.userId)], [tgId(user.telegramId)]]);
   });
 
   it("asks the legacy service on a database miss and learns the answer, so the next cold lookup is the database's", async () => {
@@ -82,7 +82,7 @@ describe("tiers", () => {
     const h = harness();
     const telegramId = tg();
     expect(await h.service.resolve(telegramId, ample)).toEqual({ telegramId, userId: null, okxUid: null, source: "direct" });
-    expect(h.repository.findActiveCalls).toEqual([[tgId(telegramId)]]);
+    expect(h.repository.findMappingsCalls).toEqual([[tgId(telegramId)]]);
     expect(h.legacy.calls.map((call) => call.identifier)).toEqual([tgId(telegramId)]);
     expect(h.cache.peek(tgId(telegramId))).toMatchObject({ kind: "hit", origin: "direct", userId: null });
   });
@@ -111,6 +111,28 @@ describe("tiers", () => {
   });
 });
 
+describe("deactivated mappings", () => {
+  it("answer not found for every identifier, without asking the legacy service or applying the direct rule", async () => {
+    const h = harness();
+    const user = { userId: randomUUID(), telegramId: tg(), okxUid: okx(), isActive: false };
+    h.repository.seed(user);
+    h.legacy.answers.set(user.okxUid, { telegramId: user.telegramId, userId: user.userId, okxUid: user.okxUid });
+    for (const identifier of [user.okxUid, user.userId, user.telegramId]) {
+      await expect(h.service.resolve(identifier, ample)).rejects.toBeInstanceOf(NotFoundError);
+    }
+    expect(h.legacy.calls).toEqual([]);
+  });
+
+  it("prefer the active mapping of a Telegram id that an older, deactivated user also had", async () => {
+    const h = harness();
+    const telegramId = tg();
+    h.repository.seed({ userId: randomUUID(), telegramId, okxUid: okx(), isActive: false });
+    const active = { userId: randomUUID(), telegramId, okxUid: okx(), isActive: true };
+    h.repository.seed(active);
+    expect(await h.service.resolve(telegramId, ample)).toMatchObject({ userId: active.userId, source: "database" });
+  });
+});
+
 describe("negative caching", () => {
   it("remembers a miss: the second lookup does not query the repository nor the legacy service", async () => {
     const h = harness();
@@ -119,7 +141,7 @@ describe("negative caching", () => {
     expect(h.cache.sets).toEqual([{ identifier: okxId(okxUid), value: { kind: "miss" }, ttlSeconds: defaultLookupSettings.negativeTtlSeconds }]);
 
     await expect(h.service.resolve(okxUid, ample)).rejects.toBeInstanceOf(NotFoundError);
-    expect(h.repository.findActiveCalls).toHaveLength(1);
+    expect(h.repository.findMappingsCalls).toHaveLength(1);
     expect(h.legacy.calls).toHaveLength(1);
     expect(h.stats.snapshot()).toMatchObject({ notFound: 2, negativeHits: 1 });
   });
@@ -135,11 +157,11 @@ describe("negative caching", () => {
 
     h.clock.advance(20_000 - 1);
     await expect(h.service.resolve(okxUid, ample)).rejects.toBeInstanceOf(NotFoundError);
-    expect(h.repository.findActiveCalls).toHaveLength(1);
+    expect(h.repository.findMappingsCalls).toHaveLength(1);
 
     h.clock.advance(1);
     expect(await h.service.resolve(okxUid, ample)).toEqual({ telegramId, userId, okxUid, source: "database" });
-    expect(h.repository.findActiveCalls).toHaveLength(2);
+    expect(h.repository.findMappingsCalls).toHaveLength(2);
   });
 });
 
@@ -148,13 +170,13 @@ describe("in-container singleflight", () => {
     const { h, user } = seeded();
     const release = h.repository.hold();
     const all = Promise.all(Array.from({ length: 100 }, () => h.service.resolve(user.okxUid, ample)));
-    await vi.waitFor(() => expect(h.repository.findActiveCalls).toHaveLength(1));
+    await vi.waitFor(() => expect(h.repository.findMappingsCalls).toHaveLength(1));
     release();
     const results = await all;
 
     expect(results).toHaveLength(100);
     for (const result of results) expect(result).toEqual({ telegramId: user.telegramId, userId: user.userId, okxUid: user.okxUid, source: "database" });
-    expect(h.repository.findActiveCalls).toHaveLength(1);
+    expect(h.repository.findMappingsCalls).toHaveLength(1);
     expect(h.cache.lockAttempts).toHaveLength(1);
     // The flight is registered before the first await: one cache read for all 100, not 100.
     expect(h.cache.getManyCalls).toHaveLength(1);
@@ -163,7 +185,7 @@ describe("in-container singleflight", () => {
     // Settled flights are forgotten: a cold lookup later queries again.
     h.cache.clear();
     await h.service.resolve(user.okxUid, ample);
-    expect(h.repository.findActiveCalls).toHaveLength(2);
+    expect(h.repository.findMappingsCalls).toHaveLength(2);
   });
 
   it("shares a failed fill with every waiter, releases the lock and does not remember the failure", async () => {
@@ -171,11 +193,11 @@ describe("in-container singleflight", () => {
     h.repository.failNext = new DependencyError("database down");
     const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => h.service.resolve(user.okxUid, ample)));
     expect(outcomes.map((outcome) => outcome.status)).toEqual(Array.from({ length: 10 }, () => "rejected"));
-    expect(h.repository.findActiveCalls).toHaveLength(1);
+    expect(h.repository.findMappingsCalls).toHaveLength(1);
     expect(h.cache.lockHeld(okxId(user.okxUid))).toBe(false);
 
     expect((await h.service.resolve(user.okxUid, ample)).source).toBe("database");
-    expect(h.repository.findActiveCalls).toHaveLength(2);
+    expect(h.repository.findMappingsCalls).toHaveLength(2);
   });
 });
 
@@ -202,7 +224,7 @@ describe("cross-container fill lock", () => {
 
     expect(await h.service.resolve(okxUid, ample)).toEqual({ ...filled, source: "cache" });
     expect(h.sleeps).toEqual([settings.fillPollMs, settings.fillPollMs]);
-    expect(h.repository.findActiveCalls).toEqual([]);
+    expect(h.repository.findMappingsCalls).toEqual([]);
     expect(h.legacy.calls).toEqual([]);
     expect(h.cache.releases).toEqual([]);
     expect(h.stats.snapshot().fillWaits).toBe(1);
@@ -215,7 +237,7 @@ describe("cross-container fill lock", () => {
     h.onSleep = () => h.cache.put(okxId(okxUid), { kind: "miss" }, 30);
     await expect(h.service.resolve(okxUid, ample)).rejects.toBeInstanceOf(NotFoundError);
     expect(h.sleeps).toHaveLength(1);
-    expect(h.repository.findActiveCalls).toEqual([]);
+    expect(h.repository.findMappingsCalls).toEqual([]);
   });
 
   it("gives up after fillWaitMs and queries itself, leaving the other container's lock alone", async () => {
@@ -227,7 +249,7 @@ describe("cross-container fill lock", () => {
     expect(await h.service.resolve(user.okxUid, ample)).toMatchObject({ telegramId: user.telegramId, source: "database" });
     expect(h.sleeps).toEqual(Array.from({ length: Math.ceil(settings.fillWaitMs / settings.fillPollMs) }, () => settings.fillPollMs));
     expect(h.sleeps.reduce((sum, ms) => sum + ms, 0)).toBeGreaterThanOrEqual(settings.fillWaitMs);
-    expect(h.repository.findActiveCalls).toHaveLength(1);
+    expect(h.repository.findMappingsCalls).toHaveLength(1);
     expect(h.cache.releases).toEqual([]);
     expect(h.cache.lockHeld(okxId(user.okxUid))).toBe(true);
   });
@@ -298,13 +320,15 @@ describe("legacy answers that conflict with the database", () => {
     expect(h.ids.issued).toEqual([]);
   });
 
-  it("does not re-activate a mapping an admin deactivated", async () => {
+  it("does not re-activate a mapping an admin deactivated when asked about another of its identifiers", async () => {
     const h = harness();
-    const user = { userId: randomUUID(), telegramId: tg(), okxUid: okx(), isActive: false };
+    const user = { userId: randomUUID(), telegramId: tg(), okxUid: null, isActive: false };
     const before = h.repository.seed(user);
-    h.legacy.answers.set(user.okxUid, { telegramId: user.telegramId, userId: user.userId, okxUid: user.okxUid });
+    const newOkx = okx();
+    h.legacy.answers.set(newOkx, { telegramId: user.telegramId, userId: user.userId, okxUid: newOkx });
 
-    await h.service.resolve(user.okxUid, ample);
+    await h.service.resolve(newOkx, ample);
+    expect(h.legacy.calls).toHaveLength(1);
     expect(h.repository.rows.get(user.userId)).toEqual(before);
   });
 
@@ -382,7 +406,7 @@ describe("resolveMany", () => {
     ]);
     expect(h.cache.getManyCalls).toHaveLength(1);
     expect(h.cache.getManyCalls[0]).toHaveLength(5);
-    expect(h.repository.findActiveCalls).toEqual([[okxId(a.okxUid), okxId(unknownOkx), userIdOf(a.userId), tgId(unmappedTelegram)]]);
+    expect(h.repository.findMappingsCalls).toEqual([[okxId(a.okxUid), okxId(unknownOkx), userIdOf(a.userId), tgId(unmappedTelegram)]]);
     expect(h.legacy.calls.map((call) => call.identifier.value).sort()).toEqual([unknownOkx, unmappedTelegram].sort());
     // Batches never wait on another container's lock.
     expect(h.cache.lockAttempts).toEqual([]);

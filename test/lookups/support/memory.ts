@@ -32,10 +32,10 @@ const keyOf = (identifier: Identifier) => `${identifier.kind}:${identifier.value
  */
 export class InMemoryMappingRepository implements MappingRepository {
   readonly rows = new Map<string, Mapping>();
-  readonly findActiveCalls: Identifier[][] = [];
+  readonly findMappingsCalls: Identifier[][] = [];
   readonly upserts: { input: MappingInput; source: MappingSource }[] = [];
   private gate: Promise<void> | undefined;
-  /** The next findActive rejects with this (once). */
+  /** The next findMappings rejects with this (once). */
   failNext: Error | undefined;
 
   constructor(private readonly clock: ManualClock) {}
@@ -46,7 +46,7 @@ export class InMemoryMappingRepository implements MappingRepository {
     return mapping;
   }
 
-  /** findActive waits until the returned function is called (a slow query the test releases). */
+  /** findMappings waits until the returned function is called (a slow query the test releases). */
   hold(): () => void {
     let release = () => undefined as void;
     this.gate = new Promise<void>((resolve) => {
@@ -58,13 +58,13 @@ export class InMemoryMappingRepository implements MappingRepository {
     return release;
   }
 
-  async findActive(identifiers: readonly Identifier[]): Promise<Mapping[]> {
-    this.findActiveCalls.push([...identifiers]);
+  async findMappings(identifiers: readonly Identifier[]): Promise<Mapping[]> {
+    this.findMappingsCalls.push([...identifiers]);
     await this.gate;
     const failure = this.failNext;
     this.failNext = undefined;
     if (failure) throw failure;
-    return [...this.rows.values()].filter((row) => row.isActive && identifiers.some((id) => mappingMatches(row, id)));
+    return [...this.rows.values()].filter((row) => identifiers.some((id) => mappingMatches(row, id)));
   }
 
   async getByUserId(userId: string): Promise<Mapping | null> {
