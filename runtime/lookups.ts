@@ -39,7 +39,7 @@ export function buildLookups(deps: Container, overrides: { redis?: Redis; legacy
   const stats = new LookupStats(deps.clock.now(), sink);
   const repository = new PostgresMappingRepository(deps.sql, () => stats.databaseQuery());
   const cache = new ResilientLookupCache(
-    new UpstashLookupCache(overrides.redis ?? deps.redis, deps.keys, deps.ids),
+    new UpstashLookupCache(overrides.redis ?? deps.redis, deps.keys, deps.ids, Math.max(5_000, 2 * config.LEGACY_LOOKUP_TIMEOUT_MS)),
     { timeoutMs: config.LOOKUP_CACHE_TIMEOUT_MS },
     stats,
     deps.logger,

@@ -191,7 +191,7 @@ async function importCommand(args: readonly string[], io: OpsIo, say: (line?: st
 const unavailableCache: LookupCache = {
   getMany: () => Promise.reject(new Error("no cache configured")),
   setMany: () => Promise.reject(new Error("no cache configured")),
-  delete: () => Promise.reject(new Error("no cache configured")),
+  invalidate: () => Promise.reject(new Error("no cache configured")),
   getOrLockFill: () => Promise.reject(new Error("no cache configured")),
   releaseFill: () => Promise.reject(new Error("no cache configured")),
 };

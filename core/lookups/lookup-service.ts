@@ -134,10 +134,11 @@ export class LookupService {
       return new Map([[keyOf(only), await this.resolveSingle(only, context)]]);
     }
     const results = new Map<string, Outcome>();
-    const cached = await this.deps.cache.getMany(identifiers);
+    const reads = await this.deps.cache.getMany(identifiers);
     const misses: Identifier[] = [];
+    const slots = new Map<string, string | null>();
     identifiers.forEach((identifier, index) => {
-      const entry = cached[index];
+      const entry = reads[index]?.entry;
       if (entry?.kind === "hit") {
         results.set(keyOf(identifier), fromCache(entry));
         this.deps.stats.resolved("cache");
@@ -146,10 +147,11 @@ export class LookupService {
         this.deps.stats.unknown(true);
       } else {
         misses.push(identifier);
+        slots.set(keyOf(identifier), reads[index]?.slot ?? null);
       }
     });
     if (misses.length > 0) {
-      const filled = await this.fillFromSources(misses, context, undefined);
+      const filled = await this.fillFromSources(misses, context, slots, undefined);
       for (const identifier of misses) {
         const outcome = filled.get(keyOf(identifier)) ?? null;
         results.set(keyOf(identifier), outcome);
@@ -176,7 +178,7 @@ export class LookupService {
    * when the entry is absent (one round trip); whoever does not get it waits briefly for the filler.
    */
   private async resolveSingle(identifier: Identifier, context: LookupContext): Promise<Outcome> {
-    const { entry, locked } = await this.deps.cache.getOrLockFill(identifier, this.deps.settings.fillLockMs);
+    const { entry, slot, locked } = await this.deps.cache.getOrLockFill(identifier, this.deps.settings.fillLockMs);
     const answered = entry ?? (locked ? undefined : await this.waitForFiller(identifier));
     if (answered?.kind === "hit") {
       this.deps.stats.resolved("cache");
@@ -188,7 +190,7 @@ export class LookupService {
     }
     try {
       // The lock goes back in the same round trip as the cache write.
-      const filled = await this.fillFromSources([identifier], context, locked ? identifier : undefined);
+      const filled = await this.fillFromSources([identifier], context, new Map([[keyOf(identifier), slot]]), locked ? identifier : undefined);
       const outcome = filled.get(keyOf(identifier)) ?? null;
       this.count(outcome);
       return outcome;
@@ -204,8 +206,8 @@ export class LookupService {
     this.deps.stats.fillWait();
     for (let waited = 0; waited < fillWaitMs; waited += fillPollMs) {
       await this.deps.sleep(fillPollMs);
-      const [entry] = await this.deps.cache.getMany([identifier]);
-      if (entry) return entry;
+      const [read] = await this.deps.cache.getMany([identifier]);
+      if (read?.entry) return read.entry;
     }
     return undefined;
   }
@@ -213,6 +215,8 @@ export class LookupService {
   private async fillFromSources(
     identifiers: readonly Identifier[],
     context: LookupContext,
+    /** What each slot held when read, so the write-back cannot overwrite a newer invalidation. */
+    slots: ReadonlyMap<string, string | null>,
     heldLock: Identifier | undefined,
   ): Promise<Map<string, Outcome>> {
     const results = new Map<string, Outcome>();
@@ -263,7 +267,7 @@ export class LookupService {
           ? { kind: "hit", telegramId: outcome.telegramId, userId: outcome.userId, okxUid: outcome.okxUid, origin: outcome.source === "cache" ? "database" : outcome.source }
           : { kind: "miss" };
         const ttlSeconds = outcome && !inconclusive.has(key) ? positiveTtlSeconds : negativeTtlSeconds;
-        return { identifier, value, ttlSeconds };
+        return { identifier, value, ttlSeconds, expectedSlot: slots.get(key) ?? null };
       }),
       heldLock,
     );
@@ -288,11 +292,11 @@ export class LookupService {
       okxUid: answer.okxUid ?? (identifier.kind === "okx_uid" ? identifier.value : null),
       userId: answer.userId && UUID.test(answer.userId) ? answer.userId.toLowerCase() : identifier.kind === "user_id" ? identifier.value : null,
     };
-    return this.learn(learned);
+    return this.learn(learned, identifier);
   }
 
   /** Writes what the legacy service taught us, so the next miss is answered by the database. */
-  private async learn(answer: LegacyAnswer): Promise<LegacyAnswer> {
+  private async learn(answer: LegacyAnswer, asked: Identifier): Promise<LegacyAnswer> {
     try {
       const existing = answer.userId
         ? await this.deps.repository.getByUserId(answer.userId)
@@ -315,8 +319,9 @@ export class LookupService {
         },
         "legacy",
       );
-      // A gap filled in an existing mapping changes what its other identifiers should answer.
-      await invalidateChange(this.deps.cache, change);
+      // A gap filled in an existing mapping changes what its other identifiers should answer; the
+      // asked identifier's slot is the one this fill is about to write.
+      await invalidateChange(this.deps.cache, change, [asked]);
       return { telegramId: change.current.telegramId, userId: change.current.userId, okxUid: change.current.okxUid };
     } catch (error) {
       // A conflicting mapping is never overwritten by the legacy service; the answer still serves this call.

@@ -18,11 +18,14 @@ export function identifiersOf(mapping: Mapping): Identifier[] {
 }
 
 /** Write-through invalidation: entries of the old and the new state go at once, not after a TTL. */
-export async function invalidateChange(cache: LookupCache, change: MappingChange): Promise<void> {
+export async function invalidateChange(cache: LookupCache, change: MappingChange, except: readonly Identifier[] = []): Promise<void> {
   if (!change.changed) return;
   const all = [...(change.previous ? identifiersOf(change.previous) : []), ...identifiersOf(change.current)];
-  const unique = [...new Map(all.map((id) => [`${id.kind}:${id.value}`, id])).values()];
-  await cache.delete(unique);
+  const keep = new Set(except.map((id) => `${id.kind}:${id.value}`));
+  const unique = [...new Map(all.map((id) => [`${id.kind}:${id.value}`, id])).entries()]
+    .filter(([key]) => !keep.has(key))
+    .map(([, id]) => id);
+  if (unique.length > 0) await cache.invalidate(unique);
 }
 
 export async function putMapping(deps: MappingAdminDeps, input: MappingInput): Promise<{ mapping: Mapping; created: boolean }> {

@@ -26,23 +26,33 @@ export interface MappingRepository {
   deactivate(userId: string): Promise<MappingChange | null>;
 }
 
+/** What one cache slot held when read. */
+export interface CacheRead {
+  readonly entry: CachedLookup | null;
+  /** With no entry: null for an empty slot, or the id of the invalidation that emptied it. */
+  readonly slot: string | null;
+}
+
 export interface CacheWrite {
   readonly identifier: Identifier;
   readonly value: CachedLookup;
   readonly ttlSeconds: number;
+  /** Written only if the slot still is as this fill read it (default: empty), see CacheRead.slot. */
+  readonly expectedSlot?: string | null;
 }
 
 /** Fast path (Redis). Every operation may fail or be slow; callers bound and absorb that. */
 export interface LookupCache {
-  getMany(identifiers: readonly Identifier[]): Promise<(CachedLookup | null)[]>;
-  /** Writes entries in one round trip; `releaseFillOf` also releases that fill lock in the same trip. */
+  getMany(identifiers: readonly Identifier[]): Promise<CacheRead[]>;
+  /** Writes entries (each only if its slot is unchanged) in one round trip; `releaseFillOf` also releases that fill lock. */
   setMany(entries: readonly CacheWrite[], releaseFillOf?: Identifier): Promise<void>;
-  delete(identifiers: readonly Identifier[]): Promise<void>;
+  /** Drops the entries at once (write-through) so that no fill under way can write them back stale. */
+  invalidate(identifiers: readonly Identifier[]): Promise<void>;
   /**
    * Reads one entry and, only when there is none, takes the short fill lock in the same round trip
    * (`locked` false: another container holds it and is filling).
    */
-  getOrLockFill(identifier: Identifier, ttlMs: number): Promise<{ readonly entry: CachedLookup | null; readonly locked: boolean }>;
+  getOrLockFill(identifier: Identifier, ttlMs: number): Promise<CacheRead & { readonly locked: boolean }>;
   releaseFill(identifier: Identifier): Promise<void>;
 }
 

@@ -2,8 +2,7 @@ import CircuitBreaker from "opossum";
 import { errorMessage } from "../observability/log-port";
 import type { LogPort } from "../observability/log-port";
 import type { Identifier } from "./identifier";
-import type { CachedLookup } from "./model";
-import type { CacheWrite, LookupCache } from "./ports";
+import type { CacheRead, CacheWrite, LookupCache } from "./ports";
 import type { LookupStats } from "./stats";
 
 export interface ResilientCacheSettings {
@@ -50,16 +49,16 @@ export class ResilientLookupCache implements LookupCache {
     }
   }
 
-  getMany(identifiers: readonly Identifier[]): Promise<(CachedLookup | null)[]> {
-    return this.guarded("get", () => this.inner.getMany(identifiers), identifiers.map(() => null));
+  getMany(identifiers: readonly Identifier[]): Promise<CacheRead[]> {
+    return this.guarded("get", () => this.inner.getMany(identifiers), identifiers.map(() => ({ entry: null, slot: null })));
   }
 
   setMany(entries: readonly CacheWrite[], releaseFillOf?: Identifier): Promise<void> {
     return this.guarded("set", () => this.inner.setMany(entries, releaseFillOf), undefined);
   }
 
-  async delete(identifiers: readonly Identifier[]): Promise<void> {
-    const deleted = await this.guarded("delete", async () => (await this.inner.delete(identifiers), true), false);
+  async invalidate(identifiers: readonly Identifier[]): Promise<void> {
+    const deleted = await this.guarded("invalidate", async () => (await this.inner.invalidate(identifiers), true), false);
     if (!deleted) {
       // The positive TTL bounds how long the stale answer can live.
       this.log.error("lookup cache invalidation failed", { identifiers: identifiers.map((id) => `${id.kind}:${id.value}`) });
@@ -67,8 +66,8 @@ export class ResilientLookupCache implements LookupCache {
   }
 
   /** When Redis cannot say, act as the lock holder: a duplicate query beats a stalled lookup. */
-  getOrLockFill(identifier: Identifier, ttlMs: number): Promise<{ entry: CachedLookup | null; locked: boolean }> {
-    return this.guarded("get", () => this.inner.getOrLockFill(identifier, ttlMs), { entry: null, locked: true });
+  getOrLockFill(identifier: Identifier, ttlMs: number): Promise<CacheRead & { locked: boolean }> {
+    return this.guarded("get", () => this.inner.getOrLockFill(identifier, ttlMs), { entry: null, slot: null, locked: true });
   }
 
   releaseFill(identifier: Identifier): Promise<void> {

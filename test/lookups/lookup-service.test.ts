@@ -6,6 +6,7 @@ import type { Identifier } from "../../core/lookups/identifier";
 import { defaultLookupSettings } from "../../core/lookups/lookup-service";
 import type { LookupResult } from "../../core/lookups/model";
 import { LookupStats } from "../../core/lookups/stats";
+import { putMapping } from "../../core/lookups/mapping-admin";
 import { ample, harness } from "./support/memory";
 
 /** Telegram ids above 2^31, 18-digit OKX UIDs, random user ids. */
@@ -33,6 +34,7 @@ describe("tiers", () => {
         identifier: okxId(user.okxUid),
         value: { kind: "hit", telegramId: user.telegramId, userId: user.userId, okxUid: user.okxUid, origin: "database" },
         ttlSeconds: defaultLookupSettings.positiveTtlSeconds,
+        expectedSlot: null,
       },
     ]);
 
@@ -138,7 +140,7 @@ describe("negative caching", () => {
     const h = harness();
     const okxUid = okx();
     await expect(h.service.resolve(okxUid, ample)).rejects.toBeInstanceOf(NotFoundError);
-    expect(h.cache.sets).toEqual([{ identifier: okxId(okxUid), value: { kind: "miss" }, ttlSeconds: defaultLookupSettings.negativeTtlSeconds }]);
+    expect(h.cache.sets).toEqual([{ identifier: okxId(okxUid), value: { kind: "miss" }, ttlSeconds: defaultLookupSettings.negativeTtlSeconds, expectedSlot: null }]);
 
     await expect(h.service.resolve(okxUid, ample)).rejects.toBeInstanceOf(NotFoundError);
     expect(h.repository.findMappingsCalls).toHaveLength(1);
@@ -198,6 +200,22 @@ describe("in-container singleflight", () => {
 
     expect((await h.service.resolve(user.okxUid, ample)).source).toBe("database");
     expect(h.repository.findMappingsCalls).toHaveLength(2);
+  });
+});
+
+describe("write-through invalidation racing a fill", () => {
+  it("does not let a fill that read the old row cache it after the change", async () => {
+    const { h, user } = seeded();
+    const release = h.repository.hold();
+    const racing = h.service.resolve(user.okxUid, ample);
+    await vi.waitFor(() => expect(h.repository.findMappingsCalls).toHaveLength(1));
+    const newTelegram = tg();
+    await putMapping({ repository: h.repository, cache: h.cache }, { userId: user.userId, telegramId: newTelegram, okxUid: user.okxUid, isActive: true });
+    release();
+    // The slow fill answers what it read, but its answer must not outlive the change in the cache.
+    expect(await racing).toMatchObject({ telegramId: user.telegramId, source: "database" });
+    expect(await h.service.resolve(user.okxUid, ample)).toMatchObject({ telegramId: newTelegram, source: "database" });
+    expect(await h.service.resolve(user.okxUid, ample)).toMatchObject({ telegramId: newTelegram, source: "cache" });
   });
 });
 

@@ -181,7 +181,7 @@ describe("dry run", () => {
     ]);
     expect(await rowCount()).toBe(rowsBefore);
     expect(await repository.getByUserId(updating.userId)).toMatchObject({ okxUid: xUpd, updatedAt: updating.updatedAt });
-    expect(await cache.getMany(cached.map((entry) => entry.identifier))).toEqual(cached.map((entry) => entry.value));
+    expect((await cache.getMany(cached.map((entry) => entry.identifier))).map((read) => read.entry)).toEqual(cached.map((entry) => entry.value));
     expect(issued.length).toBe(issuedBefore);
 
     // The prediction is what the real run then does.
@@ -414,16 +414,17 @@ describe("cache invalidation", () => {
       { telegram_id: t2, okx_uid: x2 },
     ]);
     expect((await run(fileRecords(path))).counts).toEqual(counts(0, 1, 1, 0, 0));
-    const after = await cache.getMany(entries.map((entry) => entry.identifier));
+    const after = (await cache.getMany(entries.map((entry) => entry.identifier))).map((read) => read.entry);
     expect(after).toEqual([null, null, null, null, hit(untouched)]);
-    expect(await redis.exists(keys.lookup("okx_uid", x1))).toBe(0);
+    // The old answer is gone; a short-lived tombstone keeps fills that read the old row from restoring it.
+    expect(await redis.get(keys.lookup("okx_uid", x1))).toMatchObject({ kind: "tombstone" });
   });
 });
 
 describe("cache failures", () => {
   it("still writes the mapping and reports the entries it could not evict", async () => {
     const t = tg();
-    const failing: LookupCache = { ...cacheMethods(cache), delete: () => Promise.reject(new Error("redis is down")) };
+    const failing: LookupCache = { ...cacheMethods(cache), invalidate: () => Promise.reject(new Error("redis is down")) };
     const path = await file("cache-down.jsonl", [{ telegram_id: t }]);
     const report = await importMappings({ repository, cache: failing, ids }, { records: fileRecords(path), dryRun: false });
     expect(report.counts).toEqual(counts(1, 0, 0, 0, 0));
@@ -436,7 +437,7 @@ function cacheMethods(inner: LookupCache): LookupCache {
   return {
     getMany: (identifiers) => inner.getMany(identifiers),
     setMany: (entries) => inner.setMany(entries),
-    delete: (identifiers) => inner.delete(identifiers),
+    invalidate: (identifiers) => inner.invalidate(identifiers),
     getOrLockFill: (identifier, ttlMs) => inner.getOrLockFill(identifier, ttlMs),
     releaseFill: (identifier) => inner.releaseFill(identifier),
   };

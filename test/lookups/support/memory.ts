@@ -6,7 +6,7 @@ import { defaultLookupSettings, LookupService } from "../../../core/lookups/look
 import type { LookupContext, LookupSettings } from "../../../core/lookups/lookup-service";
 import { mappingMatches } from "../../../core/lookups/model";
 import type { CachedLookup, LegacyAnswer, Mapping, MappingSource } from "../../../core/lookups/model";
-import type { LegacyLookup, LookupCache, MappingChange, MappingInput, MappingRepository } from "../../../core/lookups/ports";
+import type { CacheRead, CacheWrite, LegacyLookup, LookupCache, MappingChange, MappingInput, MappingRepository } from "../../../core/lookups/ports";
 import { LookupStats } from "../../../core/lookups/stats";
 import { silentLog } from "../../../core/observability/log-port";
 
@@ -60,11 +60,13 @@ export class InMemoryMappingRepository implements MappingRepository {
 
   async findMappings(identifiers: readonly Identifier[]): Promise<Mapping[]> {
     this.findMappingsCalls.push([...identifiers]);
+    // The rows as the query saw them when it ran; a held query returns them later, as a slow one would.
+    const rows = [...this.rows.values()].filter((row) => identifiers.some((id) => mappingMatches(row, id)));
     await this.gate;
     const failure = this.failNext;
     this.failNext = undefined;
     if (failure) throw failure;
-    return [...this.rows.values()].filter((row) => identifiers.some((id) => mappingMatches(row, id)));
+    return rows;
   }
 
   async getByUserId(userId: string): Promise<Mapping | null> {
@@ -112,8 +114,11 @@ export class InMemoryMappingRepository implements MappingRepository {
 export class InMemoryLookupCache implements LookupCache {
   private readonly entries = new Map<string, { value: CachedLookup; expiresAt: number }>();
   private readonly locks = new Map<string, number>();
+  /** Slots emptied by an invalidation, with its id (Redis keeps a tombstone there). */
+  private readonly tombstones = new Map<string, string>();
+  private invalidations = 0;
   readonly getManyCalls: Identifier[][] = [];
-  readonly sets: { identifier: Identifier; value: CachedLookup; ttlSeconds: number }[] = [];
+  readonly sets: CacheWrite[] = [];
   readonly lockAttempts: Identifier[] = [];
   readonly releases: Identifier[] = [];
 
@@ -131,6 +136,12 @@ export class InMemoryLookupCache implements LookupCache {
 
   clear(): void {
     this.entries.clear();
+    this.tombstones.clear();
+  }
+
+  private read(identifier: Identifier): CacheRead {
+    const entry = this.peek(identifier);
+    return { entry, slot: entry ? null : (this.tombstones.get(keyOf(identifier)) ?? null) };
   }
 
   /** Another container holds the fill lock of this identifier. */
@@ -143,31 +154,37 @@ export class InMemoryLookupCache implements LookupCache {
     return until !== undefined && until > this.clock.nowMs();
   }
 
-  async getMany(identifiers: readonly Identifier[]): Promise<(CachedLookup | null)[]> {
+  async getMany(identifiers: readonly Identifier[]): Promise<CacheRead[]> {
     this.getManyCalls.push([...identifiers]);
-    return identifiers.map((identifier) => this.peek(identifier));
+    return identifiers.map((identifier) => this.read(identifier));
   }
 
-  async setMany(entries: readonly { identifier: Identifier; value: CachedLookup; ttlSeconds: number }[], releaseFillOf?: Identifier): Promise<void> {
+  /** Like the Redis script: each entry only if its slot is still as the fill read it. */
+  async setMany(entries: readonly CacheWrite[], releaseFillOf?: Identifier): Promise<void> {
     for (const entry of entries) {
       this.sets.push(entry);
-      this.put(entry.identifier, entry.value, entry.ttlSeconds);
+      const now = this.read(entry.identifier);
+      if (!now.entry && now.slot === (entry.expectedSlot ?? null)) this.put(entry.identifier, entry.value, entry.ttlSeconds);
     }
     if (releaseFillOf) await this.releaseFill(releaseFillOf);
   }
 
-  async delete(identifiers: readonly Identifier[]): Promise<void> {
-    for (const identifier of identifiers) this.entries.delete(keyOf(identifier));
+  async invalidate(identifiers: readonly Identifier[]): Promise<void> {
+    for (const identifier of identifiers) {
+      this.entries.delete(keyOf(identifier));
+      this.invalidations += 1;
+      this.tombstones.set(keyOf(identifier), `invalidation-${this.invalidations}`);
+    }
   }
 
-  async getOrLockFill(identifier: Identifier, ttlMs: number): Promise<{ entry: CachedLookup | null; locked: boolean }> {
+  async getOrLockFill(identifier: Identifier, ttlMs: number): Promise<CacheRead & { locked: boolean }> {
     this.getManyCalls.push([identifier]);
-    const entry = this.peek(identifier);
-    if (entry) return { entry, locked: false };
+    const read = this.read(identifier);
+    if (read.entry) return { ...read, locked: false };
     this.lockAttempts.push(identifier);
-    if (this.lockHeld(identifier)) return { entry: null, locked: false };
+    if (this.lockHeld(identifier)) return { ...read, locked: false };
     this.locks.set(keyOf(identifier), this.clock.nowMs() + ttlMs);
-    return { entry: null, locked: true };
+    return { ...read, locked: true };
   }
 
   async releaseFill(identifier: Identifier): Promise<void> {
