@@ -1,4 +1,3 @@
-import { listenLocal } from "./listen";
 import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { connect as netConnect, isIPv4, isIPv6 } from "node:net";
@@ -8,6 +7,7 @@ import pg from "pg";
 import type { CustomTypesConfig, PoolClient, PoolConfig, QueryConfig, QueryResult } from "pg";
 import { WebSocketServer } from "ws";
 import type { RawData, WebSocket } from "ws";
+import { listenLocal } from "./listen";
 
 /**
  * A stand-in for Neon's serverless proxy in front of a plain PostgreSQL server, so the unmodified

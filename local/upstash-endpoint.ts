@@ -1,7 +1,7 @@
-import { listenLocal } from "./listen";
 import { timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { listenLocal } from "./listen";
 import { RedisReplyError } from "./redis-backend";
 import type { RawReply, RedisBackend } from "./redis-backend";
 
