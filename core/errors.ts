@@ -60,11 +60,6 @@ export class ConflictError extends AppError {
   readonly code = "conflict";
 }
 
-export class TooManyRequestsError extends AppError {
-  readonly status = 429;
-  readonly code = "too_many_requests";
-}
-
 /** A dependency (database, cache, queue, legacy service) failed; details stay in the logs. */
 export class DependencyError extends AppError {
   readonly status = 503;

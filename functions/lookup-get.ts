@@ -23,7 +23,7 @@ export const handler = httpRoute(
       if (error instanceof NotFoundError) return null;
       throw error;
     });
-    if (!result || result.userId !== principal.userId.toLowerCase()) throw new ForbiddenError("users may only look up themselves");
+    if (!result || result.userId !== principal.userId) throw new ForbiddenError("users may only look up themselves");
     return { status: 200, body: presentLookup(params.identifier, result) };
   },
 );

@@ -33,7 +33,6 @@ export interface LocalCloud {
   readonly queueUrls: Readonly<Record<string, string>>;
   /** Connection string of `name` on the backing Postgres, creating the database if needed. */
   ensureDatabase(name: string): Promise<string>;
-  dropDatabase(name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -106,37 +105,23 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
     const admin = new pg.Pool({ connectionString: backing.databaseUrl, max: 2 });
     stack.push(() => admin.end());
-    // CREATE DATABASE cannot run concurrently against the same template; serialise within a process.
-    let lock: Promise<unknown> = Promise.resolve();
-    const serial = <T>(work: () => Promise<T>): Promise<T> => {
-      const next = lock.then(work, work);
-      lock = next.catch(() => undefined);
-      return next;
-    };
-
     return {
       env,
       backing,
       redisBackend,
       sqs,
       queueUrls,
-      ensureDatabase: (name) =>
-        serial(async () => {
-          if (!DATABASE_NAME.test(name)) throw new Error(`invalid database name: ${name}`);
-          const { rowCount } = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
-          if (!rowCount) {
-            await admin.query(`CREATE DATABASE "${name}"`).catch((error: { code?: string }) => {
-              // Another process created it between our check and our CREATE.
-              if (error.code !== "42P04" && error.code !== "23505") throw error;
-            });
-          }
-          return databaseUrl(backing.databaseUrl, name);
-        }),
-      dropDatabase: (name) =>
-        serial(async () => {
-          if (!DATABASE_NAME.test(name)) throw new Error(`invalid database name: ${name}`);
-          await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-        }),
+      ensureDatabase: async (name) => {
+        if (!DATABASE_NAME.test(name)) throw new Error(`invalid database name: ${name}`);
+        const { rowCount } = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+        if (!rowCount) {
+          await admin.query(`CREATE DATABASE "${name}"`).catch((error: { code?: string }) => {
+            // Another process created it between our check and our CREATE.
+            if (error.code !== "42P04" && error.code !== "23505") throw error;
+          });
+        }
+        return databaseUrl(backing.databaseUrl, name);
+      },
       stop,
     };
   } catch (error) {

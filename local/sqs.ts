@@ -3,10 +3,10 @@ import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
-  SQSClient,
   SetQueueAttributesCommand,
 } from "@aws-sdk/client-sqs";
 import { buildApp } from "fauxqs";
+import { createSqsClient } from "../core/queue/sqs";
 
 export interface QueueDeclaration {
   name: string;
@@ -39,16 +39,6 @@ export interface StartLocalSqsOptions {
 const QUEUE_URL_HOST = "localhost";
 const ACCOUNT_ID = "000000000000";
 
-export function createLocalSqsClient(endpoint: string, region: string): SQSClient {
-  return new SQSClient({
-    endpoint,
-    region,
-    // Static credentials keep the SDK from walking the default provider chain (env, ~/.aws, IMDS), which
-    // is slow and may pick up real AWS credentials; fauxqs never checks them but reads the region from SigV4.
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-  });
-}
-
 export async function startLocalSqs(options: StartLocalSqsOptions = {}): Promise<LocalSqs> {
   const host = options.host ?? "127.0.0.1";
   const region = options.region ?? "us-east-1";
@@ -58,7 +48,7 @@ export async function startLocalSqs(options: StartLocalSqsOptions = {}): Promise
   await app.listen({ port: options.port ?? 0, host });
   const { port } = app.server.address() as AddressInfo;
   const endpoint = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  const client = createLocalSqsClient(endpoint, region);
+  const client = createSqsClient({ endpoint, region });
 
   const queueUrl = (name: string): string => `http://sqs.${region}.${QUEUE_URL_HOST}:${port}/${ACCOUNT_ID}/${name}`;
 

@@ -59,7 +59,8 @@ export async function verifyAccessToken(
     throw new UnauthorizedError("token claims are invalid (role and sub)", { cause: claims.error });
   }
   const { role, sub } = claims.data;
-  return role === "user" ? { role, subject: sub, userId: sub } : { role, subject: sub };
+  // App user ids are stored lower-case; a token may carry any case.
+  return role === "user" ? { role, subject: sub, userId: sub.toLowerCase() } : { role, subject: sub };
 }
 
 function describeJoseError(error: unknown): string {

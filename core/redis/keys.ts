@@ -14,11 +14,6 @@ export class RedisKeys {
     return `${this.prefix}*`;
   }
 
-  /** Written and read back by the health check. */
-  healthProbe(): string {
-    return this.key("health", "probe");
-  }
-
   /** Cached answer of an identifier lookup (positive or negative); kind is user_id / okx_uid / telegram_id. */
   lookup(kind: string, value: string): string {
     return this.key("lookup", "v1", kind, value);

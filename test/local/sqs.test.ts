@@ -8,7 +8,8 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { Message, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLocalSqsClient, startLocalSqs } from "../../local/sqs.js";
+import { createSqsClient } from "../../core/queue/sqs";
+import { startLocalSqs } from "../../local/sqs.js";
 import type { LocalSqs } from "../../local/sqs.js";
 
 const MAIN = "orders";
@@ -20,7 +21,7 @@ let urls: Record<string, string>;
 
 beforeAll(async () => {
   sqs = await startLocalSqs({ port: 0 });
-  client = createLocalSqsClient(sqs.endpoint, sqs.region);
+  client = createSqsClient({ endpoint: sqs.endpoint, region: sqs.region });
   // Declared out of order on purpose: the DLQ must still be created before the queue that points at it.
   urls = await sqs.createQueues([
     { name: MAIN, visibilityTimeoutSeconds: 1, dlq: { name: DLQ, maxReceiveCount: 2 } },

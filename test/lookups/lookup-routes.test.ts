@@ -226,6 +226,22 @@ describe("admin mappings", () => {
     expect(read.body).toMatchObject({ isActive: false, okxUid: person.okxUid });
   });
 
+  it("re-activates with PUT isActive true, and the next lookup finds the mapping again", async () => {
+    const person = await mapped();
+    expect((await api("DELETE", `/v1/admin/mappings/${person.userId}`, { token: admin })).status).toBe(200);
+    expect((await lookup(person.okxUid)).status).toBe(404);
+
+    const restored = await api<MappingBody>("PUT", `/v1/admin/mappings/${person.userId}`, {
+      token: admin,
+      body: { telegramId: person.telegramId, okxUid: person.okxUid, isActive: true },
+    });
+    expect(restored.status).toBe(200);
+    expect(restored.body).toMatchObject({ isActive: true });
+    const found = await lookup(person.okxUid);
+    expect(found.status).toBe(200);
+    expect(found.body).toMatchObject({ telegramId: person.telegramId, userId: person.userId });
+  });
+
   it("keeps a deactivated mapping deactivated even when the legacy service still knows it", async () => {
     const person = await mapped();
     expect((await api("DELETE", `/v1/admin/mappings/${person.userId}`, { token: admin })).status).toBe(200);
