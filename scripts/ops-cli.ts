@@ -119,7 +119,7 @@ export async function runOps(argv: readonly string[], io: OpsIo): Promise<number
 
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  // DependencyError & co. keep details in their cause; an operator needs them.
+  // UnavailableError & co. keep details in their cause; an operator needs them.
   const cause = error.cause instanceof Error && error instanceof AppError ? ` (${error.cause.message})` : "";
   return `${error.message}${cause}`;
 }

@@ -1,6 +1,5 @@
 import type { IdGenerator } from "../clock";
-import { ConflictError, NotFoundError } from "../errors";
-import { errorMessage } from "../observability/log-port";
+import { ConflictError, NotFoundError, errorMessage } from "../errors";
 import type { LogPort } from "../observability/log-port";
 import { LegacyBreakerOpenError } from "./http-legacy-lookup";
 import { classifyIdentifier } from "./identifier";

@@ -1,4 +1,4 @@
-import { ConflictError, DependencyError } from "../errors";
+import { ConflictError, UnavailableError } from "../errors";
 import type { Sql } from "../db/neon";
 import type { Identifier } from "./identifier";
 import type { Mapping, MappingSource } from "./model";
@@ -48,7 +48,7 @@ function translate(error: unknown): never {
   if (failure.code === "23505") {
     throw new ConflictError(CONFLICTS[failure.constraint ?? ""] ?? "mapping conflicts with an existing one", { cause: error });
   }
-  throw new DependencyError("mapping store failed", { cause: error });
+  throw new UnavailableError("mapping store failed", { cause: error });
 }
 
 /** Mappings in Postgres through Neon's HTTP driver: one round trip per call. */
@@ -137,10 +137,10 @@ export class PostgresMappingRepository implements MappingRepository {
       const previous = previousRows?.[0] ? toMapping(previousRows[0]) : null;
       const written = currentRows?.[0] ? toMapping(currentRows[0]) : null;
       const current = written ?? previous;
-      if (!current) throw new DependencyError("mapping upsert returned no row");
+      if (!current) throw new UnavailableError("mapping upsert returned no row");
       return { previous, current, changed: written !== null };
     } catch (error) {
-      if (error instanceof DependencyError) throw error;
+      if (error instanceof UnavailableError) throw error;
       return translate(error);
     }
   }

@@ -1,5 +1,5 @@
+import { errorMessage } from "../errors";
 import CircuitBreaker from "opossum";
-import { errorMessage } from "../observability/log-port";
 import type { LogPort } from "../observability/log-port";
 import type { Identifier } from "./identifier";
 import type { CacheRead, CacheWrite, LookupCache } from "./ports";

@@ -7,7 +7,3 @@ export interface LogPort {
 }
 
 export const silentLog: LogPort = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
-
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

@@ -3,9 +3,10 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "
 import type { Clock } from "../../core/clock";
 import { requireRole, verifyAccessToken } from "../../core/auth/tokens";
 import type { Principal, Role, TokenSettings } from "../../core/auth/tokens";
-import { AppError, PayloadTooLargeError, UnauthorizedError, ValidationError } from "../../core/errors";
+import { AppError, PayloadTooLargeError, UnauthorizedError, UnsupportedMediaTypeError, ValidationError } from "../../core/errors";
 import type { Logger } from "../../core/observability/logger";
-import { errorResult, toApiGatewayResult } from "./responses";
+import { errorResult, httpStatusOf } from "./error-mapping";
+import { toApiGatewayResult } from "./responses";
 
 /** What the stack adds to the API Gateway event before the route runs. */
 export interface HttpEvent extends Omit<APIGatewayProxyEventV2, "body"> {
@@ -26,7 +27,7 @@ export function errorResponder(logger: Logger): HttpMiddleware {
       const requestId = requestIdOf(request.event, request.context.awsRequestId);
       const { error } = request;
       if (error instanceof AppError && error.expose) {
-        logger.info("request rejected", { requestId, status: error.status, code: error.code, reason: error.message });
+        logger.info("request rejected", { requestId, status: httpStatusOf(error), code: error.code, reason: error.message });
       } else {
         logger.error("request failed", { requestId, error: error ?? undefined });
       }
@@ -51,7 +52,7 @@ export function jsonBody(maxBytes: number): HttpMiddleware {
       }
       const contentType = request.event.headers["content-type"];
       if (contentType !== undefined && !/^application\/(.+\+)?json\b/i.test(contentType)) {
-        throw ValidationError.field("headers.content-type", "must be application/json");
+        throw new UnsupportedMediaTypeError("content-type must be application/json");
       }
       try {
         request.event.body = JSON.parse(text) as unknown;

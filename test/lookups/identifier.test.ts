@@ -56,7 +56,7 @@ describe("classifyIdentifier", () => {
     ["a UUID with a stray character", `${randomUUID()}x`],
   ])("rejects %s with a ValidationError naming the field", (_label, raw) => {
     const error = rejection(raw);
-    expect(error.status).toBe(400);
+    expect(error.code).toBe("invalid");
     expect(error.issues.map((issue) => issue.field)).toEqual(["identifier"]);
   });
 

@@ -1,6 +1,6 @@
 import { randomInt, randomUUID } from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
-import { DependencyError, NotFoundError, ValidationError } from "../../core/errors";
+import { UnavailableError, NotFoundError, ValidationError } from "../../core/errors";
 import { LegacyBreakerOpenError } from "../../core/lookups/http-legacy-lookup";
 import type { Identifier } from "../../core/lookups/identifier";
 import { defaultLookupSettings } from "../../core/lookups/lookup-service";
@@ -192,7 +192,7 @@ describe("in-container singleflight", () => {
 
   it("shares a failed fill with every waiter, releases the lock and does not remember the failure", async () => {
     const { h, user } = seeded();
-    h.repository.failNext = new DependencyError("database down");
+    h.repository.failNext = new UnavailableError("database down");
     const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => h.service.resolve(user.okxUid, ample)));
     expect(outcomes.map((outcome) => outcome.status)).toEqual(Array.from({ length: 10 }, () => "rejected"));
     expect(h.repository.findMappingsCalls).toHaveLength(1);
