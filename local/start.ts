@@ -7,6 +7,7 @@ import { startLocalCloud } from "./cloud";
 import { startCronRunner } from "./cron-runner";
 import { migrateDatabase } from "./database";
 import { startDevServer } from "./dev-server";
+import { buildOpenApi } from "./openapi";
 import { readEnvFile, writeEnvFile } from "./env-file";
 import { startQueuePoller } from "./queue-poller";
 import { loadSstManifest } from "./sst-manifest";
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
       LOG_LEVEL: process.env.LOG_LEVEL ?? "INFO",
     });
 
-    const server = await startDevServer({ routes: manifest.routes, port, log });
+    const server = await startDevServer({ routes: manifest.routes, port, log, openApi: () => buildOpenApi(manifest.routes) });
     stops.push(() => server.close());
     const sqs = createSqsClient({ region: cloud.env.AWS_REGION, endpoint: cloud.env.SQS_ENDPOINT });
     stops.push(() => sqs.destroy());

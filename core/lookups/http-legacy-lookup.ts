@@ -4,7 +4,7 @@ import type { Identifier } from "./identifier";
 import type { LegacyAnswer } from "./model";
 import type { LegacyLookup } from "./ports";
 
-export interface LegacyLookupSettings {
+export interface LegacyLookupOptions {
   /** Base URL; the service answers GET {baseUrl}/{identifier}. Unset = tier disabled. */
   readonly baseUrl?: string | undefined;
   /** Breaker: failures (of at least `volumeThreshold` calls) that open it, and how long it stays open. */
@@ -31,21 +31,21 @@ export class HttpLegacyLookup implements LegacyLookup {
   private readonly breaker: CircuitBreaker<[Identifier, number], LegacyAnswer | null>;
 
   constructor(
-    private readonly settings: LegacyLookupSettings,
+    private readonly options: LegacyLookupOptions,
     private readonly fetchImpl: typeof fetch = fetch,
   ) {
-    this.enabled = Boolean(settings.baseUrl);
+    this.enabled = Boolean(options.baseUrl);
     this.breaker = new CircuitBreaker((identifier: Identifier, deadlineMs: number) => this.call(identifier, deadlineMs), {
       // Each call carries its own deadline (AbortSignal), derived from the Lambda's remaining time.
       timeout: false,
-      errorThresholdPercentage: settings.errorThresholdPercentage ?? 50,
-      volumeThreshold: settings.volumeThreshold ?? 3,
-      resetTimeout: settings.resetTimeoutMs ?? 10_000,
+      errorThresholdPercentage: options.errorThresholdPercentage ?? 50,
+      volumeThreshold: options.volumeThreshold ?? 3,
+      resetTimeout: options.resetTimeoutMs ?? 10_000,
     });
   }
 
   private async call(identifier: Identifier, deadlineMs: number): Promise<LegacyAnswer | null> {
-    const url = `${this.settings.baseUrl?.replace(/\/$/, "")}/${encodeURIComponent(identifier.value)}`;
+    const url = `${this.options.baseUrl?.replace(/\/$/, "")}/${encodeURIComponent(identifier.value)}`;
     const response = await this.fetchImpl(url, {
       headers: { accept: "application/json" },
       signal: AbortSignal.timeout(Math.max(1, deadlineMs)),

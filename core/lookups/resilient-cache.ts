@@ -5,7 +5,7 @@ import type { Identifier } from "./identifier";
 import type { CacheRead, CacheWrite, LookupCache } from "./ports";
 import type { LookupStats } from "./stats";
 
-export interface ResilientCacheSettings {
+export interface ResilientCacheOptions {
   /** Longest a cache call may take before the lookup goes on without it. */
   readonly timeoutMs: number;
   /** How long to skip Redis entirely once it has failed repeatedly. */
@@ -23,15 +23,15 @@ export class ResilientLookupCache implements LookupCache {
 
   constructor(
     private readonly inner: LookupCache,
-    settings: ResilientCacheSettings,
+    options: ResilientCacheOptions,
     private readonly stats: LookupStats,
     private readonly log: LogPort,
   ) {
     this.breaker = new CircuitBreaker(async (operation: () => Promise<unknown>) => operation(), {
-      timeout: settings.timeoutMs,
+      timeout: options.timeoutMs,
       errorThresholdPercentage: 50,
-      volumeThreshold: settings.volumeThreshold ?? 5,
-      resetTimeout: settings.resetTimeoutMs ?? 5_000,
+      volumeThreshold: options.volumeThreshold ?? 5,
+      resetTimeout: options.resetTimeoutMs ?? 5_000,
     });
     this.breaker.on("open", () => this.log.error("lookup cache unavailable: serving from the database"));
     this.breaker.on("close", () => this.log.info("lookup cache recovered"));

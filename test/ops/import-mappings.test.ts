@@ -18,7 +18,7 @@ import { PostgresMappingRepository } from "../../core/lookups/postgres-mapping-r
 import { UpstashLookupCache } from "../../core/lookups/upstash-lookup-cache";
 import { RedisKeys } from "../../core/redis/keys";
 import { createUpstashRedis } from "../../core/redis/upstash";
-import { runOps } from "../../scripts/ops-cli";
+import { runOps } from "../../scripts/ops/cli";
 import { TEST_JWT_SECRET, createTestDatabase, useAppEnv } from "../support/cloud";
 import type { AppEnv } from "../support/cloud";
 
