@@ -1,19 +1,20 @@
 import type { Redis } from "@upstash/redis";
 import { lookupConfigSchema } from "../core/config";
-import { HttpLegacyLookup } from "../core/lookups/http-legacy-lookup";
+import { HttpLegacyLookup } from "../core/lookups/adapters/http-legacy-lookup";
 import { LookupService, defaultLookupOptions } from "../core/lookups/lookup-service";
 import type { MappingAdminDeps } from "../core/lookups/mapping-admin";
-import { PostgresMappingRepository } from "../core/lookups/postgres-mapping-repository";
+import { PostgresMappingRepository } from "../core/lookups/adapters/postgres-mapping-repository";
 import type { ImportDeps } from "../core/lookups/import";
 import type { LegacyLookup, LookupCache } from "../core/lookups/ports";
 import { ResilientLookupCache } from "../core/lookups/resilient-cache";
 import { LookupStats } from "../core/lookups/stats";
-import { UpstashLookupCache } from "../core/lookups/upstash-lookup-cache";
+import { UpstashLookupCache } from "../core/lookups/adapters/upstash-lookup-cache";
 import { redisClient, redisKeys } from "./clients/redis";
 import { sqlClient } from "./clients/postgres";
 import { configFor, once } from "./config";
 import { createMetrics } from "./metrics";
 import { platform } from "./platform";
+import { sleep } from "../core/resilience/timeout";
 
 export interface LookupModule {
   readonly service: LookupService;
@@ -56,7 +57,7 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
     stats,
     ids,
     log: logger,
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    sleep,
     options: {
       ...defaultLookupOptions,
       positiveTtlSeconds: config.LOOKUP_CACHE_TTL_SECONDS,

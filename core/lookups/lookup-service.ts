@@ -2,12 +2,12 @@ import { isUuid } from "../identity/uuid";
 import type { IdGenerator } from "../clock";
 import { ConflictError, NotFoundError, errorMessage } from "../errors";
 import type { LogPort } from "../observability/log-port";
-import { LegacyBreakerOpenError } from "./http-legacy-lookup";
 import { classifyIdentifier } from "./identifier";
 import type { Identifier } from "./identifier";
 import { invalidateChange } from "./mapping-admin";
 import { mappingMatches } from "./model";
 import type { BatchEntry, CachedLookup, LegacyAnswer, LookupResult } from "./model";
+import { LegacyBreakerOpenError } from "./ports";
 import type { LegacyLookup, LookupCache, MappingRepository } from "./ports";
 import type { LookupStats } from "./stats";
 

@@ -1,3 +1,5 @@
+import { breakerStateOf, isBreakerOpen } from "../resilience/breaker";
+import type { BreakerState } from "../resilience/breaker";
 import { errorMessage } from "../errors";
 import CircuitBreaker from "opossum";
 import type { LogPort } from "../observability/log-port";
@@ -42,7 +44,7 @@ export class ResilientLookupCache implements LookupCache {
       return (await this.breaker.fire(work)) as T;
     } catch (error) {
       this.stats.cacheError();
-      if ((error as { code?: string }).code !== "EOPENBREAKER") {
+      if (!isBreakerOpen(error)) {
         this.log.warn("lookup cache degraded", { operation, reason: errorMessage(error) });
       }
       return fallback;
@@ -74,9 +76,8 @@ export class ResilientLookupCache implements LookupCache {
     return this.guarded("unlock", () => this.inner.releaseFill(identifier), undefined);
   }
 
-  breakerState(): "closed" | "open" | "half-open" {
-    if (this.breaker.halfOpen) return "half-open";
-    return this.breaker.opened ? "open" : "closed";
+  breakerState(): BreakerState {
+    return breakerStateOf(this.breaker);
   }
 
   shutdown(): void {

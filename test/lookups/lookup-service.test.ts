@@ -1,7 +1,7 @@
 import { randomInt, randomUUID } from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
 import { UnavailableError, NotFoundError, ValidationError } from "../../core/errors";
-import { LegacyBreakerOpenError } from "../../core/lookups/http-legacy-lookup";
+import { LegacyBreakerOpenError } from "../../core/lookups/ports";
 import type { Identifier } from "../../core/lookups/identifier";
 import { defaultLookupOptions } from "../../core/lookups/lookup-service";
 import type { LookupResult } from "../../core/lookups/model";

@@ -1,8 +1,10 @@
 import CircuitBreaker from "opossum";
 import { z } from "zod";
-import type { Identifier } from "./identifier";
-import type { LegacyAnswer } from "./model";
-import type { LegacyLookup } from "./ports";
+import type { Identifier } from "../identifier";
+import type { LegacyAnswer } from "../model";
+import { LegacyBreakerOpenError } from "../ports";
+import type { LegacyLookup } from "../ports";
+import { breakerStateOf, isBreakerOpen } from "../../resilience/breaker";
 
 export interface LegacyLookupOptions {
   /** Base URL; the service answers GET {baseUrl}/{identifier}. Unset = tier disabled. */
@@ -18,8 +20,6 @@ const answerSchema = z.object({
   user_id: z.string().nullish(),
   okx_uid: z.string().regex(/^[0-9]{12,20}$/).nullish(),
 });
-
-export class LegacyBreakerOpenError extends Error {}
 
 /**
  * The old lookup service, called over HTTP with a per-call deadline and guarded by a circuit
@@ -72,15 +72,14 @@ export class HttpLegacyLookup implements LegacyLookup {
     try {
       return await this.breaker.fire(identifier, deadlineMs);
     } catch (error) {
-      if ((error as { code?: string }).code === "EOPENBREAKER") throw new LegacyBreakerOpenError("legacy breaker open", { cause: error });
+      if (isBreakerOpen(error)) throw new LegacyBreakerOpenError("legacy breaker open", { cause: error });
       throw error;
     }
   }
 
   breakerState(): "closed" | "open" | "half-open" | "disabled" {
     if (!this.enabled) return "disabled";
-    if (this.breaker.halfOpen) return "half-open";
-    return this.breaker.opened ? "open" : "closed";
+    return breakerStateOf(this.breaker);
   }
 
   /** Stops the breaker's rolling-window timer (tests, scripts). */

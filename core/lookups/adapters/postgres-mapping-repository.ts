@@ -1,8 +1,8 @@
-import { ConflictError, UnavailableError } from "../errors";
-import type { Sql } from "../db/neon";
-import type { Identifier } from "./identifier";
-import type { Mapping, MappingSource } from "./model";
-import type { MappingChange, MappingInput, MappingRepository } from "./ports";
+import { ConflictError, UnavailableError } from "../../errors";
+import type { Sql } from "../../db/neon";
+import type { Identifier } from "../identifier";
+import type { Mapping, MappingSource } from "../model";
+import type { MappingChange, MappingInput, MappingRepository } from "../ports";
 
 interface MappingRow {
   user_id: string;

@@ -1,10 +1,10 @@
 import type { Redis } from "@upstash/redis";
-import { randomIds } from "../clock";
-import type { IdGenerator } from "../clock";
-import type { RedisKeys } from "../redis/keys";
-import type { Identifier } from "./identifier";
-import type { CachedLookup } from "./model";
-import type { CacheRead, CacheWrite, LookupCache } from "./ports";
+import { randomIds } from "../../clock";
+import type { IdGenerator } from "../../clock";
+import type { RedisKeys } from "../../redis/keys";
+import type { Identifier } from "../identifier";
+import type { CachedLookup } from "../model";
+import type { CacheRead, CacheWrite, LookupCache } from "../ports";
 
 /**
  * An invalidation does not delete an entry: it leaves a tombstone with an id of its own for a few
