@@ -1,0 +1,24 @@
+-- Idempotency-Key records (Stripe-style): one row per (operation, key). A request claims its key,
+-- and the answer it gave is stored with it so the same key and body replay that answer; a different
+-- body under the same key is refused. Rows are kept at least 24 hours (expires_at), then purged.
+CREATE TABLE idempotency_records (
+  operation text NOT NULL,
+  key text NOT NULL CHECK (key ~ '^[!-~]{1,255}$'),
+  -- sha256 of the normalised request body.
+  payload_hash text NOT NULL CHECK (payload_hash ~ '^[0-9a-f]{64}$'),
+  state text NOT NULL CHECK (state IN ('in_progress', 'completed')),
+  -- While in progress: until when the claiming request owns the key (a crashed owner's lease runs out).
+  locked_until timestamptz,
+  -- The provisioning record or user this key is about.
+  resource_id uuid,
+  response_status integer CHECK (response_status BETWEEN 200 AND 299),
+  response_headers jsonb,
+  response_body jsonb,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  completed_at timestamptz,
+  expires_at timestamptz NOT NULL,
+  PRIMARY KEY (operation, key),
+  CHECK (state = 'in_progress' OR (response_status IS NOT NULL AND response_body IS NOT NULL AND completed_at IS NOT NULL))
+);
+
+CREATE INDEX idempotency_records_expires_at_idx ON idempotency_records (expires_at);
