@@ -43,6 +43,8 @@ export const sqsConfigSchema = z.object({
   /** Local cloud only: the SQS emulator's endpoint. */
   SQS_ENDPOINT: optionalUrl,
   PROVISIONING_QUEUE_URL: optionalUrl,
+  /** The provisioning DLQ; only the ops commands (redrive-dlq, provisioning-status) read it. */
+  PROVISIONING_DLQ_URL: optionalUrl,
 });
 
 export const authConfigSchema = z.object({
@@ -64,6 +66,36 @@ export const lookupConfigSchema = z.object({
   LOOKUP_CACHE_TIMEOUT_MS: positiveInt(100),
 });
 
+export const provisioningConfigSchema = z.object({
+  /** How long an Idempotency-Key and its answer are kept (at least a day). */
+  IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(24).max(24 * 30).default(24),
+  /** How long a request owns its key while in progress; a crashed owner's key is taken over afterwards. */
+  IDEMPOTENCY_LEASE_SECONDS: z.coerce.number().int().min(5).max(3_600).default(30),
+  /** Longest a user creation waits for SQS before it falls back to the synchronous path. */
+  PROVISIONING_SEND_TIMEOUT_MS: positiveInt(2_000),
+  /** Receives before SQS parks a message in the DLQ; infra/provisioning.ts sets both from one constant. */
+  PROVISIONING_MAX_RECEIVE_COUNT: positiveInt(5),
+});
+
+export const systemModeConfigSchema = z.object({
+  /** How often a container asks Redis for the mode's version (a flip is seen within this plus a round trip). */
+  SYSTEM_MODE_CHECK_INTERVAL_MS: z.coerce.number().int().min(50).max(5_000).default(1_000),
+  /** Lifetime of the Redis copy; when it lapses one reader refills it from Postgres. */
+  SYSTEM_MODE_REDIS_TTL_SECONDS: positiveInt(60),
+});
+
+export const alertConfigSchema = z.object({
+  /** Bot API root; the local cloud points it at its fake Bot API server. */
+  TELEGRAM_API_ROOT: z.url().default("https://api.telegram.org"),
+  /** Unset: alerts are recorded and marked skipped. */
+  TELEGRAM_BOT_TOKEN: optionalString,
+  /** The admin chat (a numeric id, or @channelname); unset: alerts are recorded and marked skipped. */
+  TELEGRAM_ADMIN_CHAT_ID: optionalString.pipe(z.string().regex(/^(-?[1-9][0-9]{0,19}|@[A-Za-z][A-Za-z0-9_]{4,31})$/, "must be a chat id or @channel").optional()),
+  /** Identical events alert once per this window. */
+  ALERT_DEDUP_SECONDS: positiveInt(60),
+  ALERT_SEND_TIMEOUT_MS: positiveInt(3_000),
+});
+
 export type PlatformConfig = z.infer<typeof platformConfigSchema>;
 export type RedisConfig = z.infer<typeof redisConfigSchema>;
 export type PostgresConfig = z.infer<typeof postgresConfigSchema>;
@@ -71,6 +103,9 @@ export type SqsConfig = z.infer<typeof sqsConfigSchema>;
 export type AuthConfig = z.infer<typeof authConfigSchema>;
 export type HttpConfig = z.infer<typeof httpConfigSchema>;
 export type LookupConfig = z.infer<typeof lookupConfigSchema>;
+export type ProvisioningConfig = z.infer<typeof provisioningConfigSchema>;
+export type SystemModeConfig = z.infer<typeof systemModeConfigSchema>;
+export type AlertConfig = z.infer<typeof alertConfigSchema>;
 export type ConfigSource = Readonly<Record<string, string | undefined>>;
 
 /** Validates one schema's names at once, so one cold start names every bad value; values never echoed. */

@@ -10,6 +10,7 @@ export function platformInfra() {
     upstashUrl: new sst.Secret("UpstashRedisRestUrl"),
     upstashToken: new sst.Secret("UpstashRedisRestToken"),
     database: new sst.Secret("DatabaseUrl"),
+    telegramBotToken: new sst.Secret("TelegramBotToken"),
   };
   const api = new sst.aws.ApiGatewayV2("Api");
   return { secrets, api, redis: [secrets.upstashUrl, secrets.upstashToken], postgres: [secrets.database] };

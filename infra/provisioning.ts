@@ -1,13 +1,41 @@
+import { lambda } from "./platform";
 import type { Platform } from "./platform";
 
-/** User provisioning (system D): retried by SQS, parked in the DLQ after 5 failed receives. */
-export function provisioningInfra(_platform: Platform) {
+/** Receives before SQS parks a provisioning message in the DLQ; the consumer reads the same number. */
+export const PROVISIONING_MAX_RECEIVES = 5;
+
+/**
+ * User provisioning (system D): POST /v1/users, the queue and its consumer (retried by SQS, parked
+ * in the DLQ after 5 failed receives), the system-mode switch, health events and admin alerts.
+ */
+export function provisioningInfra({ api, secrets, redis, postgres }: Platform) {
   const dlq = new sst.aws.Queue("ProvisioningDlq", {
     transform: { queue: { messageRetentionSeconds: 14 * 24 * 3600 } },
   });
+  // Visibility 6x the consumer's timeout, as AWS advises for Lambda event sources.
   const queue = new sst.aws.Queue("ProvisioningQueue", {
     visibilityTimeout: "60 seconds",
-    dlq: { queue: dlq.arn, retry: 5 },
+    dlq: { queue: dlq.arn, retry: PROVISIONING_MAX_RECEIVES },
   });
+  const environment = { PROVISIONING_MAX_RECEIVE_COUNT: String(PROVISIONING_MAX_RECEIVES), ...alertEnvironment() };
+  // Every provisioning function may record a CRITICAL / SWITCH event, which alerts the admin chat.
+  const link = [secrets.jwt, ...redis, ...postgres, secrets.telegramBotToken];
+  const fn = (handler: string, extraLink: readonly unknown[] = []) => lambda(handler, { link: [...link, ...extraLink], environment });
+
+  api.route("POST /v1/users", fn("functions/provisioning-create-user.handler", [queue]));
+  api.route("GET /v1/provisioning/{id}", fn("functions/provisioning-get.handler"));
+
+  queue.subscribe(
+    lambda("functions/provisioning-worker.handler", { link: [...redis, ...postgres, secrets.telegramBotToken], environment, timeout: "10 seconds" }),
+    { batch: { size: 10, window: "1 second", partialResponses: true } },
+  );
   return { queue, dlq };
+}
+
+/** Where alerts go: the Bot API root (overridable for a staging fake) and the admin chat id. */
+function alertEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (process.env.TELEGRAM_ADMIN_CHAT_ID) env.TELEGRAM_ADMIN_CHAT_ID = process.env.TELEGRAM_ADMIN_CHAT_ID;
+  if (process.env.TELEGRAM_API_ROOT) env.TELEGRAM_API_ROOT = process.env.TELEGRAM_API_ROOT;
+  return env;
 }

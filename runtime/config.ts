@@ -20,6 +20,7 @@ const linkedSecrets: Readonly<Record<string, string>> = {
 
 const linkedQueueUrls: Readonly<Record<string, string>> = {
   PROVISIONING_QUEUE_URL: "ProvisioningQueue",
+  PROVISIONING_DLQ_URL: "ProvisioningDlq",
 };
 
 type LinkedResources = Record<string, { value?: string; url?: string } | undefined>;

@@ -52,6 +52,11 @@ export class RedisKeys {
 
   // ---- provisioning (system mode, alert dedup) ----
 
+  /** The system mode as `<version>:<mode>`, a copy of system_config that every container polls. */
+  systemMode(): string {
+    return this.key("provisioning", "mode", "v1");
+  }
+
   // ---- telegram (update dedup, rate limits) ----
 
   // ---- trust (invalidation outbox, fleet stats) ----

@@ -11,14 +11,16 @@ CREATE TABLE idempotency_records (
   locked_until timestamptz,
   -- The provisioning record or user this key is about.
   resource_id uuid,
-  response_status integer CHECK (response_status BETWEEN 200 AND 299),
-  response_headers jsonb,
+  -- What the request answered: created (a new user), existing (the user these identifiers name),
+  -- accepted (queued); the HTTP layer turns it into 201 / 200 / 202. Failures are not stored: a
+  -- refused request leaves no record, so a corrected retry with the same key can run.
+  outcome text CHECK (outcome IN ('created', 'existing', 'accepted')),
   response_body jsonb,
   created_at timestamptz NOT NULL DEFAULT now(),
   completed_at timestamptz,
   expires_at timestamptz NOT NULL,
   PRIMARY KEY (operation, key),
-  CHECK (state = 'in_progress' OR (response_status IS NOT NULL AND response_body IS NOT NULL AND completed_at IS NOT NULL))
+  CHECK (state = 'in_progress' OR (outcome IS NOT NULL AND response_body IS NOT NULL AND completed_at IS NOT NULL))
 );
 
 CREATE INDEX idempotency_records_expires_at_idx ON idempotency_records (expires_at);
