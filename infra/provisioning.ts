@@ -24,6 +24,9 @@ export function provisioningInfra({ api, secrets, redis, postgres }: Platform) {
 
   api.route("POST /v1/users", fn("functions/provisioning-create-user.handler", [queue]));
   api.route("GET /v1/provisioning/{id}", fn("functions/provisioning-get.handler"));
+  api.route("GET /v1/admin/system-mode", fn("functions/provisioning-mode-get.handler"));
+  api.route("PUT /v1/admin/system-mode", fn("functions/provisioning-mode-put.handler"));
+  api.route("GET /v1/admin/health-events", fn("functions/health-events-list.handler"));
 
   queue.subscribe(
     lambda("functions/provisioning-worker.handler", { link: [...redis, ...postgres, secrets.telegramBotToken], environment, timeout: "10 seconds" }),
