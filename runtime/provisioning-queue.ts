@@ -1,13 +1,21 @@
 import { provisioningConfigSchema } from "../core/config";
 import { ConfigError } from "../core/errors";
+import { SqsDeadLetterQueue } from "../core/provisioning/adapters/sqs-dead-letter-queue";
 import { SqsProvisioningQueue } from "../core/provisioning/adapters/sqs-provisioning-queue";
+import type { RedriveDeps } from "../core/provisioning/redrive";
 import { ResilientProvisioningQueue } from "../core/provisioning/resilient-queue";
 import type { SubmitUserDeps } from "../core/provisioning/submit-user";
 import { sqsClient, sqsConfig } from "./clients/sqs";
 import { configFor, once } from "./config";
 import { recordHealth } from "./health-events";
 import { platform } from "./platform";
-import { createUserDeps, systemMode } from "./provisioning";
+import { createUserDeps, provisioningStore, systemMode } from "./provisioning";
+
+function requiredQueueUrl(name: "PROVISIONING_QUEUE_URL" | "PROVISIONING_DLQ_URL"): string {
+  const url = sqsConfig()[name];
+  if (!url) throw new ConfigError(`Invalid configuration: ${name} is missing`);
+  return url;
+}
 
 /**
  * POST /v1/users: everything createUser needs plus the mode and the queue. Kept apart from
@@ -16,8 +24,7 @@ import { createUserDeps, systemMode } from "./provisioning";
 export function submitUserDeps(): SubmitUserDeps {
   return once(submitUserDeps, () => {
     const config = configFor(provisioningConfigSchema);
-    const queueUrl = sqsConfig().PROVISIONING_QUEUE_URL;
-    if (!queueUrl) throw new ConfigError("Invalid configuration: PROVISIONING_QUEUE_URL is missing");
+    const queueUrl = requiredQueueUrl("PROVISIONING_QUEUE_URL");
     const queue = new ResilientProvisioningQueue(
       new SqsProvisioningQueue(sqsClient(), queueUrl, config.PROVISIONING_SEND_TIMEOUT_MS),
       recordHealth(),
@@ -31,4 +38,12 @@ export function submitUserDeps(): SubmitUserDeps {
       options: { keyTtlHours: config.IDEMPOTENCY_TTL_HOURS, leaseSeconds: config.IDEMPOTENCY_LEASE_SECONDS },
     };
   });
+}
+
+/** The DLQ and the queue its messages go back to, for `ops redrive-dlq` and `provisioning-status`. */
+export function redriveDeps(): RedriveDeps & { readonly dlq: SqsDeadLetterQueue } {
+  return once(redriveDeps, () => ({
+    dlq: new SqsDeadLetterQueue(sqsClient(), requiredQueueUrl("PROVISIONING_DLQ_URL"), requiredQueueUrl("PROVISIONING_QUEUE_URL")),
+    store: provisioningStore(),
+  }));
 }
