@@ -36,6 +36,10 @@ export const postgresConfigSchema = z.object({
   NEON_FETCH_ENDPOINT: optionalUrl,
   /** Local cloud only: host:port/path of the WebSocket relay used by Pool/Client. */
   NEON_WS_PROXY: optionalString,
+  /** Server-side budget of each statement and lock wait of a write (Postgres cancels and rolls back). */
+  DATABASE_STATEMENT_TIMEOUT_MS: positiveInt(2_000),
+  /** Client-side bound of one database round trip (kept above the statement budget), below the function timeout. */
+  DATABASE_REQUEST_TIMEOUT_MS: positiveInt(5_000),
 });
 
 export const sqsConfigSchema = z.object({
