@@ -68,6 +68,13 @@ export const lookupConfigSchema = z.object({
   LOOKUP_CACHE_TIMEOUT_MS: positiveInt(100),
 });
 
+export const outboxConfigSchema = z.object({
+  /** Postgres cancels an outbox statement running longer than this. */
+  OUTBOX_STATEMENT_TIMEOUT_MS: positiveInt(3_000),
+  /** Rows a drain claims per batch. */
+  OUTBOX_DRAIN_BATCH: positiveInt(100),
+});
+
 export type PlatformConfig = z.infer<typeof platformConfigSchema>;
 export type RedisConfig = z.infer<typeof redisConfigSchema>;
 export type PostgresConfig = z.infer<typeof postgresConfigSchema>;
@@ -75,6 +82,7 @@ export type SqsConfig = z.infer<typeof sqsConfigSchema>;
 export type AuthConfig = z.infer<typeof authConfigSchema>;
 export type HttpConfig = z.infer<typeof httpConfigSchema>;
 export type LookupConfig = z.infer<typeof lookupConfigSchema>;
+export type OutboxConfig = z.infer<typeof outboxConfigSchema>;
 export type ConfigSource = Readonly<Record<string, string | undefined>>;
 
 /** Validates one schema's names at once, so one cold start names every bad value; values never echoed. */
