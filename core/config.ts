@@ -69,8 +69,6 @@ export const lookupConfigSchema = z.object({
 });
 
 export const outboxConfigSchema = z.object({
-  /** Postgres cancels an outbox statement running longer than this. */
-  OUTBOX_STATEMENT_TIMEOUT_MS: positiveInt(3_000),
   /** Rows a drain claims per batch. */
   OUTBOX_DRAIN_BATCH: positiveInt(100),
 });

@@ -2,7 +2,7 @@ import { outboxConfigSchema } from "../core/config";
 import { PostgresOutbox, defaultOutboxOptions } from "../core/outbox/adapters/postgres-outbox";
 import type { OutboxDeliveryDeps } from "../core/outbox/delivery";
 import type { OutboxHandlers } from "../core/outbox/model";
-import { sqlClient } from "./clients/postgres";
+import { database } from "./clients/postgres";
 import { configFor, once } from "./config";
 import { platform } from "./platform";
 
@@ -15,7 +15,7 @@ export interface OutboxModule extends OutboxDeliveryDeps {
 export function outbox(): OutboxModule {
   return once(outbox, () => {
     const config = configFor(outboxConfigSchema);
-    const store = new PostgresOutbox(sqlClient(), { ...defaultOutboxOptions, statementTimeoutMs: config.OUTBOX_STATEMENT_TIMEOUT_MS });
+    const store = new PostgresOutbox(database(), defaultOutboxOptions);
     return { store, log: platform().logger, batch: config.OUTBOX_DRAIN_BATCH };
   });
 }

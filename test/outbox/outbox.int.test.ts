@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Database } from "../../core/db/database";
 import { createSql } from "../../core/db/neon";
 import type { Sql } from "../../core/db/neon";
 import { PostgresOutbox } from "../../core/outbox/adapters/postgres-outbox";
@@ -28,7 +29,7 @@ beforeAll(async () => {
   sql = createSql({ databaseUrl: app.database.url, fetchEndpoint: app.env.NEON_FETCH_ENDPOINT, wsProxy: app.env.NEON_WS_PROXY });
   db = new pg.Client({ connectionString: app.database.url });
   await db.connect();
-  store = new PostgresOutbox(sql, { statementTimeoutMs: 3_000, writerGraceMs: 10_000 });
+  store = new PostgresOutbox(new Database(sql), { writerGraceMs: 10_000 });
 });
 
 afterAll(async () => {

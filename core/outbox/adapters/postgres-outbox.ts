@@ -1,13 +1,10 @@
-import { boundedQuery } from "../../db/bounded";
-import type { Query } from "../../db/bounded";
-import type { Sql } from "../../db/neon";
+import type { NeonQueryPromise } from "@neondatabase/serverless";
+import type { Database } from "../../db/database";
 import { OUTBOX_TOPIC } from "../model";
 import type { OutboxMessage, OutboxRow } from "../model";
 import type { OutboxBacklog, OutboxStore } from "../ports";
 
 export interface PostgresOutboxOptions {
-  /** Bound of each statement (Postgres cancels it after this). */
-  readonly statementTimeoutMs: number;
   /**
    * How long a new row is left to its writer before a drain may claim it: the writer delivers
    * right after its commit, so a drain running at that moment would only deliver twice.
@@ -15,7 +12,7 @@ export interface PostgresOutboxOptions {
   readonly writerGraceMs: number;
 }
 
-export const defaultOutboxOptions: PostgresOutboxOptions = { statementTimeoutMs: 3_000, writerGraceMs: 10_000 };
+export const defaultOutboxOptions: PostgresOutboxOptions = { writerGraceMs: 10_000 };
 
 const COLUMNS = "id, topic, key, payload, created_at, attempts, next_attempt_at, last_error";
 
@@ -32,10 +29,10 @@ function toRow(row: Record<string, unknown>): OutboxRow {
   };
 }
 
-/** The outbox table through Neon's HTTP driver. */
+/** The outbox table through Neon's HTTP driver, every call bounded (core/db/database.ts). */
 export class PostgresOutbox implements OutboxStore {
   constructor(
-    private readonly sql: Sql,
+    private readonly db: Database,
     private readonly options: PostgresOutboxOptions = defaultOutboxOptions,
   ) {}
 
@@ -43,11 +40,11 @@ export class PostgresOutbox implements OutboxStore {
    * The INSERT of these messages, to put in the writer's own `sql.transaction([...])` so that the
    * rows commit (or roll back) with the change they describe. One statement for any number of rows.
    */
-  enqueue(messages: readonly OutboxMessage[]): Query {
+  enqueue(messages: readonly OutboxMessage[]): NeonQueryPromise<false, false> {
     for (const message of messages) {
       if (!OUTBOX_TOPIC.test(message.topic)) throw new Error(`invalid outbox topic: ${message.topic}`);
     }
-    return this.sql.query(
+    return this.db.sql.query(
       `INSERT INTO outbox (id, topic, key, payload, next_attempt_at)
        SELECT (m->>'id')::uuid, m->>'topic', m->>'key', m->'payload', now() + $2::int * interval '1 millisecond'
        FROM jsonb_array_elements($1::jsonb) AS m`,
@@ -56,61 +53,48 @@ export class PostgresOutbox implements OutboxStore {
   }
 
   async claimDue(topics: readonly string[], limit: number, leaseMs: number): Promise<OutboxRow[]> {
-    const rows = await boundedQuery(
-      this.sql,
-      this.sql.query(
+    const [rows = []] = await this.db.transaction(
+      (tx) => [
+        tx.query(
         `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = now() + $3::int * interval '1 millisecond'
          WHERE id IN (
            SELECT id FROM outbox WHERE next_attempt_at <= now() AND topic = ANY($1::text[])
            ORDER BY next_attempt_at, created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
          RETURNING ${COLUMNS}`,
         [[...topics], limit, leaseMs],
-      ),
-      { ...this.bound("claim outbox rows"), kind: "write" },
+        ),
+      ],
+      "claim outbox rows",
     );
     return rows.map(toRow);
   }
 
   async remove(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    await boundedQuery(this.sql, this.sql.query(`DELETE FROM outbox WHERE id = ANY($1::uuid[])`, [[...ids]]), {
-      ...this.bound("delete delivered outbox rows"),
-      kind: "write",
-    });
+    await this.db.transaction((tx) => [tx.query(`DELETE FROM outbox WHERE id = ANY($1::uuid[])`, [[...ids]])], "delete delivered outbox rows");
   }
 
   async retryLater(id: string, delayMs: number, reason: string): Promise<void> {
-    await boundedQuery(
-      this.sql,
-      this.sql.query(`UPDATE outbox SET next_attempt_at = now() + $2::int * interval '1 millisecond', last_error = left($3, 500) WHERE id = $1`, [
-        id,
-        Math.round(delayMs),
-        reason,
-      ]),
-      { ...this.bound("reschedule an outbox row"), kind: "write" },
+    await this.db.transaction(
+      (tx) => [
+        tx.query(`UPDATE outbox SET next_attempt_at = now() + $2::int * interval '1 millisecond', last_error = left($3, 500) WHERE id = $1`, [
+          id,
+          Math.round(delayMs),
+          reason,
+        ]),
+      ],
+      "reschedule an outbox row",
     );
   }
 
   async backlog(topics: readonly string[]): Promise<OutboxBacklog> {
-    const [row] = await boundedQuery(
-      this.sql,
-      this.sql.query(`SELECT count(*)::int AS pending, min(created_at) AS oldest FROM outbox WHERE topic = ANY($1::text[])`, [[...topics]]),
-      { ...this.bound("count outbox rows"), kind: "read" },
-    );
+    const [row] = await this.db.query(`SELECT count(*)::int AS pending, min(created_at) AS oldest FROM outbox WHERE topic = ANY($1::text[])`, [[...topics]], "count outbox rows");
     return { pending: Number(row?.pending ?? 0), oldestCreatedAt: row?.oldest ? new Date(row.oldest as string) : null };
   }
 
   /** Rows of one topic and key (tests, ops). */
   async pendingFor(topic: string, key: string): Promise<OutboxRow[]> {
-    const rows = await boundedQuery(
-      this.sql,
-      this.sql.query(`SELECT ${COLUMNS} FROM outbox WHERE topic = $1 AND key = $2 ORDER BY created_at`, [topic, key]),
-      { ...this.bound("read outbox rows"), kind: "read" },
-    );
+    const rows = await this.db.query(`SELECT ${COLUMNS} FROM outbox WHERE topic = $1 AND key = $2 ORDER BY created_at`, [topic, key], "read outbox rows");
     return rows.map(toRow);
-  }
-
-  private bound(what: string) {
-    return { statementTimeoutMs: this.options.statementTimeoutMs, what };
   }
 }
