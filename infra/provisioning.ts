@@ -19,7 +19,8 @@ export function provisioningInfra({ api, secrets, redis, postgres }: Platform) {
   });
   const environment = { PROVISIONING_MAX_RECEIVE_COUNT: String(PROVISIONING_MAX_RECEIVES), ...alertEnvironment() };
   // Every provisioning function may record a CRITICAL / SWITCH event, which alerts the admin chat.
-  const link = [secrets.jwt, ...redis, ...postgres, secrets.telegramBotToken];
+  const alerting = [secrets.telegramBotToken, secrets.telegramAdminChatId];
+  const link = [secrets.jwt, ...redis, ...postgres, ...alerting];
   const fn = (handler: string, extraLink: readonly unknown[] = []) => lambda(handler, { link: [...link, ...extraLink], environment });
 
   api.route("POST /v1/users", fn("functions/provisioning-create-user.handler", [queue]));
@@ -29,16 +30,13 @@ export function provisioningInfra({ api, secrets, redis, postgres }: Platform) {
   api.route("GET /v1/admin/health-events", fn("functions/health-events-list.handler"));
 
   queue.subscribe(
-    lambda("functions/provisioning-worker.handler", { link: [...redis, ...postgres, secrets.telegramBotToken], environment, timeout: "10 seconds" }),
+    lambda("functions/provisioning-worker.handler", { link: [...redis, ...postgres, ...alerting], environment, timeout: "10 seconds" }),
     { batch: { size: 10, window: "1 second", partialResponses: true } },
   );
   return { queue, dlq };
 }
 
-/** Where alerts go: the Bot API root (overridable for a staging fake) and the admin chat id. */
+/** The Bot API root, overridable at deploy time (e.g. a staging fake); default api.telegram.org. */
 function alertEnvironment(): Record<string, string> {
-  const env: Record<string, string> = {};
-  if (process.env.TELEGRAM_ADMIN_CHAT_ID) env.TELEGRAM_ADMIN_CHAT_ID = process.env.TELEGRAM_ADMIN_CHAT_ID;
-  if (process.env.TELEGRAM_API_ROOT) env.TELEGRAM_API_ROOT = process.env.TELEGRAM_API_ROOT;
-  return env;
+  return process.env.TELEGRAM_API_ROOT ? { TELEGRAM_API_ROOT: process.env.TELEGRAM_API_ROOT } : {};
 }

@@ -6,7 +6,7 @@ import { healthRecorder } from "../core/health-events/record-health-event";
 import type { HealthEventDeps, HealthRecorder } from "../core/health-events/record-health-event";
 import { sleep } from "../core/resilience/timeout";
 import { backgroundTasks } from "./background";
-import { sqlClient } from "./clients/postgres";
+import { database } from "./clients/postgres";
 import { configFor, once } from "./config";
 import { platform } from "./platform";
 
@@ -15,7 +15,7 @@ export function healthEvents(): HealthEventDeps {
   return once(healthEvents, () => {
     const config = configFor(alertConfigSchema);
     const { logger, clock, ids, config: platformConfig } = platform();
-    const log = new PostgresHealthLog(sqlClient());
+    const log = new PostgresHealthLog(database());
     const background = backgroundTasks();
     return {
       log,

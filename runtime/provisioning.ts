@@ -6,7 +6,7 @@ import type { CreateUserDeps } from "../core/provisioning/create-user";
 import type { ProvisionDeps } from "../core/provisioning/provision-from-queue";
 import { SystemModeReader } from "../core/provisioning/system-mode";
 import type { SwitchModeDeps } from "../core/provisioning/system-mode";
-import { sqlClient } from "./clients/postgres";
+import { database } from "./clients/postgres";
 import { redisClient, redisKeys } from "./clients/redis";
 import { configFor, once } from "./config";
 import { recordHealth } from "./health-events";
@@ -22,7 +22,7 @@ const countQuery = () => {
 /** Users, keys and provisioning records in Postgres; default settings join the creation transaction. */
 export function provisioningStore(): PostgresProvisioningStore {
   // The settings capability's default-settings statements are wired here when they land on main.
-  return once(provisioningStore, () => new PostgresProvisioningStore(sqlClient(), noDefaultSettings, countQuery));
+  return once(provisioningStore, () => new PostgresProvisioningStore(database(), noDefaultSettings, countQuery));
 }
 
 /** What createUser needs: the store, the lookup cache it invalidates, time and ids. */
@@ -44,7 +44,7 @@ export function provisioningWorker(): ProvisionDeps {
 }
 
 export function systemModeStore(): PostgresSystemModeStore {
-  return once(systemModeStore, () => new PostgresSystemModeStore(sqlClient(), countQuery));
+  return once(systemModeStore, () => new PostgresSystemModeStore(database(), countQuery));
 }
 
 function systemModeCopy(): UpstashSystemModeCopy {

@@ -8,6 +8,7 @@ import { startQueuePoller } from "../../../local/queue-poller";
 import type { QueuePoller } from "../../../local/queue-poller";
 import { loadSstManifest } from "../../../local/sst-manifest";
 import type { SstManifest } from "../../../local/sst-manifest";
+import { backgroundTasks } from "../../../runtime/background";
 import { useAppEnv } from "../../support/cloud";
 import type { AppEnv } from "../../support/cloud";
 import { token } from "../../lookups/support/http";
@@ -82,6 +83,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     startConsumer,
     close: async () => {
       await Promise.all(pollers.map((poller) => poller.stop()));
+      // Alert deliveries started by requests finish before their database goes away.
+      await backgroundTasks().settled();
       await db.end();
       await server.close();
       sqs.destroy();
