@@ -33,6 +33,16 @@ export function provisioningInfra({ api, secrets, redis, postgres }: Platform) {
     lambda("functions/provisioning-worker.handler", { link: [...redis, ...postgres, ...alerting], environment, timeout: "10 seconds" }),
     { batch: { size: 10, window: "1 second", partialResponses: true } },
   );
+
+  // The safety net of the alert outbox: requests send their alert at once, this retries failures.
+  new sst.aws.Cron("AdminAlertsRetry", {
+    schedule: "rate(1 minute)",
+    function: lambda("functions/health-events-alerts-cron.handler", { link: [...postgres, ...alerting], environment, timeout: "30 seconds", memory: "256 MB" }),
+  });
+  new sst.aws.Cron("IdempotencyKeysPurge", {
+    schedule: "rate(1 hour)",
+    function: lambda("functions/provisioning-purge-keys-cron.handler", { link: [...postgres], timeout: "30 seconds", memory: "256 MB" }),
+  });
   return { queue, dlq };
 }
 

@@ -3,10 +3,14 @@ import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QUEUE_OUTAGE_MESSAGE } from "../../core/provisioning/resilient-queue";
+import { startFakeTelegramApi } from "../../local/fake-telegram-api";
+import type { FakeTelegramApi } from "../../local/fake-telegram-api";
+import { backgroundTasks } from "../../runtime/background";
 import { call, countUsers, createUser, newPerson, startHarness } from "./support/harness";
 import type { Harness, ProvisioningBody, UserBody } from "./support/harness";
 
 let harness: Harness;
+let telegram: FakeTelegramApi;
 
 /** A port nothing listens on: connections are refused, as when SQS is unreachable. */
 async function deadPort(): Promise<number> {
@@ -19,12 +23,22 @@ async function deadPort(): Promise<number> {
 
 beforeAll(async () => {
   const port = await deadPort();
+  telegram = await startFakeTelegramApi();
   harness = await startHarness({
     noQueue: true,
-    env: { SQS_ENDPOINT: `http://127.0.0.1:${port}`, PROVISIONING_QUEUE_URL: `http://127.0.0.1:${port}/000000000000/ProvisioningQueue` },
+    env: {
+      SQS_ENDPOINT: `http://127.0.0.1:${port}`,
+      PROVISIONING_QUEUE_URL: `http://127.0.0.1:${port}/000000000000/ProvisioningQueue`,
+      TELEGRAM_API_ROOT: telegram.root,
+      TELEGRAM_BOT_TOKEN: telegram.token,
+      TELEGRAM_ADMIN_CHAT_ID: "-1001000000001",
+    },
   });
 });
-afterAll(async () => harness?.close());
+afterAll(async () => {
+  await harness?.close();
+  await telegram?.close();
+});
 
 interface EventsBody {
   readonly events: readonly { level: string; message: string; metadata: Record<string, unknown> }[];
@@ -51,8 +65,12 @@ describe("SQS unreachable in async_queue", () => {
     const events = await call<EventsBody>(harness, "GET", "/v1/admin/health-events?level=CRITICAL", { token: harness.admin });
     expect(events.body.events).toHaveLength(1);
     expect(events.body.events[0]).toMatchObject({ level: "CRITICAL", message: QUEUE_OUTAGE_MESSAGE });
+    await backgroundTasks().settled();
     const alerts = await harness.db.query<{ status: string }>("SELECT status FROM admin_alerts");
-    expect(alerts.rows).toHaveLength(1);
+    expect(alerts.rows).toEqual([{ status: "sent" }]);
+    const messages = telegram.calls().filter((entry) => entry.method === "sendMessage");
+    expect(messages).toHaveLength(1);
+    expect(String(messages[0]?.params.text)).toContain(QUEUE_OUTAGE_MESSAGE);
   });
 
   it("keeps falling back while the queue stays down, without another CRITICAL event", async () => {
