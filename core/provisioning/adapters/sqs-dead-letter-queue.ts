@@ -7,6 +7,14 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { DeadLetter, DeadLetterQueue } from "../redrive";
+import type { QueueDepth, QueueGauges } from "../status";
+
+async function depthOf(sqs: SQSClient, queueUrl: string): Promise<QueueDepth> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
+  );
+  return { visible: Number(Attributes?.ApproximateNumberOfMessages ?? 0), inFlight: Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) };
+}
 
 /** How long a redrive holds the messages it received before they would reappear in the DLQ. */
 const HOLD_SECONDS = 120;
@@ -15,7 +23,7 @@ const HOLD_SECONDS = 120;
  * The DLQ through plain SQS calls (receive, send to the source queue, delete), which work on every
  * SQS implementation; StartMessageMoveTask would not let us reopen the records as we go.
  */
-export class SqsDeadLetterQueue implements DeadLetterQueue {
+export class SqsDeadLetterQueue implements DeadLetterQueue, QueueGauges {
   constructor(
     private readonly sqs: SQSClient,
     private readonly dlqUrl: string,
@@ -23,10 +31,13 @@ export class SqsDeadLetterQueue implements DeadLetterQueue {
   ) {}
 
   async depth(): Promise<number> {
-    const { Attributes } = await this.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: this.dlqUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
-    );
-    return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+    const { visible, inFlight } = await depthOf(this.sqs, this.dlqUrl);
+    return visible + inFlight;
+  }
+
+  async depths(): Promise<{ queue: QueueDepth; dlq: QueueDepth }> {
+    const [queue, dlq] = await Promise.all([depthOf(this.sqs, this.queueUrl), depthOf(this.sqs, this.dlqUrl)]);
+    return { queue, dlq };
   }
 
   async receive(max: number): Promise<DeadLetter[]> {
