@@ -40,7 +40,7 @@ export const provisioningWorkloads: readonly Workload[] = [
         await sql.transaction([
           sql.query(
             `INSERT INTO idempotency_records (operation, key, payload_hash, state, outcome, response_body, completed_at, expires_at)
-             VALUES ('bench', $1, $2, 'completed', 'created', '{}'::jsonb, now(), now() + interval '1 day')`,
+             VALUES ('bench', $1, $2, 'completed', 'created', '{}'::json, now(), now() + interval '1 day')`,
             [randomUUID(), requestHash(request)],
           ),
           sql.query(`INSERT INTO app_users (id, telegram_id, okx_uid, email, plan, is_active) VALUES ($1, $2, $3, $4, $5, true)`, [

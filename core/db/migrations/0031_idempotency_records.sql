@@ -15,7 +15,8 @@ CREATE TABLE idempotency_records (
   -- accepted (queued); the HTTP layer turns it into 201 / 200 / 202. Failures are not stored: a
   -- refused request leaves no record, so a corrected retry with the same key can run.
   outcome text CHECK (outcome IN ('created', 'existing', 'accepted')),
-  response_body jsonb,
+  -- json, not jsonb: a replay answers the very bytes of the first answer (jsonb reorders keys).
+  response_body json,
   created_at timestamptz NOT NULL DEFAULT now(),
   completed_at timestamptz,
   expires_at timestamptz NOT NULL,

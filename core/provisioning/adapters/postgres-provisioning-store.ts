@@ -56,12 +56,12 @@ export class PostgresProvisioningStore implements ProvisioningStore {
     if (answer.write.kind === "insert") {
       return tx.query(
         `INSERT INTO idempotency_records (operation, key, payload_hash, state, resource_id, outcome, response_body, completed_at, expires_at, created_at)
-         VALUES ($1, $2, $3, 'completed', $4, $5, $6::jsonb, $7, $8, $7)`,
+         VALUES ($1, $2, $3, 'completed', $4, $5, $6::json, $7, $8, $7)`,
         [OP, answer.write.key, answer.write.payloadHash, answer.resourceId, answer.outcome, body, answer.now, answer.write.expiresAt],
       );
     }
     return tx.query(
-      `UPDATE idempotency_records SET state = 'completed', outcome = $3, response_body = $4::jsonb, completed_at = $5,
+      `UPDATE idempotency_records SET state = 'completed', outcome = $3, response_body = $4::json, completed_at = $5,
          locked_until = NULL, resource_id = COALESCE($6, resource_id)
        WHERE operation = $1 AND key = $2 AND state = 'in_progress'`,
       [OP, answer.write.key, answer.outcome, body, answer.now, answer.resourceId],
