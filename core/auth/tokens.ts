@@ -1,7 +1,7 @@
 import { createSecretKey } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
-import { z } from "zod";
+import * as z from "zod";
 import { ForbiddenError, UnauthorizedError } from "../errors";
 
 export const roles = ["user", "service", "admin"] as const;

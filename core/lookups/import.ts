@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { IdGenerator } from "../clock";
 import { ConflictError } from "../errors";
 import { invalidateChange } from "./mapping-admin";

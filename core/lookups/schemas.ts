@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** Largest Telegram id: they fit in 52 bits. */
 const MAX_TELEGRAM_ID = 2 ** 52;

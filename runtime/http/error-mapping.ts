@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { AppError, UnavailableError } from "../../core/errors";
 import type { ErrorCode, FieldIssue } from "../../core/errors";
 import type { HttpResult } from "./responses";

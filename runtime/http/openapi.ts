@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { errorResponseSchema } from "./error-mapping";
 import type { RouteContract } from "./route";
 

@@ -1,5 +1,5 @@
 import CircuitBreaker from "opossum";
-import { z } from "zod";
+import * as z from "zod";
 import type { Identifier } from "../identifier";
 import type { LegacyAnswer } from "../model";
 import { LegacyBreakerOpenError } from "../ports";
