@@ -173,7 +173,9 @@ export function bundleProblems(fn: DeclaredFunction, bundle: BundleReport): stri
   const budget = budgetOf(fn);
   if (bundle.bytes > budget) {
     const heaviest = bundle.inputs.slice(0, 5).map((input) => `${input.name} ${kb(input.bytes)}`).join(", ");
-    problems.push(`${kb(bundle.bytes)} minified, over its ${kb(budget)} budget (heaviest: ${heaviest})`);
+    const classic = bundle.inputFiles.some((path) => path.includes("node_modules/zod/v4/classic/"));
+    const hint = classic ? `; it bundles zod's classic API (about 100 KB): write schemas with "zod/mini" (about 30 KB)` : "";
+    problems.push(`${kb(bundle.bytes)} minified, over its ${kb(budget)} budget (heaviest: ${heaviest})${hint}`);
   }
   if (!usesSqs(fn) && bundle.clients.includes(SQS_CLIENT)) {
     problems.push(`bundles ${SQS_CLIENT} but links no queue: import runtime/clients/sqs.ts only from functions that use SQS`);
