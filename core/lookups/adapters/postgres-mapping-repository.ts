@@ -1,5 +1,6 @@
 import { ConflictError, UnavailableError } from "../../errors";
-import type { Database } from "../../db/database";
+import type { NeonQueryInTransaction } from "@neondatabase/serverless";
+import type { Database, TransactionSql } from "../../db/database";
 import type { Identifier } from "../identifier";
 import type { Mapping, MappingSource } from "../model";
 import type { MappingChange, MappingInput, MappingRepository } from "../ports";
@@ -107,57 +108,63 @@ export class PostgresMappingRepository implements MappingRepository {
   }
 
   /**
-   * One non-interactive transaction: lock and read the previous row, upsert the app user, upsert
-   * the mapping only when something differs (so re-imports report "unchanged").
+   * One non-interactive transaction: take the user's write lock, read the previous row, upsert the
+   * app user, upsert the mapping only when something differs (so re-imports report "unchanged").
    */
   async upsert(input: MappingInput, source: MappingSource): Promise<MappingChange> {
-    this.onQuery();
-    try {
-      const [previousRows, , currentRows] = await this.db.transaction((sql) => [
-        sql.query(`SELECT ${COLUMNS} FROM user_identifier_mappings WHERE user_id = $1 FOR UPDATE`, [input.userId]),
-        sql.query(
-          `INSERT INTO app_users (id, telegram_id, okx_uid, is_active) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (id) DO UPDATE SET telegram_id = EXCLUDED.telegram_id, okx_uid = EXCLUDED.okx_uid, is_active = EXCLUDED.is_active
-           WHERE (app_users.telegram_id, app_users.okx_uid, app_users.is_active)
-             IS DISTINCT FROM (EXCLUDED.telegram_id, EXCLUDED.okx_uid, EXCLUDED.is_active)`,
-          [input.userId, input.telegramId, input.okxUid, input.isActive],
-        ),
-        sql.query(
-          `INSERT INTO user_identifier_mappings (user_id, telegram_id, okx_uid, is_active, source)
-           VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (user_id) DO UPDATE SET telegram_id = EXCLUDED.telegram_id, okx_uid = EXCLUDED.okx_uid,
-             is_active = EXCLUDED.is_active, source = EXCLUDED.source
-           WHERE (user_identifier_mappings.telegram_id, user_identifier_mappings.okx_uid, user_identifier_mappings.is_active)
-             IS DISTINCT FROM (EXCLUDED.telegram_id, EXCLUDED.okx_uid, EXCLUDED.is_active)
-           RETURNING ${COLUMNS}`,
-          [input.userId, input.telegramId, input.okxUid, input.isActive, source],
-        ),
-      ], "mapping write");
-      const previous = previousRows?.[0] ? toMapping(previousRows[0]) : null;
-      const written = currentRows?.[0] ? toMapping(currentRows[0]) : null;
-      const current = written ?? previous;
-      if (!current) throw new UnavailableError("mapping upsert returned no row");
-      return { previous, current, changed: written !== null };
-    } catch (error) {
-      if (error instanceof UnavailableError) throw error;
-      return translate(error);
-    }
+    const change = await this.change(input.userId, "mapping write", (sql) => [
+      sql.query(
+        `INSERT INTO app_users (id, telegram_id, okx_uid, is_active) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (id) DO UPDATE SET telegram_id = EXCLUDED.telegram_id, okx_uid = EXCLUDED.okx_uid, is_active = EXCLUDED.is_active
+         WHERE (app_users.telegram_id, app_users.okx_uid, app_users.is_active)
+           IS DISTINCT FROM (EXCLUDED.telegram_id, EXCLUDED.okx_uid, EXCLUDED.is_active)`,
+        [input.userId, input.telegramId, input.okxUid, input.isActive],
+      ),
+      sql.query(
+        `INSERT INTO user_identifier_mappings (user_id, telegram_id, okx_uid, is_active, source)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (user_id) DO UPDATE SET telegram_id = EXCLUDED.telegram_id, okx_uid = EXCLUDED.okx_uid,
+           is_active = EXCLUDED.is_active, source = EXCLUDED.source
+         WHERE (user_identifier_mappings.telegram_id, user_identifier_mappings.okx_uid, user_identifier_mappings.is_active)
+           IS DISTINCT FROM (EXCLUDED.telegram_id, EXCLUDED.okx_uid, EXCLUDED.is_active)
+         RETURNING ${COLUMNS}`,
+        [input.userId, input.telegramId, input.okxUid, input.isActive, source],
+      ),
+    ]);
+    if (!change) throw new UnavailableError("mapping upsert returned no row");
+    return change;
   }
 
   async deactivate(userId: string): Promise<MappingChange | null> {
+    return this.change(userId, "mapping deactivation", (sql) => [
+      sql.query(`UPDATE user_identifier_mappings SET is_active = false WHERE user_id = $1 AND is_active RETURNING ${COLUMNS}`, [userId]),
+    ]);
+  }
+
+  /**
+   * Runs a change of one user's mapping in one transaction. Writers of the same user queue on a
+   * transaction-scoped advisory lock taken before any row lock, so concurrent writes of one user
+   * run one after another and two transactions never hold the app_users row and the mapping row
+   * in opposite order (the 40P01 deadlock). Statements of `build` run after the previous row is
+   * read; the last one returns the written row (none when nothing changed). Null: no mapping.
+   */
+  private async change(userId: string, what: string, build: (sql: TransactionSql) => NeonQueryInTransaction[]): Promise<MappingChange | null> {
     this.onQuery();
     try {
-      const [previousRows, currentRows] = await this.db.transaction((sql) => [
-        sql.query(`SELECT ${COLUMNS} FROM user_identifier_mappings WHERE user_id = $1 FOR UPDATE`, [userId]),
-        sql.query(
-          `UPDATE user_identifier_mappings SET is_active = false WHERE user_id = $1 AND is_active RETURNING ${COLUMNS}`,
-          [userId],
-        ),
-      ], "mapping deactivation");
-      const previous = previousRows?.[0] ? toMapping(previousRows[0]) : null;
-      if (!previous) return null;
-      const written = currentRows?.[0] ? toMapping(currentRows[0]) : null;
-      return { previous, current: written ?? previous, changed: written !== null };
+      const results = await this.db.transaction(
+        (sql) => [
+          sql.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`user:${userId}`]),
+          sql.query(`SELECT ${COLUMNS} FROM user_identifier_mappings WHERE user_id = $1`, [userId]),
+          ...build(sql),
+        ],
+        what,
+      );
+      const previousRow = results[1]?.[0];
+      const writtenRow = results.at(-1)?.[0];
+      const previous = previousRow ? toMapping(previousRow) : null;
+      const written = writtenRow ? toMapping(writtenRow) : null;
+      const current = written ?? previous;
+      return current ? { previous, current, changed: written !== null } : null;
     } catch (error) {
       return translate(error);
     }
