@@ -1,4 +1,5 @@
-import { NotFoundError, ValidationError } from "../errors";
+import { NotFoundError, UnprocessableError, ValidationError } from "../errors";
+import { telegramIdMisreadProblem } from "./identifier";
 import type { Identifier } from "./identifier";
 import type { Mapping } from "./model";
 import type { LookupCache, MappingChange, MappingInput, MappingRepository } from "./ports";
@@ -28,7 +29,14 @@ export async function invalidateChange(cache: LookupCache, change: MappingChange
   if (unique.length > 0) await cache.invalidate(unique);
 }
 
+/** Refuses what lookups without a kind would read as another kind (see identifier.ts). */
+export function assertReadableTelegramId(telegramId: string, field = "body.telegramId"): void {
+  const problem = telegramIdMisreadProblem(telegramId);
+  if (problem) throw UnprocessableError.field(field, problem);
+}
+
 export async function putMapping(deps: MappingAdminDeps, input: MappingInput): Promise<{ mapping: Mapping; created: boolean }> {
+  assertReadableTelegramId(input.telegramId);
   const change = await deps.repository.upsert(input, "admin");
   await invalidateChange(deps.cache, change);
   return { mapping: change.current, created: change.previous === null };

@@ -1,17 +1,26 @@
 import { z } from "zod";
+import { identifierKinds, okxUidProblem, telegramIdProblem } from "./identifier";
 
-/** Largest Telegram id: they fit in 52 bits. */
-const MAX_TELEGRAM_ID = 2 ** 52;
+/** Runs one of identifier.ts' checks as a zod refinement, so every entry point says the same. */
+const checkedWith = (problem: (value: string) => string | null) => (value: string, context: z.core.$RefinementCtx<string>) => {
+  const found = problem(value);
+  if (found) context.addIssue({ code: "custom", message: found });
+};
 
-/** A Telegram id as number or decimal string; always a decimal string afterwards (int8-safe). */
+/**
+ * A Telegram chat id as number or decimal string; always a decimal string afterwards (int8-safe).
+ * Negative ids (groups, channels) are allowed; the 52-bit bound holds either way.
+ */
 export const telegramIdSchema = z
-  .union([z.number().int(), z.string().regex(/^[1-9][0-9]{0,15}$/, "must be a positive integer")])
+  .union([z.number().int("must be an integer"), z.string().trim()])
   .transform((value) => String(value))
-  .refine((value) => Number(value) > 0 && Number(value) <= MAX_TELEGRAM_ID, "must be a positive integer of at most 52 bits");
+  .superRefine(checkedWith(telegramIdProblem));
 
-export const okxUidSchema = z.string().regex(/^[1-9][0-9]{11,19}$/, "must be 12-20 digits");
+export const okxUidSchema = z.string().trim().superRefine(checkedWith(okxUidProblem));
 
 export const userIdSchema = z.uuid("must be a UUID").transform((value) => value.toLowerCase());
+
+export const identifierKindSchema = z.enum(identifierKinds);
 
 export const mappingBodySchema = z.object({
   telegramId: telegramIdSchema,
@@ -19,8 +28,18 @@ export const mappingBodySchema = z.object({
   isActive: z.boolean().default(true),
 });
 
+/** A bare string (the digit rule decides its kind) or `{kind, value}` (the caller says). */
+export const batchIdentifierSchema = z.union([
+  z.string().max(64, "is too long"),
+  z.object({ kind: identifierKindSchema, value: z.string().max(64, "is too long") }),
+]);
+
 export const batchBodySchema = z.object({
-  identifiers: z.array(z.string().max(64, "is too long")).min(1, "must not be empty").max(100, "at most 100 identifiers per batch"),
+  identifiers: z.array(batchIdentifierSchema).min(1, "must not be empty").max(100, "at most 100 identifiers per batch"),
+});
+
+export const lookupQuerySchema = z.object({
+  kind: identifierKindSchema.optional().describe("what the identifier is; without it the digit rule decides (see README)"),
 });
 
 export const mappingSearchSchema = z.object({
@@ -33,6 +52,7 @@ const lookupSourceSchema = z.enum(["cache", "database", "legacy", "direct"]);
 /** Wire shapes (presenters.ts builds them; the OpenAPI document shows them). */
 export const lookupResponseSchema = z.object({
   identifier: z.string(),
+  kind: identifierKindSchema.describe("how the identifier was read: as named by the caller, else by the digit rule"),
   telegramId: z.string().describe("decimal string: Telegram ids need up to 52 bits"),
   userId: z.string().nullable(),
   okxUid: z.string().nullable(),
@@ -40,7 +60,7 @@ export const lookupResponseSchema = z.object({
 });
 
 export const batchResponseSchema = z.object({
-  results: z.array(z.union([lookupResponseSchema.extend({ found: z.literal(true) }), z.object({ identifier: z.string(), found: z.literal(false) })])),
+  results: z.array(z.union([lookupResponseSchema.extend({ found: z.literal(true) }), z.object({ identifier: z.string(), kind: identifierKindSchema, found: z.literal(false) })])),
 });
 
 export const mappingResponseSchema = z.object({

@@ -76,7 +76,7 @@ describe("GET /v1/lookups/{identifier}: tiers", () => {
     const person = await mapped();
     const first = await lookup(person.okxUid);
     expect(first.status).toBe(200);
-    expect(first.body).toEqual({ identifier: person.okxUid, telegramId: person.telegramId, userId: person.userId, okxUid: person.okxUid, source: "database" });
+    expect(first.body).toEqual({ identifier: person.okxUid, kind: "okx_uid", telegramId: person.telegramId, userId: person.userId, okxUid: person.okxUid, source: "database" });
 
     const second = await lookup(person.okxUid);
     expect(second.body).toEqual({ ...first.body, source: "cache" });
@@ -94,7 +94,7 @@ describe("GET /v1/lookups/{identifier}: tiers", () => {
 
     const first = await lookup(known.okxUid);
     expect(first.status).toBe(200);
-    expect(first.body).toEqual({ identifier: known.okxUid, telegramId: known.telegramId, userId, okxUid: known.okxUid, source: "legacy" });
+    expect(first.body).toEqual({ identifier: known.okxUid, kind: "okx_uid", telegramId: known.telegramId, userId, okxUid: known.okxUid, source: "legacy" });
     expect(legacy.requestsFor(known.okxUid)).toBe(1);
 
     const rows = await db.query<{ telegram_id: string; okx_uid: string; is_active: boolean; source: string }>(
@@ -113,7 +113,7 @@ describe("GET /v1/lookups/{identifier}: tiers", () => {
     const chat = telegramId();
     const result = await lookup(chat);
     expect(result.status).toBe(200);
-    expect(result.body).toEqual({ identifier: chat, telegramId: chat, userId: null, okxUid: null, source: "direct" });
+    expect(result.body).toEqual({ identifier: chat, kind: "telegram_id", telegramId: chat, userId: null, okxUid: null, source: "direct" });
     expect(legacy.requestsFor(chat)).toBe(1);
   });
 
@@ -265,11 +265,11 @@ describe("POST /v1/lookups/batch", () => {
     expect(response.status).toBe(200);
     const fromPerson = { telegramId: person.telegramId, userId: person.userId, okxUid: person.okxUid, source: "database" };
     expect(response.body.results).toEqual([
-      { found: true, identifier: person.okxUid, ...fromPerson },
-      { found: false, identifier: unknown },
-      { found: true, identifier: chat, telegramId: chat, userId: null, okxUid: null, source: "direct" },
-      { found: true, identifier: person.userId, ...fromPerson },
-      { found: true, identifier: person.okxUid, ...fromPerson },
+      { found: true, identifier: person.okxUid, kind: "okx_uid", ...fromPerson },
+      { found: false, identifier: unknown, kind: "okx_uid" },
+      { found: true, identifier: chat, kind: "telegram_id", telegramId: chat, userId: null, okxUid: null, source: "direct" },
+      { found: true, identifier: person.userId, kind: "user_id", ...fromPerson },
+      { found: true, identifier: person.okxUid, kind: "okx_uid", ...fromPerson },
     ]);
   });
 

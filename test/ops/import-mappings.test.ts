@@ -321,13 +321,13 @@ describe("invalid rows", () => {
       ["1", "not valid JSON"],
       ["2", "not a JSON object"],
       ["3", "no telegram_id"],
-      ["4", "telegramId: must be a positive integer"],
-      ["5", "okxUid: must be 12-20 digits"],
+      ["4", "telegramId: must be an integer (negative for groups and channels)"],
+      ["5", "okxUid: must be 12-20 digits (this one has 3)"],
       ["6", "userId: must be a UUID"],
       ["7", "is_active must be true or false"],
       ["8", "okx_uid is a number too large to be exact; write it as a string"],
       ["9", "telegram_id and telegramId disagree"],
-      ["10", "telegramId: must be a positive integer of at most 52 bits"],
+      ["10", "telegramId: must fit in 52 bits (at most 4503599627370496 either way)"],
     ]);
     expect(await byTelegram(good)).toBeDefined();
   });
@@ -370,7 +370,7 @@ describe("import from the old Redis registration hashes", () => {
         expect.arrayContaining([
           { kind: "invalid", origin: keys.legacyApiKeys(notAHash), reason: expect.stringMatching(/^cannot read telegram_id: WRONGTYPE/) },
           { kind: "invalid", origin: keys.legacyPreferences(noTelegram), reason: "no telegram_id" },
-          { kind: "invalid", origin: keys.legacyPreferences("not-an-okx-uid"), reason: "okxUid: must be 12-20 digits" },
+          { kind: "invalid", origin: keys.legacyPreferences("not-an-okx-uid"), reason: "okxUid: must be digits only" },
         ]),
       );
       expect(scan.mock.calls.length).toBeGreaterThan(keys.legacyRegistrationPatterns().length);
