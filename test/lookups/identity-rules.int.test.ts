@@ -1,4 +1,5 @@
 import { randomInt, randomUUID } from "node:crypto";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer } from "../../local/dev-server";
 import type { DevServer } from "../../local/dev-server";
@@ -107,5 +108,43 @@ describe("messages", () => {
     const response = await put(randomUUID(), { telegramId: telegramId(), okxUid: "018796558012178692" });
     expect(response.status).toBe(400);
     expect(response.body.error.fields).toEqual([{ field: "body.okxUid", message: "must not start with 0" }]);
+  });
+});
+
+describe("identifiers of a deactivated user", () => {
+  it("can be claimed by another user; re-activating the first then is 409 and changes nothing", async () => {
+    const first = { userId: randomUUID(), telegramId: telegramId(), okxUid: okxUid() };
+    const body = { telegramId: first.telegramId, okxUid: first.okxUid };
+    expect((await put(first.userId, body)).status).toBe(201);
+    expect((await api("DELETE", `/v1/admin/mappings/${first.userId}`, { token: admin })).status).toBe(200);
+
+    const second = randomUUID();
+    expect((await put(second, body)).status).toBe(201);
+    expect((await lookup(first.okxUid)).body).toMatchObject({ userId: second });
+    expect((await lookup(first.telegramId)).body).toMatchObject({ userId: second });
+
+    const reactivate = await put(first.userId, { ...body, isActive: true });
+    expect(reactivate.status).toBe(409);
+    expect(reactivate.body.error.code).toBe("conflict");
+    expect((await api<MappingBody>("GET", `/v1/admin/mappings/${first.userId}`, { token: admin })).body).toMatchObject({ isActive: false });
+    expect((await lookup(first.okxUid)).body).toMatchObject({ userId: second });
+  });
+
+  it("includes the email, compared case-insensitively among active users", async () => {
+    const client = new pg.Client({ connectionString: app.database.url });
+    await client.connect();
+    try {
+      const insert = (active: boolean, email: string) =>
+        client.query("INSERT INTO app_users (id, telegram_id, email, is_active) VALUES ($1, $2, $3, $4)", [randomUUID(), telegramId(), email, active]);
+      const email = `trader-${randomUUID()}@example.com`;
+      await insert(false, email);
+      await insert(true, email);
+      await expect(insert(true, email)).rejects.toMatchObject({ code: "23505", constraint: "app_users_active_email" });
+      // Provisioning may come to store emails as typed; the index already compares lower(email).
+      await client.query("ALTER TABLE app_users DROP CONSTRAINT IF EXISTS app_users_email_check");
+      await expect(insert(true, email.toUpperCase())).rejects.toMatchObject({ code: "23505", constraint: "app_users_active_email" });
+    } finally {
+      await client.end();
+    }
   });
 });

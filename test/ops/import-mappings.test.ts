@@ -266,7 +266,7 @@ describe("conflicts", () => {
     const path = await file("orphan.jsonl", [{ telegram_id: t }]);
     const real = await run(fileRecords(path));
     expect(real.counts).toEqual(counts(0, 0, 0, 1, 0));
-    expect(real.problems).toEqual([{ kind: "conflicting", origin: `${path}:1`, reason: "telegramId already belongs to another user" }]);
+    expect(real.problems).toEqual([{ kind: "conflicting", origin: `${path}:1`, reason: "telegramId already belongs to another active user" }]);
     expect(await byTelegram(t)).toBeUndefined();
   });
 

@@ -39,9 +39,10 @@ function toMapping(row: Record<string, unknown>): Mapping {
 /** Names a unique violation in terms a caller can act on, instead of a constraint name. */
 const CONFLICTS: Record<string, string> = {
   user_identifier_mappings_one_active_telegram_id: "telegramId is already mapped to another active user",
-  app_users_telegram_id_key: "telegramId already belongs to another user",
-  user_identifier_mappings_okx_uid_key: "okxUid is already mapped to another user",
-  app_users_okx_uid_key: "okxUid already belongs to another user",
+  app_users_active_telegram_id: "telegramId already belongs to another active user",
+  user_identifier_mappings_one_active_okx_uid: "okxUid is already mapped to another active user",
+  app_users_active_okx_uid: "okxUid already belongs to another active user",
+  app_users_active_email: "email already belongs to another active user",
 };
 
 /** Unique violations become conflicts; availability failures arrive as UnavailableError already. */
@@ -135,8 +136,10 @@ export class PostgresMappingRepository implements MappingRepository {
     return change;
   }
 
+  /** The app user goes inactive with its mapping, so its identifiers are free for others (0003). */
   async deactivate(userId: string): Promise<MappingChange | null> {
     return this.change(userId, "mapping deactivation", (sql) => [
+      sql.query("UPDATE app_users SET is_active = false WHERE id = $1 AND is_active", [userId]),
       sql.query(`UPDATE user_identifier_mappings SET is_active = false WHERE user_id = $1 AND is_active RETURNING ${COLUMNS}`, [userId]),
     ]);
   }
