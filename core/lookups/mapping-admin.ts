@@ -42,6 +42,21 @@ export async function putMapping(deps: MappingAdminDeps, input: MappingInput): P
   return { mapping: change.current, created: change.previous === null };
 }
 
+/** JSON merge patch of a mapping (see mappingPatchSchema); a missing mapping is 404. */
+export async function patchMapping(
+  deps: MappingAdminDeps,
+  userId: string,
+  patch: { readonly telegramId?: string | null | undefined; readonly okxUid?: string | null | undefined; readonly isActive?: boolean | null | undefined },
+): Promise<Mapping> {
+  if (patch.telegramId === null) throw UnprocessableError.field("body.telegramId", "cannot be removed: a mapping needs a Telegram id");
+  if (patch.isActive === null) throw UnprocessableError.field("body.isActive", "cannot be removed: use true or false");
+  if (patch.telegramId !== undefined) assertReadableTelegramId(patch.telegramId);
+  const change = await deps.repository.patch(userId, { telegramId: patch.telegramId, okxUid: patch.okxUid, isActive: patch.isActive }, "admin");
+  if (!change) throw new NotFoundError(`no mapping for user ${userId}`);
+  await invalidateChange(deps.cache, change);
+  return change.current;
+}
+
 export async function getMapping(deps: MappingAdminDeps, userId: string): Promise<Mapping> {
   const mapping = await deps.repository.getByUserId(userId);
   if (!mapping) throw new NotFoundError(`no mapping for user ${userId}`);

@@ -22,11 +22,26 @@ export const userIdSchema = z.uuid("must be a UUID").transform((value) => value.
 
 export const identifierKindSchema = z.enum(identifierKinds);
 
+/** PUT replaces the whole mapping: every field is stated (okxUid null for none); isActive defaults to true. */
 export const mappingBodySchema = z.object({
   telegramId: telegramIdSchema,
-  okxUid: okxUidSchema.nullable().default(null),
+  okxUid: z.union([okxUidSchema, z.null()], {
+    error: (issue) => (issue.input === undefined ? "is required: PUT replaces the whole mapping (null for none; PATCH changes some fields)" : undefined),
+  }),
   isActive: z.boolean().default(true),
 });
+
+/**
+ * PATCH is a JSON merge patch (RFC 7396) of the mapping: a member present replaces the field,
+ * `null` removes it (okxUid only), a member absent keeps it; unknown members are refused.
+ */
+export const mappingPatchSchema = z.strictObject({
+  telegramId: z.union([telegramIdSchema, z.null()]).optional(),
+  okxUid: z.union([okxUidSchema, z.null()]).optional(),
+  isActive: z.union([z.boolean(), z.null()]).optional(),
+});
+
+export const MERGE_PATCH_CONTENT_TYPE = "application/merge-patch+json";
 
 /** A bare string (the digit rule decides its kind) or `{kind, value}` (the caller says). */
 export const batchIdentifierSchema = z.union([

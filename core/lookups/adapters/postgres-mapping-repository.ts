@@ -3,7 +3,7 @@ import type { NeonQueryInTransaction } from "@neondatabase/serverless";
 import type { Database, TransactionSql } from "../../db/database";
 import type { Identifier } from "../identifier";
 import type { Mapping, MappingSource } from "../model";
-import type { MappingChange, MappingInput, MappingRepository } from "../ports";
+import type { MappingChange, MappingInput, MappingPatch, MappingRepository } from "../ports";
 
 interface MappingRow {
   user_id: string;
@@ -134,6 +134,28 @@ export class PostgresMappingRepository implements MappingRepository {
     ]);
     if (!change) throw new UnavailableError("mapping upsert returned no row");
     return change;
+  }
+
+  /**
+   * A merge in SQL, under the user's write lock: what the patch leaves out is read from the row
+   * itself, so two PATCHes of different fields never undo each other.
+   */
+  async patch(userId: string, patch: MappingPatch, source: MappingSource): Promise<MappingChange | null> {
+    const params = [userId, patch.telegramId ?? null, patch.okxUid !== undefined, patch.okxUid ?? null, patch.isActive ?? null];
+    const merged = "COALESCE($2::bigint, telegram_id), CASE WHEN $3::boolean THEN $4::text ELSE okx_uid END, COALESCE($5::boolean, is_active)";
+    return this.change(userId, "mapping patch", (sql) => [
+      sql.query(
+        `UPDATE app_users SET (telegram_id, okx_uid, is_active) = (${merged})
+         WHERE id = $1 AND (telegram_id, okx_uid, is_active) IS DISTINCT FROM (${merged})`,
+        params,
+      ),
+      sql.query(
+        `UPDATE user_identifier_mappings SET (telegram_id, okx_uid, is_active, source) = (${merged}, $6)
+         WHERE user_id = $1 AND (telegram_id, okx_uid, is_active) IS DISTINCT FROM (${merged})
+         RETURNING ${COLUMNS}`,
+        [...params, source],
+      ),
+    ]);
   }
 
   /** The app user goes inactive with its mapping, so its identifiers are free for others (0003). */

@@ -6,7 +6,7 @@ import { defaultLookupOptions, LookupService } from "../../../core/lookups/looku
 import type { LookupContext, LookupOptions } from "../../../core/lookups/lookup-service";
 import { mappingMatches } from "../../../core/lookups/model";
 import type { CachedLookup, LegacyAnswer, Mapping, MappingSource } from "../../../core/lookups/model";
-import type { CacheRead, CacheWrite, LegacyLookup, LookupCache, MappingChange, MappingInput, MappingRepository } from "../../../core/lookups/ports";
+import type { CacheRead, CacheWrite, LegacyLookup, LookupCache, MappingChange, MappingInput, MappingPatch, MappingRepository } from "../../../core/lookups/ports";
 import { LookupStats } from "../../../core/lookups/stats";
 import { silentLog } from "../../../core/observability/log-port";
 
@@ -99,6 +99,20 @@ export class InMemoryMappingRepository implements MappingRepository {
     };
     this.rows.set(input.userId, current);
     return { previous, current, changed: true };
+  }
+
+  async patch(userId: string, patch: MappingPatch, source: MappingSource): Promise<MappingChange | null> {
+    const previous = this.rows.get(userId);
+    if (!previous) return null;
+    return this.upsert(
+      {
+        userId,
+        telegramId: patch.telegramId ?? previous.telegramId,
+        okxUid: patch.okxUid === undefined ? previous.okxUid : patch.okxUid,
+        isActive: patch.isActive ?? previous.isActive,
+      },
+      source,
+    );
   }
 
   async deactivate(userId: string): Promise<MappingChange | null> {
