@@ -68,6 +68,25 @@ export const lookupConfigSchema = z.object({
   LOOKUP_CACHE_TIMEOUT_MS: positiveInt(100),
 });
 
+export const outboxConfigSchema = z.object({
+  /** Rows a drain claims per batch. */
+  OUTBOX_DRAIN_BATCH: positiveInt(100),
+});
+
+const booleanFlag = z
+  .enum(["true", "false", "1", "0", ""])
+  .default("false")
+  .transform((value) => value === "true" || value === "1");
+
+/** The exchange's REST API, called with a user's own keys (to verify them at registration). */
+export const exchangeConfigSchema = z.object({
+  OKX_BASE_URL: z.url().default("https://www.okx.com"),
+  /** Upper bound of one OKX call. */
+  OKX_TIMEOUT_MS: positiveInt(3_000),
+  /** Demo-trading keys: sends `x-simulated-trading: 1`. */
+  OKX_SIMULATED_TRADING: booleanFlag,
+});
+
 export type PlatformConfig = z.infer<typeof platformConfigSchema>;
 export type RedisConfig = z.infer<typeof redisConfigSchema>;
 export type PostgresConfig = z.infer<typeof postgresConfigSchema>;
@@ -75,6 +94,8 @@ export type SqsConfig = z.infer<typeof sqsConfigSchema>;
 export type AuthConfig = z.infer<typeof authConfigSchema>;
 export type HttpConfig = z.infer<typeof httpConfigSchema>;
 export type LookupConfig = z.infer<typeof lookupConfigSchema>;
+export type OutboxConfig = z.infer<typeof outboxConfigSchema>;
+export type ExchangeConfig = z.infer<typeof exchangeConfigSchema>;
 export type ConfigSource = Readonly<Record<string, string | undefined>>;
 
 /** Validates one schema's names at once, so one cold start names every bad value; values never echoed. */

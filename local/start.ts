@@ -7,6 +7,8 @@ import { startLocalCloud } from "./cloud";
 import { startCronRunner } from "./cron-runner";
 import { migrateDatabase } from "./database";
 import { startDevServer } from "./dev-server";
+import { generateOkxAccount, startFakeOkx } from "./fake-okx";
+import { generateBotToken, startFakeTelegramApi } from "./fake-telegram-api";
 import { buildOpenApi } from "./openapi";
 import { readEnvFile, writeEnvFile } from "./env-file";
 import { startQueuePoller } from "./queue-poller";
@@ -40,11 +42,28 @@ async function main(): Promise<void> {
     // Keep the dev secret across restarts so tokens printed earlier stay valid.
     const previous = readEnvFile(ENV_FILE);
     const jwtSecret = process.env.JWT_SECRET ?? previous.JWT_SECRET ?? randomBytes(32).toString("base64url");
+    const telegram = await startFakeTelegramApi({ token: process.env.TELEGRAM_BOT_TOKEN ?? previous.TELEGRAM_BOT_TOKEN ?? generateBotToken() });
+    stops.push(() => telegram.close());
+    const telegramEnv = {
+      TELEGRAM_API_ROOT: telegram.root,
+      TELEGRAM_BOT_TOKEN: telegram.token,
+      TELEGRAM_WEBHOOK_SECRET: process.env.TELEGRAM_WEBHOOK_SECRET ?? previous.TELEGRAM_WEBHOOK_SECRET ?? randomBytes(24).toString("base64url"),
+    };
+    // One dev OKX account, kept across restarts like the secrets: `/setapi` with these keys works.
+    const devOkx = generateOkxAccount({
+      ...(previous.OKX_DEV_API_KEY ? { apiKey: previous.OKX_DEV_API_KEY } : {}),
+      ...(previous.OKX_DEV_SECRET_KEY ? { secretKey: previous.OKX_DEV_SECRET_KEY } : {}),
+      ...(previous.OKX_DEV_PASSPHRASE ? { passphrase: previous.OKX_DEV_PASSPHRASE } : {}),
+      ...(previous.OKX_DEV_UID ? { uid: previous.OKX_DEV_UID } : {}),
+    });
+    const okx = await startFakeOkx({ accounts: [devOkx] });
+    stops.push(() => okx.close());
+    const okxEnv = { OKX_BASE_URL: okx.url, OKX_DEV_API_KEY: devOkx.apiKey, OKX_DEV_SECRET_KEY: devOkx.secretKey, OKX_DEV_PASSPHRASE: devOkx.passphrase, OKX_DEV_UID: devOkx.uid };
     const port = Number(process.env.PORT ?? 3000);
     const functionEnv = Object.assign({}, ...manifest.routes.map((route) => route.function.environment)) as Record<string, string>;
     // EMF metric lines are for CloudWatch; set POWERTOOLS_METRICS_DISABLED=false to see them locally.
     process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
-    Object.assign(process.env, { ...functionEnv, STAGE: "local" }, cloud.env, {
+    Object.assign(process.env, { ...functionEnv, STAGE: "local" }, cloud.env, telegramEnv, { OKX_BASE_URL: okx.url }, {
       DATABASE_URL: databaseUrl,
       JWT_SECRET: jwtSecret,
       LOG_LEVEL: process.env.LOG_LEVEL ?? "INFO",
@@ -77,7 +96,7 @@ async function main(): Promise<void> {
     );
     writeEnvFile(
       ENV_FILE,
-      { ...cloud.env, DATABASE_URL: databaseUrl, API_URL: server.url, JWT_SECRET: jwtSecret },
+      { ...cloud.env, ...telegramEnv, ...okxEnv, DATABASE_URL: databaseUrl, API_URL: server.url, JWT_SECRET: jwtSecret },
       "written by npm start: the endpoints of the running local cloud",
     );
 
@@ -87,6 +106,8 @@ async function main(): Promise<void> {
     log(`  Upstash REST   ${cloud.env.UPSTASH_REDIS_REST_URL}  -> ${cloud.backing.redisSource} Redis`);
     log(`  Neon SQL       ${cloud.env.NEON_FETCH_ENDPOINT}  -> ${cloud.backing.postgresSource} Postgres, database ${databaseName}`);
     log(`  SQS            ${cloud.env.SQS_ENDPOINT}  (${Object.keys(cloud.queueUrls).join(", ") || "no queues"})`);
+    log(`  Telegram API   ${telegram.root}  (fake Bot API; calls listed at ${telegram.root}/_recorded)`);
+    log(`  OKX            ${okx.url}  (fake; dev account uid ${devOkx.uid}: /setapi ${devOkx.apiKey} ${devOkx.secretKey} ${devOkx.passphrase})`);
     log(`  Queue pollers  ${manifest.subscriptions.length}, crons ${manifest.crons.length}`);
     log(`  Env written to ${ENV_FILE}`);
     log(`  Dev admin token (12h):\n    ${adminToken}`);
