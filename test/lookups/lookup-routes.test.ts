@@ -12,7 +12,7 @@ import type { FakeLegacyService } from "../fixtures/legacy-service";
 import { useAppEnv } from "../support/cloud";
 import type { AppEnv } from "../support/cloud";
 import { apiClient, fieldsOf, okxUid, telegramId, token } from "./support/http";
-import type { BatchResult, LookupBody, MappingBody, StatsBody } from "./support/http";
+import type { BatchResult, ErrorBody, LookupBody, MappingBody, StatsBody } from "./support/http";
 
 const NEGATIVE_TTL_SECONDS = 20;
 const POSITIVE_TTL_SECONDS = 600;
