@@ -297,7 +297,9 @@ export class LookupService {
       if (error instanceof LegacyBreakerOpenError) this.deps.stats.legacyShortCircuit();
       else {
         this.deps.stats.legacyError();
-        this.deps.log.warn("legacy lookup failed", { identifier: keyOf(identifier), reason: errorMessage(error) });
+        // Telegram ids and okx uids are personal: logged at debug level only.
+        this.deps.log.warn("legacy lookup failed", { kind: identifier.kind, reason: errorMessage(error) });
+        this.deps.log.debug("legacy lookup failed for", { identifier: keyOf(identifier) });
       }
       return "inconclusive";
     }
@@ -341,7 +343,8 @@ export class LookupService {
     } catch (error) {
       // A conflicting mapping is never overwritten by the legacy service; the answer still serves this call.
       const level = error instanceof ConflictError ? "warn" : "error";
-      this.deps.log[level]("could not record legacy mapping", { telegramId: answer.telegramId, reason: errorMessage(error) });
+      this.deps.log[level]("could not record legacy mapping", { reason: errorMessage(error) });
+      this.deps.log.debug("legacy mapping not recorded", { telegramId: answer.telegramId, asked: keyOf(asked) });
       return answer;
     }
   }

@@ -529,6 +529,7 @@ describe("the ops CLI", () => {
       ["token", "--role", "root", "--subject", "x"],
       ["token", "--role", "user", "--subject", "not-a-uuid"],
       ["token", "--role", "admin", "--subject", "x", "--ttl", "-5"],
+      ["token", "--role", "admin", "--subject", "x", "--ttl", String(13 * 3600)],
     ];
     for (const argv of usages) {
       const cli = memoryIo(app.env);
