@@ -96,7 +96,8 @@ async function main(): Promise<void> {
     );
     writeEnvFile(
       ENV_FILE,
-      { ...cloud.env, ...telegramEnv, ...okxEnv, DATABASE_URL: databaseUrl, API_URL: server.url, JWT_SECRET: jwtSecret },
+      // The dev admin token goes to the mode-600 env file, never to the terminal (logs get shared).
+      { ...cloud.env, ...telegramEnv, ...okxEnv, DATABASE_URL: databaseUrl, API_URL: server.url, JWT_SECRET: jwtSecret, BOTSTATE_DEV_ADMIN_TOKEN: adminToken },
       "written by npm start: the endpoints of the running local cloud",
     );
 
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
     log(`  OKX            ${okx.url}  (fake; dev account uid ${devOkx.uid}: /setapi ${devOkx.apiKey} ${devOkx.secretKey} ${devOkx.passphrase})`);
     log(`  Queue pollers  ${manifest.subscriptions.length}, crons ${manifest.crons.length}`);
     log(`  Env written to ${ENV_FILE}`);
-    log(`  Dev admin token (12h):\n    ${adminToken}`);
+    log(`  Dev admin token (12h) in ${ENV_FILE} as BOTSTATE_DEV_ADMIN_TOKEN`);
     log("Ctrl-C stops everything.");
   } catch (error) {
     console.error(error);
