@@ -54,14 +54,14 @@ async function main(): Promise<void> {
       function: { handler: resolveHandler(resolve("."), "bench/fixtures/noop-route.handler"), timeoutSeconds: 10, memoryMb: 512, environment: {} },
     };
     const server = await startDevServer({ routes: [...manifest.routes, noop] });
-    const tokenSettings = { secret: jwtSecret, issuer: "botstate" };
+    const tokenOptions = { secret: jwtSecret, issuer: "botstate" };
     const context: BenchContext = {
       apiUrl: server.url,
       redis: createUpstashRedis({ url: cloud.env.UPSTASH_REDIS_REST_URL, token: cloud.env.UPSTASH_REDIS_REST_TOKEN, retries: 0 }),
       sql: createSql({ databaseUrl, fetchEndpoint: cloud.env.NEON_FETCH_ENDPOINT, wsProxy: cloud.env.NEON_WS_PROXY }),
       keys: new RedisKeys("bench:"),
-      serviceToken: await issueAccessToken(tokenSettings, { role: "service", subject: "bench", ttlSeconds: 3600 }, new Date()),
-      adminToken: await issueAccessToken(tokenSettings, { role: "admin", subject: "bench", ttlSeconds: 3600 }, new Date()),
+      serviceToken: await issueAccessToken(tokenOptions, { role: "service", subject: "bench", ttlSeconds: 3600 }, new Date()),
+      adminToken: await issueAccessToken(tokenOptions, { role: "admin", subject: "bench", ttlSeconds: 3600 }, new Date()),
       scale,
     };
 

@@ -8,40 +8,57 @@ const optionalString = z
   .optional();
 const optionalUrl = optionalString.pipe(z.url().optional());
 
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 /**
- * Everything botstate reads from its environment. Values the product cannot run without are
- * required; local-only overrides (endpoints of the local cloud) are optional.
+ * What botstate reads from its environment, one schema per concern: a function validates (once per
+ * cold start) only the parts whose clients it builds, so a handler that never talks to SQS does
+ * not need the queue's settings and an ops command that only reads the database needs only that.
  */
-export const configSchema = z.object({
+export const platformConfigSchema = z.object({
   STAGE: z.string().min(1).default("local"),
   LOG_LEVEL: z.enum(["DEBUG", "INFO", "WARN", "ERROR", "SILENT"]).default("INFO"),
   SERVICE_NAME: z.string().min(1).default("botstate"),
+  AWS_REGION: z.string().min(1).default("us-east-1"),
+});
 
+export const redisConfigSchema = z.object({
   UPSTASH_REDIS_REST_URL: z.url(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
   /** Prepended to every Redis key; lets several stages or test runs share one database. */
   REDIS_KEY_PREFIX: z.string().default(""),
   REDIS_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+});
 
+export const postgresConfigSchema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// connection string"),
   /** Local cloud only: where the Neon HTTP driver sends queries instead of https://<host>/sql. */
   NEON_FETCH_ENDPOINT: optionalUrl,
   /** Local cloud only: host:port/path of the WebSocket relay used by Pool/Client. */
   NEON_WS_PROXY: optionalString,
+  /** Server-side budget of each statement and lock wait of a write (Postgres cancels and rolls back). */
+  DATABASE_STATEMENT_TIMEOUT_MS: positiveInt(2_000),
+  /** Client-side bound of one database round trip (kept above the statement budget), below the function timeout. */
+  DATABASE_REQUEST_TIMEOUT_MS: positiveInt(5_000),
+});
 
+export const sqsConfigSchema = z.object({
   AWS_REGION: z.string().min(1).default("us-east-1"),
   /** Local cloud only: the SQS emulator's endpoint. */
   SQS_ENDPOINT: optionalUrl,
   PROVISIONING_QUEUE_URL: optionalUrl,
+});
 
+export const authConfigSchema = z.object({
   JWT_SECRET: z.string().min(32, "must be at least 32 characters"),
   JWT_ISSUER: z.string().min(1).default("botstate"),
-  ENCRYPTION_KEY: optionalString,
+});
 
+export const httpConfigSchema = z.object({
   HTTP_MAX_BODY_BYTES: positiveInt(256 * 1024),
+});
 
+export const lookupConfigSchema = z.object({
   /** The legacy lookup service (system A's ORDER_BACKEND); unset disables that tier. */
   LEGACY_LOOKUP_URL: optionalUrl,
   LEGACY_LOOKUP_TIMEOUT_MS: positiveInt(1_500),
@@ -51,17 +68,44 @@ export const configSchema = z.object({
   LOOKUP_CACHE_TIMEOUT_MS: positiveInt(100),
 });
 
-export type Config = z.infer<typeof configSchema>;
+export const outboxConfigSchema = z.object({
+  /** Rows a drain claims per batch. */
+  OUTBOX_DRAIN_BATCH: positiveInt(100),
+});
+
+const booleanFlag = z
+  .enum(["true", "false", "1", "0", ""])
+  .default("false")
+  .transform((value) => value === "true" || value === "1");
+
+/** The exchange's REST API, called with a user's own keys (to verify them at registration). */
+export const exchangeConfigSchema = z.object({
+  OKX_BASE_URL: z.url().default("https://www.okx.com"),
+  /** Upper bound of one OKX call. */
+  OKX_TIMEOUT_MS: positiveInt(3_000),
+  /** Demo-trading keys: sends `x-simulated-trading: 1`. */
+  OKX_SIMULATED_TRADING: booleanFlag,
+});
+
+export type PlatformConfig = z.infer<typeof platformConfigSchema>;
+export type RedisConfig = z.infer<typeof redisConfigSchema>;
+export type PostgresConfig = z.infer<typeof postgresConfigSchema>;
+export type SqsConfig = z.infer<typeof sqsConfigSchema>;
+export type AuthConfig = z.infer<typeof authConfigSchema>;
+export type HttpConfig = z.infer<typeof httpConfigSchema>;
+export type LookupConfig = z.infer<typeof lookupConfigSchema>;
+export type OutboxConfig = z.infer<typeof outboxConfigSchema>;
+export type ExchangeConfig = z.infer<typeof exchangeConfigSchema>;
 export type ConfigSource = Readonly<Record<string, string | undefined>>;
 
-/** Validates the whole configuration at once so one cold start names every bad value. */
-export function parseConfig(source: ConfigSource): Config {
-  const result = configSchema.safeParse(source);
+/** Validates one schema's names at once, so one cold start names every bad value; values never echoed. */
+export function parseConfig<Schema extends z.ZodType>(schema: Schema, source: ConfigSource): z.output<Schema> {
+  const result = schema.safeParse(source);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join(".") || "(root)";
     const value = source[name];
-    return value === undefined ? `${name} is missing` : `${name} ${issue.message}`;
+    return value === undefined || value === "" ? `${name} is missing` : `${name} ${issue.message}`;
   });
   throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
 }

@@ -137,6 +137,8 @@ export interface DevServerOptions {
   readonly routes: readonly RouteDecl[];
   readonly host?: string;
   readonly port?: number;
+  /** Served at GET /openapi.json (the API's own description); absent: 404. */
+  readonly openApi?: () => Promise<unknown>;
   /** One line per request; off for benchmarks. */
   readonly log?: ((line: string) => void) | undefined;
 }
@@ -162,6 +164,13 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       if (tooLarge) {
         send(res, 413, JSON.stringify({ message: "Request Entity Too Large" }));
         return finish(413);
+      }
+      if (method === "GET" && url.pathname === "/openapi.json" && options.openApi) {
+        options.openApi().then(
+          (document) => send(res, 200, JSON.stringify(document)),
+          (error: unknown) => send(res, 500, JSON.stringify({ message: String(error) })),
+        );
+        return finish(200);
       }
       const match = route(method, url.pathname);
       if (match === undefined || match === "method-not-allowed") {

@@ -10,6 +10,10 @@ import { migrateDatabase } from "./database";
 import { startDevServer } from "./dev-server";
 import type { DevServer } from "./dev-server";
 import { readEnvFile, writeEnvFile } from "./env-file";
+import { generateOkxAccount, startFakeOkx } from "./fake-okx";
+import type { OkxAccount } from "./fake-okx";
+import { generateBotToken, startFakeTelegramApi } from "./fake-telegram-api";
+import { buildOpenApi } from "./openapi";
 import { startQueuePoller } from "./queue-poller";
 import { LocalSetupError, reportStartFailure } from "./setup-error";
 import { loadSstManifest } from "./sst-manifest";
@@ -27,6 +31,16 @@ interface Running {
   readonly server: DevServer;
   readonly databaseName: string;
   readonly adminToken: string;
+  readonly fakes: Fakes;
+}
+
+/** The fake third-party APIs the functions talk to locally. */
+interface Fakes {
+  readonly telegramRoot: string;
+  readonly okxUrl: string;
+  readonly devOkx: OkxAccount;
+  /** What goes into the functions' environment and .env.local. */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 /**
@@ -70,10 +84,12 @@ async function startEverything(signal: AbortSignal, stops: Stop[]): Promise<Runn
   // Keep the dev secret across restarts so tokens printed earlier stay valid.
   const previous = readEnvFile(ENV_FILE);
   const jwtSecret = process.env.JWT_SECRET ?? previous.JWT_SECRET ?? randomBytes(32).toString("base64url");
+  const fakes = await startFakes(previous, stops);
+  signal.throwIfAborted();
   const functionEnv = Object.assign({}, ...manifest.routes.map((route) => route.function.environment)) as Record<string, string>;
   // EMF metric lines are for CloudWatch; set POWERTOOLS_METRICS_DISABLED=false to see them locally.
   process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
-  Object.assign(process.env, { ...functionEnv, STAGE: "local" }, cloud.env, {
+  Object.assign(process.env, { ...functionEnv, STAGE: "local" }, cloud.env, fakes.env, {
     DATABASE_URL: databaseUrl,
     JWT_SECRET: jwtSecret,
     LOG_LEVEL: process.env.LOG_LEVEL ?? "INFO",
@@ -90,17 +106,47 @@ async function startEverything(signal: AbortSignal, stops: Stop[]): Promise<Runn
   );
   writeEnvFile(
     ENV_FILE,
-    { ...cloud.env, DATABASE_URL: databaseUrl, API_URL: server.url, JWT_SECRET: jwtSecret },
+    { ...cloud.env, ...fakes.env, DATABASE_URL: databaseUrl, API_URL: server.url, JWT_SECRET: jwtSecret },
     "written by npm start: the endpoints of the running local cloud",
   );
   signal.throwIfAborted();
-  return { manifest, cloud, server, databaseName, adminToken };
+  return { manifest, cloud, server, databaseName, adminToken, fakes };
+}
+
+/** The fake Bot API and OKX, with a bot token, webhook secret and dev OKX account kept across restarts. */
+async function startFakes(previous: Readonly<Record<string, string>>, stops: Stop[]): Promise<Fakes> {
+  const telegram = await startFakeTelegramApi({ token: process.env.TELEGRAM_BOT_TOKEN ?? previous.TELEGRAM_BOT_TOKEN ?? generateBotToken() });
+  stops.push(() => telegram.close());
+  // One dev OKX account, kept across restarts like the secrets: `/setapi` with these keys works.
+  const devOkx = generateOkxAccount({
+    ...(previous.OKX_DEV_API_KEY ? { apiKey: previous.OKX_DEV_API_KEY } : {}),
+    ...(previous.OKX_DEV_SECRET_KEY ? { secretKey: previous.OKX_DEV_SECRET_KEY } : {}),
+    ...(previous.OKX_DEV_PASSPHRASE ? { passphrase: previous.OKX_DEV_PASSPHRASE } : {}),
+    ...(previous.OKX_DEV_UID ? { uid: previous.OKX_DEV_UID } : {}),
+  });
+  const okx = await startFakeOkx({ accounts: [devOkx] });
+  stops.push(() => okx.close());
+  return {
+    telegramRoot: telegram.root,
+    okxUrl: okx.url,
+    devOkx,
+    env: {
+      TELEGRAM_API_ROOT: telegram.root,
+      TELEGRAM_BOT_TOKEN: telegram.token,
+      TELEGRAM_WEBHOOK_SECRET: process.env.TELEGRAM_WEBHOOK_SECRET ?? previous.TELEGRAM_WEBHOOK_SECRET ?? randomBytes(24).toString("base64url"),
+      OKX_BASE_URL: okx.url,
+      OKX_DEV_API_KEY: devOkx.apiKey,
+      OKX_DEV_SECRET_KEY: devOkx.secretKey,
+      OKX_DEV_PASSPHRASE: devOkx.passphrase,
+      OKX_DEV_UID: devOkx.uid,
+    },
+  };
 }
 
 async function startApi(manifest: SstManifest): Promise<DevServer> {
   const port = Number(process.env.PORT ?? 3000);
   try {
-    return await startDevServer({ routes: manifest.routes, port, log });
+    return await startDevServer({ routes: manifest.routes, port, log, openApi: () => buildOpenApi(manifest.routes) });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
       throw new LocalSetupError(`port ${port} is in use: stop what listens there, or pick another with PORT=<port> npm start`);
@@ -129,13 +175,16 @@ function startConsumers(manifest: SstManifest, cloud: LocalCloud, stops: Stop[])
   stops.push(() => crons.stop());
 }
 
-function printReady({ manifest, cloud, server, databaseName, adminToken }: Running, started: number): void {
+function printReady({ manifest, cloud, server, databaseName, adminToken, fakes }: Running, started: number): void {
   log("");
   log(`botstate local cloud ready in ${((performance.now() - started) / 1000).toFixed(1)}s`);
   log(`  API            ${server.url}  (${manifest.routes.length} routes, e.g. ${server.url}/health)`);
   log(`  Upstash REST   ${cloud.env.UPSTASH_REDIS_REST_URL}  -> ${cloud.backing.redisSource} Redis`);
   log(`  Neon SQL       ${cloud.env.NEON_FETCH_ENDPOINT}  -> ${cloud.backing.postgresSource} Postgres, database ${databaseName}`);
   log(`  SQS            ${cloud.env.SQS_ENDPOINT}  (${Object.keys(cloud.queueUrls).join(", ") || "no queues"})`);
+  log(`  Telegram API   ${fakes.telegramRoot}  (fake Bot API; calls listed at ${fakes.telegramRoot}/_recorded)`);
+  const { devOkx } = fakes;
+  log(`  OKX            ${fakes.okxUrl}  (fake; dev account uid ${devOkx.uid}: /setapi ${devOkx.apiKey} ${devOkx.secretKey} ${devOkx.passphrase})`);
   log(`  Queue pollers  ${manifest.subscriptions.length}, crons ${manifest.crons.length}`);
   log(`  Env written to ${ENV_FILE}`);
   log(`  Dev admin token (12h):\n    ${adminToken}`);

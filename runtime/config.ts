@@ -1,22 +1,26 @@
 import { Resource } from "sst";
+import type { z } from "zod";
 import { parseConfig } from "../core/config";
-import type { Config, ConfigSource } from "../core/config";
+import type { ConfigSource } from "../core/config";
 
 /**
- * Config names fed by SST links in a deployed stage (see sst.config.ts). Locally the same names
- * come from the environment, which `npm start` and the tests fill from the local cloud.
+ * Config names fed by SST links in a deployed stage (see infra/). Locally the same names come
+ * from the environment, which `npm start`, the ops CLI and the tests fill from the local cloud.
+ * A function sees only the resources its infra declaration links.
  */
-const linkedSecrets = {
+const linkedSecrets: Readonly<Record<string, string>> = {
   JWT_SECRET: "JwtSecret",
   ENCRYPTION_KEY: "EncryptionKey",
   UPSTASH_REDIS_REST_URL: "UpstashRedisRestUrl",
   UPSTASH_REDIS_REST_TOKEN: "UpstashRedisRestToken",
   DATABASE_URL: "DatabaseUrl",
-} as const;
+  TELEGRAM_BOT_TOKEN: "TelegramBotToken",
+  TELEGRAM_WEBHOOK_SECRET: "TelegramWebhookSecret",
+};
 
-const linkedQueueUrls = {
+const linkedQueueUrls: Readonly<Record<string, string>> = {
   PROVISIONING_QUEUE_URL: "ProvisioningQueue",
-} as const;
+};
 
 type LinkedResources = Record<string, { value?: string; url?: string } | undefined>;
 
@@ -32,10 +36,33 @@ function fromLinks(): ConfigSource {
   return source;
 }
 
-let cached: Config | undefined;
+let source: ConfigSource | undefined;
+const memos = new Map<unknown, unknown>();
 
-/** Read once per cold start; a missing or malformed value throws a ConfigError naming it. */
-export function loadConfig(): Config {
-  cached ??= parseConfig({ ...fromLinks(), ...process.env });
-  return cached;
+/**
+ * Builds a value once per container (cold start) and keeps it: configs, clients, wired
+ * capabilities. Everything in runtime/ that must exist once goes through here, so that one call
+ * (useConfigSource) can start over from other settings.
+ */
+export function once<T>(key: unknown, build: () => T): T {
+  if (!memos.has(key)) memos.set(key, build());
+  return memos.get(key) as T;
+}
+
+/**
+ * The validated values of one config schema, read from SST links and the environment once per
+ * container; a missing or malformed value throws a ConfigError naming it. Each client asks only
+ * for its part.
+ */
+export function configFor<Schema extends z.ZodType>(schema: Schema): z.output<Schema> {
+  return once(schema, () => {
+    source ??= { ...fromLinks(), ...process.env };
+    return parseConfig(schema, source);
+  });
+}
+
+/** Where the ops CLI points the runtime (environment plus env file); forgets every built value. */
+export function useConfigSource(values: ConfigSource): void {
+  source = values;
+  memos.clear();
 }

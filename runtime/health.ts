@@ -1,24 +1,23 @@
 import { GetQueueAttributesCommand, ListQueuesCommand } from "@aws-sdk/client-sqs";
 import type { HealthProbe } from "../core/health/health";
-import type { Container } from "./container";
+import { sqlClient } from "./clients/postgres";
+import { redisClient } from "./clients/redis";
+import { sqsClient, sqsConfig } from "./clients/sqs";
+import { once } from "./config";
 
 /** The probes behind GET /health: a Redis round trip, a Postgres query, the queue's attributes. */
-export function healthProbes(deps: Container): HealthProbe[] {
-  const queueUrl = deps.config.PROVISIONING_QUEUE_URL;
-  return [
-    { name: "redis", check: async () => void (await deps.redis.ping()) },
-    { name: "postgres", check: async () => void (await deps.sql`SELECT 1`) },
-    {
-      name: "queue",
-      check: async () => {
-        if (queueUrl) {
-          await deps.sqs.send(
-            new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }),
-          );
-        } else {
-          await deps.sqs.send(new ListQueuesCommand({ MaxResults: 1 }));
-        }
-      },
-    },
-  ];
+export function healthProbes(): readonly HealthProbe[] {
+  return once(healthProbes, () => [
+    { name: "redis", check: async () => void (await redisClient().ping()) },
+    { name: "postgres", check: async () => void (await sqlClient()`SELECT 1`) },
+    { name: "queue", check: () => checkQueue(sqsConfig().PROVISIONING_QUEUE_URL) },
+  ]);
+}
+
+async function checkQueue(queueUrl: string | undefined): Promise<void> {
+  if (queueUrl) {
+    await sqsClient().send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }));
+  } else {
+    await sqsClient().send(new ListQueuesCommand({ MaxResults: 1 }));
+  }
 }

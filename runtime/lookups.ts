@@ -1,15 +1,20 @@
-import { HttpLegacyLookup } from "../core/lookups/http-legacy-lookup";
-import { LookupService, defaultLookupSettings } from "../core/lookups/lookup-service";
+import type { Redis } from "@upstash/redis";
+import { lookupConfigSchema } from "../core/config";
+import { HttpLegacyLookup } from "../core/lookups/adapters/http-legacy-lookup";
+import { LookupService, defaultLookupOptions } from "../core/lookups/lookup-service";
 import type { MappingAdminDeps } from "../core/lookups/mapping-admin";
-import { PostgresMappingRepository } from "../core/lookups/postgres-mapping-repository";
+import { PostgresMappingRepository } from "../core/lookups/adapters/postgres-mapping-repository";
+import type { ImportDeps } from "../core/lookups/import";
+import type { LegacyLookup, LookupCache } from "../core/lookups/ports";
 import { ResilientLookupCache } from "../core/lookups/resilient-cache";
 import { LookupStats } from "../core/lookups/stats";
-import { UpstashLookupCache } from "../core/lookups/upstash-lookup-cache";
-import type { Redis } from "@upstash/redis";
-import type { LegacyLookup } from "../core/lookups/ports";
-import { container } from "./container";
-import type { Container } from "./container";
+import { UpstashLookupCache } from "../core/lookups/adapters/upstash-lookup-cache";
+import { redisClient, redisKeys } from "./clients/redis";
+import { database } from "./clients/postgres";
+import { configFor, once } from "./config";
 import { createMetrics } from "./metrics";
+import { platform } from "./platform";
+import { sleep } from "../core/resilience/timeout";
 
 export interface LookupModule {
   readonly service: LookupService;
@@ -21,46 +26,59 @@ export interface LookupModule {
   readonly metrics: ReturnType<typeof createMetrics>["metrics"];
 }
 
-let current: LookupModule | undefined;
+/** Parts a test may swap (a dead or hanging Redis, a scripted legacy service); the rest is wired as in Lambda. */
+export interface LookupWiringOptions {
+  readonly redis?: Redis;
+  readonly legacy?: LegacyLookup;
+}
 
 /** The lookup service of this container: one cache, one breaker pair and one set of stats. */
 export function lookups(): LookupModule {
-  current ??= buildLookups(container());
-  return current;
+  return once(buildLookups, () => buildLookups());
 }
 
-/**
- * Wires the lookup service from a container. Tests swap the Redis client (a dead or hanging
- * endpoint) or the legacy tier; everything else is wired exactly as in Lambda.
- */
-export function buildLookups(deps: Container, overrides: { redis?: Redis; legacy?: LegacyLookup } = {}): LookupModule {
-  const { config } = deps;
-  const { metrics, sink } = createMetrics(config.SERVICE_NAME);
-  const stats = new LookupStats(deps.clock.now(), sink);
-  const repository = new PostgresMappingRepository(deps.sql, () => stats.databaseQuery());
+export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
+  const config = configFor(lookupConfigSchema);
+  const { logger, clock, ids, config: platformConfig } = platform();
+  const { metrics, sink } = createMetrics(platformConfig.SERVICE_NAME);
+  const stats = new LookupStats(clock.now(), sink);
+  const repository = new PostgresMappingRepository(database(), () => stats.databaseQuery());
   const cache = new ResilientLookupCache(
-    new UpstashLookupCache(overrides.redis ?? deps.redis, deps.keys, deps.ids, Math.max(5_000, 2 * config.LEGACY_LOOKUP_TIMEOUT_MS)),
+    new UpstashLookupCache(options.redis ?? redisClient(), redisKeys(), ids, Math.max(5_000, 2 * config.LEGACY_LOOKUP_TIMEOUT_MS)),
     { timeoutMs: config.LOOKUP_CACHE_TIMEOUT_MS },
     stats,
-    deps.logger,
+    logger,
   );
-  const legacy = overrides.legacy ?? new HttpLegacyLookup({ baseUrl: config.LEGACY_LOOKUP_URL });
+  const legacy = options.legacy ?? new HttpLegacyLookup({ baseUrl: config.LEGACY_LOOKUP_URL });
   const service = new LookupService({
     repository,
     cache,
     legacy,
     stats,
-    ids: deps.ids,
-    log: deps.logger,
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    settings: {
-      ...defaultLookupSettings,
+    ids,
+    log: logger,
+    sleep,
+    options: {
+      ...defaultLookupOptions,
       positiveTtlSeconds: config.LOOKUP_CACHE_TTL_SECONDS,
       negativeTtlSeconds: config.LOOKUP_NEGATIVE_TTL_SECONDS,
       legacyTimeoutMs: config.LEGACY_LOOKUP_TIMEOUT_MS,
       // The lock must outlive the slowest fill, which may include a legacy call.
-      fillLockMs: Math.max(defaultLookupSettings.fillLockMs, config.LEGACY_LOOKUP_TIMEOUT_MS + 500),
+      fillLockMs: Math.max(defaultLookupOptions.fillLockMs, config.LEGACY_LOOKUP_TIMEOUT_MS + 500),
     },
   });
   return { service, admin: { repository, cache }, repository, stats, cache, legacy, metrics };
 }
+
+/**
+ * What the mapping import writes through: the repository, and the cache it invalidates (its
+ * failures are reported to the operator, so no resilient wrapper). A dry run touches no cache.
+ */
+export function mappingImportDeps(options: { readonly withCache: boolean }): ImportDeps {
+  const { ids } = platform();
+  const cache: LookupCache = options.withCache ? new UpstashLookupCache(redisClient(), redisKeys(), ids) : noCache;
+  return { repository: new PostgresMappingRepository(database()), cache, ids };
+}
+
+const refuse = () => Promise.reject(new Error("no cache configured"));
+const noCache: LookupCache = { getMany: refuse, setMany: refuse, invalidate: refuse, getOrLockFill: refuse, releaseFill: refuse };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../core/config";
+import { authConfigSchema, httpConfigSchema, parseConfig, platformConfigSchema, postgresConfigSchema, redisConfigSchema, sqsConfigSchema } from "../core/config";
 import { ConfigError } from "../core/errors";
 
 const valid = {
@@ -9,9 +9,12 @@ const valid = {
   JWT_SECRET: "x".repeat(32),
 };
 
+const schema = platformConfigSchema.extend(redisConfigSchema.shape).extend(postgresConfigSchema.shape).extend(sqsConfigSchema.shape).extend(authConfigSchema.shape).extend(httpConfigSchema.shape);
+const parse = (source: Record<string, string | undefined>) => parseConfig(schema, source);
+
 describe("parseConfig", () => {
   it("accepts a complete environment and applies defaults", () => {
-    const config = parseConfig(valid);
+    const config = parse(valid);
     expect(config.STAGE).toBe("local");
     expect(config.REDIS_KEY_PREFIX).toBe("");
     expect(config.HTTP_MAX_BODY_BYTES).toBe(256 * 1024);
@@ -20,19 +23,19 @@ describe("parseConfig", () => {
 
   it("names every missing value at once", () => {
     const { JWT_SECRET: _secret, DATABASE_URL: _db, ...rest } = valid;
-    expect(() => parseConfig(rest)).toThrow(ConfigError);
-    expect(() => parseConfig(rest)).toThrow(/DATABASE_URL is missing.*JWT_SECRET is missing/);
+    expect(() => parse(rest)).toThrow(ConfigError);
+    expect(() => parse(rest)).toThrow(/DATABASE_URL is missing.*JWT_SECRET is missing/);
   });
 
   it("names a malformed value without echoing it", () => {
-    const attempt = () => parseConfig({ ...valid, JWT_SECRET: "short-secret", DATABASE_URL: "mysql://x" });
+    const attempt = () => parse({ ...valid, JWT_SECRET: "short-secret", DATABASE_URL: "mysql://x" });
     expect(attempt).toThrow(/JWT_SECRET must be at least 32 characters/);
     expect(attempt).toThrow(/DATABASE_URL must be a postgres:\/\/ connection string/);
     expect(attempt).not.toThrow(/short-secret/);
   });
 
   it("treats empty optional overrides as unset", () => {
-    expect(parseConfig({ ...valid, SQS_ENDPOINT: "" }).SQS_ENDPOINT).toBeUndefined();
-    expect(() => parseConfig({ ...valid, SQS_ENDPOINT: "not a url" })).toThrow(/SQS_ENDPOINT/);
+    expect(parse({ ...valid, SQS_ENDPOINT: "" }).SQS_ENDPOINT).toBeUndefined();
+    expect(() => parse({ ...valid, SQS_ENDPOINT: "not a url" })).toThrow(/SQS_ENDPOINT/);
   });
 });

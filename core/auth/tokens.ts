@@ -19,7 +19,7 @@ const claimsSchema = z.discriminatedUnion("role", [
   z.object({ role: z.enum(["service", "admin"]), sub: z.string().min(1) }),
 ]);
 
-export interface TokenSettings {
+export interface TokenOptions {
   readonly secret: string;
   readonly issuer: string;
 }
@@ -39,15 +39,15 @@ function keyFor(secret: string): KeyObject {
 }
 
 export async function verifyAccessToken(
-  settings: TokenSettings,
+  options: TokenOptions,
   token: string,
   now: Date,
 ): Promise<Principal> {
   let payload: unknown;
   try {
-    ({ payload } = await jwtVerify(token, keyFor(settings.secret), {
+    ({ payload } = await jwtVerify(token, keyFor(options.secret), {
       algorithms: [ALGORITHM],
-      issuer: settings.issuer,
+      issuer: options.issuer,
       requiredClaims: ["exp", "sub"],
       currentDate: now,
     }));
@@ -78,7 +78,7 @@ export interface IssueTokenInput {
 }
 
 export async function issueAccessToken(
-  settings: TokenSettings,
+  options: TokenOptions,
   input: IssueTokenInput,
   now: Date,
 ): Promise<string> {
@@ -86,10 +86,10 @@ export async function issueAccessToken(
   return new SignJWT({ role: input.role })
     .setProtectedHeader({ alg: ALGORITHM, typ: "JWT" })
     .setSubject(input.subject)
-    .setIssuer(settings.issuer)
+    .setIssuer(options.issuer)
     .setIssuedAt(issuedAt)
     .setExpirationTime(issuedAt + input.ttlSeconds)
-    .sign(keyFor(settings.secret));
+    .sign(keyFor(options.secret));
 }
 
 /** Role gate shared by every route; `allowed` comes from the route declaration. */

@@ -4,7 +4,7 @@ import { WebSocket as WsWebSocket } from "ws";
 
 export type Sql = NeonQueryFunction<false, false>;
 
-export interface NeonSettings {
+export interface NeonOptions {
   readonly databaseUrl: string;
   /** Local cloud: replaces https://<host>/sql. */
   readonly fetchEndpoint?: string | undefined;
@@ -16,10 +16,10 @@ export interface NeonSettings {
  * The driver keeps its endpoints in process-wide `neonConfig`, so it is set once per container
  * from config rather than per query.
  */
-function configureDriver(settings: NeonSettings): void {
-  if (settings.fetchEndpoint) neonConfig.fetchEndpoint = settings.fetchEndpoint;
-  if (settings.wsProxy) {
-    const proxy = settings.wsProxy;
+function configureDriver(options: NeonOptions): void {
+  if (options.fetchEndpoint) neonConfig.fetchEndpoint = options.fetchEndpoint;
+  if (options.wsProxy) {
+    const proxy = options.wsProxy;
     neonConfig.wsProxy = (host, port) => `${proxy}?address=${host}:${port}`;
     // The local relay speaks plain ws:// and Postgres behind it has no TLS.
     neonConfig.useSecureWebSocket = false;
@@ -31,16 +31,16 @@ function configureDriver(settings: NeonSettings): void {
 }
 
 /** Neon over HTTP: one round trip per statement or per non-interactive transaction(). */
-export function createSql(settings: NeonSettings): Sql {
-  configureDriver(settings);
-  return neon(settings.databaseUrl);
+export function createSql(options: NeonOptions): Sql {
+  configureDriver(options);
+  return neon(options.databaseUrl);
 }
 
 /**
  * Neon over WebSocket, for the few places that need an interactive transaction or a session
  * (migrations under an advisory lock). Callers must `end()` it.
  */
-export function createPool(settings: NeonSettings, max = 2): Pool {
-  configureDriver(settings);
-  return new Pool({ connectionString: settings.databaseUrl, max });
+export function createPool(options: NeonOptions, max = 2): Pool {
+  configureDriver(options);
+  return new Pool({ connectionString: options.databaseUrl, max });
 }

@@ -1,3 +1,5 @@
+import { withTimeout } from "../resilience/timeout";
+
 /** One dependency the health check exercises. */
 export interface HealthProbe {
   readonly name: string;
@@ -42,16 +44,4 @@ export async function checkHealth(deps: HealthDeps): Promise<HealthReport> {
 
 function elapsed(deps: HealthDeps, started: number): number {
   return Math.round((deps.monotonicNow() - started) * 10) / 10;
-}
-
-async function withTimeout<T>(work: Promise<T>, ms: number, name: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${name} did not answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -1,3 +1,4 @@
+import { isUuid } from "../identity/uuid";
 import { ValidationError } from "../errors";
 
 export type IdentifierKind = "telegram_id" | "okx_uid" | "user_id";
@@ -8,7 +9,6 @@ export interface Identifier {
   readonly value: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DIGITS = /^[0-9]+$/;
 
 /** Longest Telegram id treated as one ("direct" rule of system A); longer digit strings are OKX UIDs. */
@@ -27,7 +27,7 @@ export const MAX_OKX_UID_DIGITS = 20;
 export function classifyIdentifier(raw: string, field = "identifier"): Identifier {
   const value = raw.trim();
   if (value === "") throw ValidationError.field(field, "must not be empty");
-  if (UUID.test(value)) return { kind: "user_id", value: value.toLowerCase() };
+  if (isUuid(value)) return { kind: "user_id", value: value.toLowerCase() };
   if (!DIGITS.test(value)) {
     throw ValidationError.field(field, "must be a user id (UUID), a Telegram id (1-11 digits) or an OKX UID (12-20 digits)");
   }

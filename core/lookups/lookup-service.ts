@@ -1,16 +1,17 @@
+import { isUuid } from "../identity/uuid";
 import type { IdGenerator } from "../clock";
 import { ConflictError, NotFoundError, errorMessage } from "../errors";
 import type { LogPort } from "../observability/log-port";
-import { LegacyBreakerOpenError } from "./http-legacy-lookup";
 import { classifyIdentifier } from "./identifier";
 import type { Identifier } from "./identifier";
 import { invalidateChange } from "./mapping-admin";
 import { mappingMatches } from "./model";
 import type { BatchEntry, CachedLookup, LegacyAnswer, LookupResult } from "./model";
+import { LegacyBreakerOpenError } from "./ports";
 import type { LegacyLookup, LookupCache, MappingRepository } from "./ports";
 import type { LookupStats } from "./stats";
 
-export interface LookupSettings {
+export interface LookupOptions {
   readonly positiveTtlSeconds: number;
   readonly negativeTtlSeconds: number;
   /** Cross-container fill lock: how long it is held at most, and how long others wait for it. */
@@ -22,7 +23,7 @@ export interface LookupSettings {
   readonly legacyReserveMs: number;
 }
 
-export const defaultLookupSettings: LookupSettings = {
+export const defaultLookupOptions: LookupOptions = {
   positiveTtlSeconds: 3600,
   negativeTtlSeconds: 30,
   fillLockMs: 1_000,
@@ -41,7 +42,7 @@ export interface LookupDeps {
   readonly ids: IdGenerator;
   readonly log: LogPort;
   readonly sleep: (ms: number) => Promise<void>;
-  readonly settings: LookupSettings;
+  readonly options: LookupOptions;
 }
 
 /** The caller's time budget; in Lambda, `context.getRemainingTimeInMillis`. */
@@ -52,7 +53,6 @@ export interface LookupContext {
 type Outcome = LookupResult | null;
 
 const keyOf = (identifier: Identifier) => `${identifier.kind}:${identifier.value}`;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function fromCache(value: Extract<CachedLookup, { kind: "hit" }>): LookupResult {
   return { telegramId: value.telegramId, userId: value.userId, okxUid: value.okxUid, source: "cache" };
@@ -177,7 +177,7 @@ export class LookupService {
    * when the entry is absent (one round trip); whoever does not get it waits briefly for the filler.
    */
   private async resolveSingle(identifier: Identifier, context: LookupContext): Promise<Outcome> {
-    const { entry, slot, locked } = await this.deps.cache.getOrLockFill(identifier, this.deps.settings.fillLockMs);
+    const { entry, slot, locked } = await this.deps.cache.getOrLockFill(identifier, this.deps.options.fillLockMs);
     const answered = entry ?? (locked ? undefined : await this.waitForFiller(identifier));
     if (answered?.kind === "hit") {
       this.deps.stats.resolved("cache");
@@ -201,7 +201,7 @@ export class LookupService {
 
   /** Another container holds the fill lock: poll the cache briefly; undefined = gave up waiting. */
   private async waitForFiller(identifier: Identifier): Promise<CachedLookup | undefined> {
-    const { fillWaitMs, fillPollMs } = this.deps.settings;
+    const { fillWaitMs, fillPollMs } = this.deps.options;
     this.deps.stats.fillWait();
     for (let waited = 0; waited < fillWaitMs; waited += fillPollMs) {
       await this.deps.sleep(fillPollMs);
@@ -237,7 +237,7 @@ export class LookupService {
     // Identifiers the legacy tier could not rule on (down, breaker open, no time left): their
     // fallback answer is cached only briefly, so a recovered legacy service gets asked again soon.
     const inconclusive = new Set<string>();
-    const budgetMs = Math.min(this.deps.settings.legacyTimeoutMs, context.remainingTimeMs() - this.deps.settings.legacyReserveMs);
+    const budgetMs = Math.min(this.deps.options.legacyTimeoutMs, context.remainingTimeMs() - this.deps.options.legacyReserveMs);
     if (this.deps.legacy.enabled && unresolved.length > 0) {
       await Promise.all(
         unresolved.map(async (identifier) => {
@@ -257,7 +257,7 @@ export class LookupService {
       );
     }
 
-    const { positiveTtlSeconds, negativeTtlSeconds } = this.deps.settings;
+    const { positiveTtlSeconds, negativeTtlSeconds } = this.deps.options;
     await this.deps.cache.setMany(
       identifiers.map((identifier) => {
         const key = keyOf(identifier);
@@ -289,7 +289,7 @@ export class LookupService {
     const learned: LegacyAnswer = {
       telegramId: answer.telegramId,
       okxUid: answer.okxUid ?? (identifier.kind === "okx_uid" ? identifier.value : null),
-      userId: answer.userId && UUID.test(answer.userId) ? answer.userId.toLowerCase() : identifier.kind === "user_id" ? identifier.value : null,
+      userId: answer.userId && isUuid(answer.userId) ? answer.userId.toLowerCase() : identifier.kind === "user_id" ? identifier.value : null,
     };
     return this.learn(learned, identifier);
   }

@@ -56,6 +56,9 @@ export interface LookupCache {
   releaseFill(identifier: Identifier): Promise<void>;
 }
 
+/** The legacy tier's breaker is open: the call was not made (so it says nothing about the identifier). */
+export class LegacyBreakerOpenError extends Error {}
+
 /** The old HTTP service that answered the same question slowly. */
 export interface LegacyLookup {
   readonly enabled: boolean;

@@ -1,15 +1,17 @@
+import type { z } from "zod";
 import type { BatchEntry, LookupResult, Mapping } from "./model";
+import type { batchResponseSchema, lookupResponseSchema, mappingResponseSchema } from "./schemas";
 
 /** The JSON shapes the API returns; telegram ids stay decimal strings (52-bit safe everywhere). */
-export function presentLookup(identifier: string, result: LookupResult) {
+export function presentLookup(identifier: string, result: LookupResult): z.output<typeof lookupResponseSchema> {
   return { identifier, telegramId: result.telegramId, userId: result.userId, okxUid: result.okxUid, source: result.source };
 }
 
-export function presentBatchEntry(entry: BatchEntry) {
+export function presentBatchEntry(entry: BatchEntry): z.output<typeof batchResponseSchema>["results"][number] {
   return entry.found ? { found: true, ...presentLookup(entry.identifier, entry.result) } : { identifier: entry.identifier, found: false };
 }
 
-export function presentMapping(mapping: Mapping) {
+export function presentMapping(mapping: Mapping): z.output<typeof mappingResponseSchema> {
   return {
     userId: mapping.userId,
     telegramId: mapping.telegramId,

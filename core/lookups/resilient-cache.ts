@@ -1,3 +1,5 @@
+import { breakerStateOf, isBreakerOpen } from "../resilience/breaker";
+import type { BreakerState } from "../resilience/breaker";
 import { errorMessage } from "../errors";
 import CircuitBreaker from "opossum";
 import type { LogPort } from "../observability/log-port";
@@ -5,7 +7,7 @@ import type { Identifier } from "./identifier";
 import type { CacheRead, CacheWrite, LookupCache } from "./ports";
 import type { LookupStats } from "./stats";
 
-export interface ResilientCacheSettings {
+export interface ResilientCacheOptions {
   /** Longest a cache call may take before the lookup goes on without it. */
   readonly timeoutMs: number;
   /** How long to skip Redis entirely once it has failed repeatedly. */
@@ -23,15 +25,15 @@ export class ResilientLookupCache implements LookupCache {
 
   constructor(
     private readonly inner: LookupCache,
-    settings: ResilientCacheSettings,
+    options: ResilientCacheOptions,
     private readonly stats: LookupStats,
     private readonly log: LogPort,
   ) {
     this.breaker = new CircuitBreaker(async (operation: () => Promise<unknown>) => operation(), {
-      timeout: settings.timeoutMs,
+      timeout: options.timeoutMs,
       errorThresholdPercentage: 50,
-      volumeThreshold: settings.volumeThreshold ?? 5,
-      resetTimeout: settings.resetTimeoutMs ?? 5_000,
+      volumeThreshold: options.volumeThreshold ?? 5,
+      resetTimeout: options.resetTimeoutMs ?? 5_000,
     });
     this.breaker.on("open", () => this.log.error("lookup cache unavailable: serving from the database"));
     this.breaker.on("close", () => this.log.info("lookup cache recovered"));
@@ -42,7 +44,7 @@ export class ResilientLookupCache implements LookupCache {
       return (await this.breaker.fire(work)) as T;
     } catch (error) {
       this.stats.cacheError();
-      if ((error as { code?: string }).code !== "EOPENBREAKER") {
+      if (!isBreakerOpen(error)) {
         this.log.warn("lookup cache degraded", { operation, reason: errorMessage(error) });
       }
       return fallback;
@@ -74,9 +76,8 @@ export class ResilientLookupCache implements LookupCache {
     return this.guarded("unlock", () => this.inner.releaseFill(identifier), undefined);
   }
 
-  breakerState(): "closed" | "open" | "half-open" {
-    if (this.breaker.halfOpen) return "half-open";
-    return this.breaker.opened ? "open" : "closed";
+  breakerState(): BreakerState {
+    return breakerStateOf(this.breaker);
   }
 
   shutdown(): void {

@@ -27,3 +27,33 @@ export const mappingSearchSchema = z.object({
   telegramId: telegramIdSchema.optional(),
   okxUid: okxUidSchema.optional(),
 });
+
+const lookupSourceSchema = z.enum(["cache", "database", "legacy", "direct"]);
+
+/** Wire shapes (presenters.ts builds them; the OpenAPI document shows them). */
+export const lookupResponseSchema = z.object({
+  identifier: z.string(),
+  telegramId: z.string().describe("decimal string: Telegram ids need up to 52 bits"),
+  userId: z.string().nullable(),
+  okxUid: z.string().nullable(),
+  source: lookupSourceSchema,
+});
+
+export const batchResponseSchema = z.object({
+  results: z.array(z.union([lookupResponseSchema.extend({ found: z.literal(true) }), z.object({ identifier: z.string(), found: z.literal(false) })])),
+});
+
+export const mappingResponseSchema = z.object({
+  userId: z.string(),
+  telegramId: z.string(),
+  okxUid: z.string().nullable(),
+  isActive: z.boolean(),
+  source: z.enum(["admin", "import", "legacy", "registration"]),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export const mappingListResponseSchema = z.object({ mappings: z.array(mappingResponseSchema) });
+
+export const identifierParamsSchema = z.object({ identifier: z.string().max(64, "is too long") });
+export const userIdParamsSchema = z.object({ userId: userIdSchema });

@@ -12,16 +12,16 @@ export function redactSecrets(key: string, value: unknown): unknown {
   return value;
 }
 
-export interface LoggerSettings {
+export interface LoggerOptions {
   readonly serviceName: string;
   readonly level: "DEBUG" | "INFO" | "WARN" | "ERROR" | "SILENT";
 }
 
 /** Structured JSON logs (Powertools), with secrets redacted at serialisation time. */
-export function createLogger(settings: LoggerSettings): Logger {
+export function createLogger(options: LoggerOptions): Logger {
   return new Logger({
-    serviceName: settings.serviceName,
-    logLevel: settings.level,
+    serviceName: options.serviceName,
+    logLevel: options.level,
     jsonReplacerFn: redactSecrets,
   });
 }

@@ -1,18 +1,18 @@
 import { SQSClient } from "@aws-sdk/client-sqs";
 
-export interface SqsSettings {
+export interface SqsOptions {
   readonly region: string;
   /** Local cloud: the emulator's endpoint; production leaves it unset. */
   readonly endpoint?: string | undefined;
 }
 
-export function createSqsClient(settings: SqsSettings): SQSClient {
+export function createSqsClient(options: SqsOptions): SQSClient {
   return new SQSClient({
-    region: settings.region,
+    region: options.region,
     maxAttempts: 3,
-    ...(settings.endpoint
+    ...(options.endpoint
       ? {
-          endpoint: settings.endpoint,
+          endpoint: options.endpoint,
           // The emulator does not check signatures; static values avoid a credential-chain lookup.
           credentials: { accessKeyId: "local", secretAccessKey: "local" },
         }

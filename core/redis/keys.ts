@@ -45,4 +45,14 @@ export class RedisKeys {
     const match = /^user:([^:]+):(?:api:keys|preferences)$/.exec(key.slice(this.prefix.length));
     return match?.[1] ?? null;
   }
+
+  // ---- settings (user settings fast copy, sync cursors) ----
+
+  // ---- positions (positions, orders, legacy position forms, cache tags) ----
+
+  // ---- provisioning (system mode, alert dedup) ----
+
+  // ---- telegram (update dedup, rate limits) ----
+
+  // ---- trust (invalidation outbox, fleet stats) ----
 }

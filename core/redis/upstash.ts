@@ -1,6 +1,6 @@
 import { Redis } from "@upstash/redis";
 
-export interface UpstashSettings {
+export interface UpstashOptions {
   readonly url: string;
   readonly token: string;
   /** Retries of a failed HTTP call; bounded so a dead Redis costs little. */
@@ -8,13 +8,13 @@ export interface UpstashSettings {
 }
 
 /** One @upstash/redis client per container; telemetry off, bounded retries with short backoff. */
-export function createUpstashRedis(settings: UpstashSettings): Redis {
+export function createUpstashRedis(options: UpstashOptions): Redis {
   return new Redis({
-    url: settings.url,
-    token: settings.token,
+    url: options.url,
+    token: options.token,
     enableTelemetry: false,
     retry: {
-      retries: settings.retries,
+      retries: options.retries,
       backoff: (attempt) => Math.min(25 * 2 ** attempt, 200),
     },
   });

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { AppError, UnavailableError } from "../../core/errors";
 import type { ErrorCode, FieldIssue } from "../../core/errors";
 import type { HttpResult } from "./responses";
@@ -56,3 +57,14 @@ export function errorResult(error: unknown, requestId: string): HttpResult {
   }
   return { status, body: { error: { code: "internal", message: "Internal server error", requestId } } };
 }
+
+/** The error body above, for every route's 4xx/5xx in the OpenAPI document. */
+export const errorResponseSchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    fields: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+    outcome: z.enum(["not_applied", "unknown"]).optional(),
+    requestId: z.string(),
+  }),
+});

@@ -2,7 +2,7 @@ import type middy from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import type { Clock } from "../../core/clock";
 import { requireRole, verifyAccessToken } from "../../core/auth/tokens";
-import type { Principal, Role, TokenSettings } from "../../core/auth/tokens";
+import type { Principal, Role, TokenOptions } from "../../core/auth/tokens";
 import { AppError, PayloadTooLargeError, UnauthorizedError, UnsupportedMediaTypeError, ValidationError } from "../../core/errors";
 import type { Logger } from "../../core/observability/logger";
 import { errorResult, httpStatusOf } from "./error-mapping";
@@ -36,8 +36,11 @@ export function errorResponder(logger: Logger): HttpMiddleware {
   };
 }
 
-/** JSON bodies only, bounded in size; a bad body is a 400 naming `body`, never a 500. */
-export function jsonBody(maxBytes: number): HttpMiddleware {
+/**
+ * Bounded bodies of the route's content types (JSON by default, `+json` types included); a bad
+ * body is a 400 naming `body`, a wrong content type a 415, never a 500.
+ */
+export function jsonBody(maxBytes: number, contentTypes: readonly string[] = ["application/json"]): HttpMiddleware {
   return {
     before: async (request) => {
       const raw = request.event.body;
@@ -51,8 +54,8 @@ export function jsonBody(maxBytes: number): HttpMiddleware {
         throw new PayloadTooLargeError(`body exceeds ${maxBytes} bytes`);
       }
       const contentType = request.event.headers["content-type"];
-      if (contentType !== undefined && !/^application\/(.+\+)?json\b/i.test(contentType)) {
-        throw new UnsupportedMediaTypeError("content-type must be application/json");
+      if (contentType !== undefined && !acceptsContentType(contentType, contentTypes)) {
+        throw new UnsupportedMediaTypeError(`content-type must be ${contentTypes.join(" or ")}`);
       }
       try {
         request.event.body = JSON.parse(text) as unknown;
@@ -63,14 +66,19 @@ export function jsonBody(maxBytes: number): HttpMiddleware {
   };
 }
 
+function acceptsContentType(header: string, accepted: readonly string[]): boolean {
+  const mediaType = header.split(";")[0]?.trim().toLowerCase() ?? "";
+  return accepted.includes(mediaType) || (accepted.includes("application/json") && /^application\/[\w.-]+\+json$/.test(mediaType));
+}
+
 /** Bearer JWT (HS256 only, expiry enforced) and the route's role gate. */
-export function authenticate(settings: TokenSettings, allowed: readonly Role[], clock: Clock): HttpMiddleware {
+export function authenticate(options: TokenOptions, allowed: readonly Role[], clock: Clock): HttpMiddleware {
   return {
     before: async (request) => {
       const header = request.event.headers.authorization;
       const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
       if (!match?.[1]) throw new UnauthorizedError("missing bearer token");
-      const principal = await verifyAccessToken(settings, match[1], clock.now());
+      const principal = await verifyAccessToken(options, match[1], clock.now());
       requireRole(principal, allowed);
       request.event.principal = principal;
     },

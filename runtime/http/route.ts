@@ -4,10 +4,11 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import type { z } from "zod";
 import type { Principal, Role } from "../../core/auth/tokens";
+import { authConfigSchema, httpConfigSchema } from "../../core/config";
 import { ValidationError } from "../../core/errors";
 import type { FieldIssue } from "../../core/errors";
-import { container } from "../container";
-import type { Container } from "../container";
+import { configFor } from "../config";
+import { platform } from "../platform";
 import { authenticate, errorResponder, jsonBody, requestIdOf } from "./middlewares";
 import type { HttpEvent } from "./middlewares";
 import { toApiGatewayResult } from "./responses";
@@ -16,14 +17,35 @@ import type { HttpResult } from "./responses";
 type Schema = z.ZodType;
 type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
 
-export interface RouteSpec<P, Q, B> {
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/**
+ * What a route is, declared beside its handler: the OpenAPI document (runtime/http/openapi.ts) is
+ * generated from these, and a test checks them against the routes infra/ declares.
+ */
+export interface RouteContract {
+  readonly method: HttpMethod;
+  /** API Gateway path, e.g. `/v1/lookups/{identifier}`. */
+  readonly path: string;
+  readonly summary: string;
   /** `public`, or the roles allowed to call (checked after the token is verified). */
   readonly auth: "public" | readonly Role[];
+  readonly params?: Schema | undefined;
+  readonly query?: Schema | undefined;
+  readonly body?: Schema | undefined;
+  /** Status -> body schema (null: no body). */
+  readonly responses: Readonly<Record<number, Schema | null>>;
+  /** Content types the body may have (default: JSON); checked before the body is parsed. */
+  readonly bodyContentTypes?: readonly string[];
+}
+
+export interface RouteSpec<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined, A extends "public" | readonly Role[]> extends RouteContract {
+  readonly auth: A;
   readonly params?: P;
   readonly query?: Q;
   readonly body?: B;
-  /** Extra middlewares for this route (e.g. metrics flushing), after auth. */
-  readonly middlewares?: readonly middy.MiddlewareObj[];
+  /** Extra middlewares (e.g. metrics flushing), after auth; built on the first invocation. */
+  readonly middlewares?: () => readonly middy.MiddlewareObj[];
 }
 
 export interface RouteRequest<P, Q, B, A> {
@@ -31,36 +53,54 @@ export interface RouteRequest<P, Q, B, A> {
   readonly query: Parsed<Q>;
   readonly body: Parsed<B>;
   readonly principal: A extends "public" ? undefined : Principal;
+  /** Request headers, names lower-cased. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
   readonly requestId: string;
   /** Milliseconds left before Lambda kills this invocation; deadlines derive from it. */
   readonly remainingTimeMs: () => number;
-  readonly deps: Container;
 }
 
 export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+export type RouteHandler = ApiHandler & { readonly route: RouteContract };
 
 /**
  * The one middy composition every API route uses: errors mapped once, logging context, header
- * normalisation, bounded JSON bodies, JWT auth with roles, and zod validation of params, query and
- * body with field-level 400s. The route function receives typed input and returns status + body.
+ * normalisation, JWT auth with roles, then a bounded JSON body, then zod validation of params,
+ * query and body with field-level 400s. The route function receives typed input and returns status
+ * and body. The stack (and the config it needs) is built on the first invocation, so importing a
+ * handler module (OpenAPI generation, tests) builds no client.
  */
 export function httpRoute<
   P extends Schema | undefined = undefined,
   Q extends Schema | undefined = undefined,
   B extends Schema | undefined = undefined,
   const A extends "public" | readonly Role[] = "public",
->(spec: RouteSpec<P, Q, B> & { readonly auth: A }, run: (request: RouteRequest<P, Q, B, A>) => Promise<HttpResult>): ApiHandler {
-  const deps = container();
-  const { config, logger, clock } = deps;
+>(spec: RouteSpec<P, Q, B, A>, run: (request: RouteRequest<P, Q, B, A>) => Promise<HttpResult>): RouteHandler {
+  let built: ApiHandler | undefined;
+  const handler: ApiHandler = (event, context) => {
+    built ??= buildStack(spec, run);
+    return built(event, context);
+  };
+  const { middlewares: _middlewares, ...contract } = spec;
+  return Object.assign(handler, { route: contract as RouteContract });
+}
+
+function buildStack<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined, A extends "public" | readonly Role[]>(
+  spec: RouteSpec<P, Q, B, A>,
+  run: (request: RouteRequest<P, Q, B, A>) => Promise<HttpResult>,
+): ApiHandler {
+  const { logger, clock } = platform();
   const stack = middy<HttpEvent, APIGatewayProxyStructuredResultV2>()
     .use(errorResponder(logger))
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(httpHeaderNormalizer())
-    .use(jsonBody(config.HTTP_MAX_BODY_BYTES));
+    .use(httpHeaderNormalizer());
   if (spec.auth !== "public") {
-    stack.use(authenticate({ secret: config.JWT_SECRET, issuer: config.JWT_ISSUER }, spec.auth, clock));
+    const auth = configFor(authConfigSchema);
+    stack.use(authenticate({ secret: auth.JWT_SECRET, issuer: auth.JWT_ISSUER }, spec.auth as readonly Role[], clock));
   }
-  for (const middleware of spec.middlewares ?? []) stack.use(middleware as middy.MiddlewareObj<HttpEvent, APIGatewayProxyStructuredResultV2>);
+  // After authentication: an anonymous caller never gets a body parsed.
+  stack.use(jsonBody(configFor(httpConfigSchema).HTTP_MAX_BODY_BYTES, spec.bodyContentTypes));
+  for (const middleware of spec.middlewares?.() ?? []) stack.use(middleware as middy.MiddlewareObj<HttpEvent, APIGatewayProxyStructuredResultV2>);
   const handler = stack.handler(async (event, context) => {
     const requestId = requestIdOf(event, context.awsRequestId);
     logger.appendKeys({ requestId });
@@ -74,18 +114,18 @@ export function httpRoute<
       query,
       body,
       principal: event.principal as RouteRequest<P, Q, B, A>["principal"],
+      headers: event.headers,
       requestId,
       remainingTimeMs: () => context.getRemainingTimeInMillis(),
-      deps,
     } as RouteRequest<P, Q, B, A>);
     return toApiGatewayResult(result);
   });
   return handler as unknown as ApiHandler;
 }
 
-function validatePart(schema: Schema | undefined, part: string, value: unknown, issues: FieldIssue[]): never {
+function validatePart(schema: unknown, part: string, value: unknown, issues: FieldIssue[]): never {
   if (!schema) return undefined as never;
-  const parsed = schema.safeParse(value);
+  const parsed = (schema as Schema).safeParse(value);
   if (parsed.success) return parsed.data as never;
   for (const issue of parsed.error.issues) {
     issues.push({ field: [part, ...issue.path.map(String)].join("."), message: issue.message });

@@ -4,15 +4,17 @@ import type { AddressInfo, Server, Socket } from "node:net";
 import type { Redis } from "@upstash/redis";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { NotFoundError } from "../../core/errors";
-import { HttpLegacyLookup } from "../../core/lookups/http-legacy-lookup";
+import { HttpLegacyLookup } from "../../core/lookups/adapters/http-legacy-lookup";
 import type { LookupContext } from "../../core/lookups/lookup-service";
 import type { LegacyLookup } from "../../core/lookups/ports";
-import { PostgresMappingRepository } from "../../core/lookups/postgres-mapping-repository";
+import { PostgresMappingRepository } from "../../core/lookups/adapters/postgres-mapping-repository";
 import { createUpstashRedis } from "../../core/redis/upstash";
 import { startDevServer } from "../../local/dev-server";
 import type { DevServer } from "../../local/dev-server";
 import { loadSstManifest } from "../../local/sst-manifest";
-import { container } from "../../runtime/container";
+import { redisConfigSchema } from "../../core/config";
+import { redisClient } from "../../runtime/clients/redis";
+import { configFor } from "../../runtime/config";
 import { buildLookups } from "../../runtime/lookups";
 import { startFakeLegacyService } from "../fixtures/legacy-service";
 import type { FakeLegacyService } from "../fixtures/legacy-service";
@@ -56,18 +58,17 @@ afterAll(async () => {
 
 /** A LookupService wired as in Lambda, with the Redis client and legacy tier given. */
 function buildLookupsWith(redis: Redis, legacyLookup: LegacyLookup) {
-  const built = buildLookups(container(), { redis, legacy: legacyLookup });
+  const built = buildLookups({ redis, legacy: legacyLookup });
   cleanups.push(() => built.cache.shutdown());
   return built;
 }
 
 function workingRedis(): Redis {
-  const { config } = container();
-  return createUpstashRedis({ url: config.UPSTASH_REDIS_REST_URL, token: config.UPSTASH_REDIS_REST_TOKEN, retries: config.REDIS_RETRIES });
+  return redisClient();
 }
 
 function redisAt(url: string): Redis {
-  const { config } = container();
+  const config = configFor(redisConfigSchema);
   return createUpstashRedis({ url, token: config.UPSTASH_REDIS_REST_TOKEN, retries: config.REDIS_RETRIES });
 }
 

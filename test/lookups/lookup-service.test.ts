@@ -1,9 +1,9 @@
 import { randomInt, randomUUID } from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
 import { UnavailableError, NotFoundError, ValidationError } from "../../core/errors";
-import { LegacyBreakerOpenError } from "../../core/lookups/http-legacy-lookup";
+import { LegacyBreakerOpenError } from "../../core/lookups/ports";
 import type { Identifier } from "../../core/lookups/identifier";
-import { defaultLookupSettings } from "../../core/lookups/lookup-service";
+import { defaultLookupOptions } from "../../core/lookups/lookup-service";
 import type { LookupResult } from "../../core/lookups/model";
 import { LookupStats } from "../../core/lookups/stats";
 import { putMapping } from "../../core/lookups/mapping-admin";
@@ -33,7 +33,7 @@ describe("tiers", () => {
       {
         identifier: okxId(user.okxUid),
         value: { kind: "hit", telegramId: user.telegramId, userId: user.userId, okxUid: user.okxUid, origin: "database" },
-        ttlSeconds: defaultLookupSettings.positiveTtlSeconds,
+        ttlSeconds: defaultLookupOptions.positiveTtlSeconds,
         expectedSlot: null,
       },
     ]);
@@ -140,7 +140,7 @@ describe("negative caching", () => {
     const h = harness();
     const okxUid = okx();
     await expect(h.service.resolve(okxUid, ample)).rejects.toBeInstanceOf(NotFoundError);
-    expect(h.cache.sets).toEqual([{ identifier: okxId(okxUid), value: { kind: "miss" }, ttlSeconds: defaultLookupSettings.negativeTtlSeconds, expectedSlot: null }]);
+    expect(h.cache.sets).toEqual([{ identifier: okxId(okxUid), value: { kind: "miss" }, ttlSeconds: defaultLookupOptions.negativeTtlSeconds, expectedSlot: null }]);
 
     await expect(h.service.resolve(okxUid, ample)).rejects.toBeInstanceOf(NotFoundError);
     expect(h.repository.findMappingsCalls).toHaveLength(1);
@@ -149,7 +149,7 @@ describe("negative caching", () => {
   });
 
   it("expires with its TTL, and the repository is asked again", async () => {
-    const h = harness({ settings: { negativeTtlSeconds: 20 } });
+    const h = harness({ options: { negativeTtlSeconds: 20 } });
     const okxUid = okx();
     await expect(h.service.resolve(okxUid, ample)).rejects.toBeInstanceOf(NotFoundError);
     // Mapped meanwhile (e.g. by another writer whose invalidation was lost): hidden until expiry.
@@ -220,7 +220,7 @@ describe("write-through invalidation racing a fill", () => {
 });
 
 describe("cross-container fill lock", () => {
-  const settings = { fillWaitMs: 100, fillPollMs: 30, fillLockMs: 1_000 };
+  const options = { fillWaitMs: 100, fillPollMs: 30, fillLockMs: 1_000 };
 
   it("takes the lock while filling and releases it afterwards", async () => {
     const { h, user } = seeded();
@@ -232,16 +232,16 @@ describe("cross-container fill lock", () => {
   });
 
   it("waits for the container holding the lock and returns its cached value without querying", async () => {
-    const h = harness({ settings });
+    const h = harness({ options });
     const okxUid = okx();
     const filled = { telegramId: tg(), userId: randomUUID(), okxUid };
-    h.cache.holdLock(okxId(okxUid), settings.fillLockMs);
+    h.cache.holdLock(okxId(okxUid), options.fillLockMs);
     h.onSleep = (n) => {
       if (n === 2) h.cache.put(okxId(okxUid), { kind: "hit", ...filled, origin: "database" }, 60);
     };
 
     expect(await h.service.resolve(okxUid, ample)).toEqual({ ...filled, source: "cache" });
-    expect(h.sleeps).toEqual([settings.fillPollMs, settings.fillPollMs]);
+    expect(h.sleeps).toEqual([options.fillPollMs, options.fillPollMs]);
     expect(h.repository.findMappingsCalls).toEqual([]);
     expect(h.legacy.calls).toEqual([]);
     expect(h.cache.releases).toEqual([]);
@@ -249,9 +249,9 @@ describe("cross-container fill lock", () => {
   });
 
   it("takes the filler's negative answer too", async () => {
-    const h = harness({ settings });
+    const h = harness({ options });
     const okxUid = okx();
-    h.cache.holdLock(okxId(okxUid), settings.fillLockMs);
+    h.cache.holdLock(okxId(okxUid), options.fillLockMs);
     h.onSleep = () => h.cache.put(okxId(okxUid), { kind: "miss" }, 30);
     await expect(h.service.resolve(okxUid, ample)).rejects.toBeInstanceOf(NotFoundError);
     expect(h.sleeps).toHaveLength(1);
@@ -259,14 +259,14 @@ describe("cross-container fill lock", () => {
   });
 
   it("gives up after fillWaitMs and queries itself, leaving the other container's lock alone", async () => {
-    const h = harness({ settings });
+    const h = harness({ options });
     const user = { userId: randomUUID(), telegramId: tg(), okxUid: okx(), isActive: true };
     h.repository.seed(user);
-    h.cache.holdLock(okxId(user.okxUid), settings.fillLockMs);
+    h.cache.holdLock(okxId(user.okxUid), options.fillLockMs);
 
     expect(await h.service.resolve(user.okxUid, ample)).toMatchObject({ telegramId: user.telegramId, source: "database" });
-    expect(h.sleeps).toEqual(Array.from({ length: Math.ceil(settings.fillWaitMs / settings.fillPollMs) }, () => settings.fillPollMs));
-    expect(h.sleeps.reduce((sum, ms) => sum + ms, 0)).toBeGreaterThanOrEqual(settings.fillWaitMs);
+    expect(h.sleeps).toEqual(Array.from({ length: Math.ceil(options.fillWaitMs / options.fillPollMs) }, () => options.fillPollMs));
+    expect(h.sleeps.reduce((sum, ms) => sum + ms, 0)).toBeGreaterThanOrEqual(options.fillWaitMs);
     expect(h.repository.findMappingsCalls).toHaveLength(1);
     expect(h.cache.releases).toEqual([]);
     expect(h.cache.lockHeld(okxId(user.okxUid))).toBe(true);
@@ -275,7 +275,7 @@ describe("cross-container fill lock", () => {
 
 describe("legacy deadline", () => {
   it("keeps the reserve back from the remaining time", async () => {
-    const h = harness({ settings: { legacyTimeoutMs: 1_500, legacyReserveMs: 250 } });
+    const h = harness({ options: { legacyTimeoutMs: 1_500, legacyReserveMs: 250 } });
     const telegramId = tg();
     await h.service.resolve(telegramId, { remainingTimeMs: () => 1_000 });
     expect(h.legacy.calls).toHaveLength(1);
@@ -284,13 +284,13 @@ describe("legacy deadline", () => {
   });
 
   it("never exceeds the legacy timeout", async () => {
-    const h = harness({ settings: { legacyTimeoutMs: 1_500, legacyReserveMs: 250 } });
+    const h = harness({ options: { legacyTimeoutMs: 1_500, legacyReserveMs: 250 } });
     await h.service.resolve(tg(), { remainingTimeMs: () => 60_000 });
     expect(h.legacy.calls[0]?.deadlineMs).toBe(1_500);
   });
 
   it("skips the legacy service when no budget is left", async () => {
-    const h = harness({ settings: { legacyTimeoutMs: 1_500, legacyReserveMs: 250 } });
+    const h = harness({ options: { legacyTimeoutMs: 1_500, legacyReserveMs: 250 } });
     const telegramId = tg();
     const okxUid = okx();
     h.legacy.answers.set(okxUid, { telegramId, userId: null, okxUid });
@@ -365,14 +365,14 @@ describe("caching fallback answers", () => {
   const ttlOf = (h: ReturnType<typeof harness>, value: string) => h.cache.sets.find((entry) => entry.identifier.value === value)?.ttlSeconds;
 
   it("caches a direct answer for the positive TTL when the legacy service ruled on it", async () => {
-    const h = harness({ settings: { positiveTtlSeconds: 3600, negativeTtlSeconds: 30 } });
+    const h = harness({ options: { positiveTtlSeconds: 3600, negativeTtlSeconds: 30 } });
     const telegramId = tg();
     await h.service.resolve(telegramId, ample);
     expect(ttlOf(h, telegramId)).toBe(3600);
   });
 
   it("caches fallback answers only briefly when the legacy service failed, was short-circuited or had no time", async () => {
-    const h = harness({ settings: { positiveTtlSeconds: 3600, negativeTtlSeconds: 30 } });
+    const h = harness({ options: { positiveTtlSeconds: 3600, negativeTtlSeconds: 30 } });
     h.legacy.failure = new Error("legacy answered 500");
     const failedTelegram = tg();
     await h.service.resolve(failedTelegram, ample);

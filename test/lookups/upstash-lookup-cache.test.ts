@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Identifier } from "../../core/lookups/identifier";
-import { UpstashLookupCache } from "../../core/lookups/upstash-lookup-cache";
+import { UpstashLookupCache } from "../../core/lookups/adapters/upstash-lookup-cache";
 import { RedisKeys } from "../../core/redis/keys";
 import { createUpstashRedis } from "../../core/redis/upstash";
 import { cloudEnv, testKeyPrefix } from "../support/cloud";

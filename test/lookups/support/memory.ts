@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { IdGenerator } from "../../../core/clock";
 import { ConflictError } from "../../../core/errors";
 import type { Identifier } from "../../../core/lookups/identifier";
-import { defaultLookupSettings, LookupService } from "../../../core/lookups/lookup-service";
-import type { LookupContext, LookupSettings } from "../../../core/lookups/lookup-service";
+import { defaultLookupOptions, LookupService } from "../../../core/lookups/lookup-service";
+import type { LookupContext, LookupOptions } from "../../../core/lookups/lookup-service";
 import { mappingMatches } from "../../../core/lookups/model";
 import type { CachedLookup, LegacyAnswer, Mapping, MappingSource } from "../../../core/lookups/model";
 import type { CacheRead, CacheWrite, LegacyLookup, LookupCache, MappingChange, MappingInput, MappingRepository } from "../../../core/lookups/ports";
@@ -235,7 +235,7 @@ export interface Harness {
   onSleep: ((n: number) => void | Promise<void>) | undefined;
 }
 
-export function harness(options: { settings?: Partial<LookupSettings>; legacyEnabled?: boolean } = {}): Harness {
+export function harness(options: { options?: Partial<LookupOptions>; legacyEnabled?: boolean } = {}): Harness {
   const clock = new ManualClock();
   const repository = new InMemoryMappingRepository(clock);
   const cache = new InMemoryLookupCache(clock);
@@ -264,7 +264,7 @@ export function harness(options: { settings?: Partial<LookupSettings>; legacyEna
         clock.advance(ms);
         await h.onSleep?.(sleeps.length);
       },
-      settings: { ...defaultLookupSettings, ...options.settings },
+      options: { ...defaultLookupOptions, ...options.options },
     }),
   };
   return h;

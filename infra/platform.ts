@@ -1,0 +1,44 @@
+/**
+ * What every capability shares: the secrets, the HTTP API and the shape of a function. Each
+ * capability's file (infra/<capability>.ts) declares its routes, queues and crons with these and
+ * links only the secrets its functions read (runtime/config.ts maps links to config names).
+ */
+export function platformInfra() {
+  const secrets = {
+    jwt: new sst.Secret("JwtSecret"),
+    encryptionKey: new sst.Secret("EncryptionKey"),
+    upstashUrl: new sst.Secret("UpstashRedisRestUrl"),
+    upstashToken: new sst.Secret("UpstashRedisRestToken"),
+    database: new sst.Secret("DatabaseUrl"),
+  };
+  const api = new sst.aws.ApiGatewayV2("Api");
+  return { secrets, api, redis: [secrets.upstashUrl, secrets.upstashToken], postgres: [secrets.database] };
+}
+
+export type Platform = ReturnType<typeof platformInfra>;
+
+export interface LambdaOptions {
+  readonly link?: readonly unknown[];
+  readonly memory?: `${number} MB`;
+  readonly timeout?: `${number} seconds` | `${number} minutes`;
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+/**
+ * One Lambda function: Node 22 on arm64, minified ESM with source maps, AWS SDK bundled (SST never
+ * marks it external). Every bundling option is set here on purpose: SST 4's builder treats a
+ * missing `minify` as false, and its runtime default is now nodejs24.x. `npm run size` bundles
+ * each handler with these options and checks its budget.
+ */
+export function lambda(handler: string, options: LambdaOptions = {}) {
+  return {
+    handler,
+    runtime: "nodejs22.x" as const,
+    architecture: "arm64" as const,
+    memory: options.memory ?? "512 MB",
+    timeout: options.timeout ?? "10 seconds",
+    link: [...(options.link ?? [])],
+    environment: { SERVICE_NAME: "botstate", STAGE: $app.stage, LOG_LEVEL: "INFO", ...options.environment },
+    nodejs: { format: "esm" as const, minify: true, sourcemap: true },
+  };
+}
