@@ -11,7 +11,7 @@ import { startDevServer } from "./dev-server";
 import type { DevServer } from "./dev-server";
 import { readEnvFile, writeEnvFile } from "./env-file";
 import { generateOkxAccount, startFakeOkx } from "./fake-okx";
-import type { OkxAccount } from "./fake-okx";
+import type { FakeOkxAccount } from "./fake-okx";
 import { generateBotToken, startFakeTelegramApi } from "./fake-telegram-api";
 import { buildOpenApi } from "./openapi";
 import { startQueuePoller } from "./queue-poller";
@@ -38,7 +38,7 @@ interface Running {
 interface Fakes {
   readonly telegramRoot: string;
   readonly okxUrl: string;
-  readonly devOkx: OkxAccount;
+  readonly devOkx: FakeOkxAccount;
   /** What goes into the functions' environment and .env.local. */
   readonly env: Readonly<Record<string, string>>;
 }
