@@ -33,14 +33,24 @@ export function rawHttp(port: number, request: string | Buffer, timeoutMs = 10_0
   });
 }
 
-function parse(text: string): RawReply {
+/** Interim responses (100 Continue) precede the one that counts. */
+function withoutInterim(text: string): string {
+  let rest = text;
+  while (/^HTTP\/1\.[01] 1\d\d /.test(rest) && rest.includes("\r\n\r\n")) rest = rest.slice(rest.indexOf("\r\n\r\n") + 4);
+  return rest;
+}
+
+function parse(raw: string): RawReply {
+  const text = withoutInterim(raw);
   const headEnd = text.indexOf("\r\n\r\n");
   const head = headEnd < 0 ? text : text.slice(0, headEnd);
   const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0);
   return { status, head, body: headEnd < 0 ? "" : text.slice(headEnd + 4) };
 }
 
-function complete(text: string): boolean {
+function complete(raw: string): boolean {
+  const text = withoutInterim(raw);
+  if (/^HTTP\/1\.[01] 1\d\d /.test(text)) return false;
   const headEnd = text.indexOf("\r\n\r\n");
   if (headEnd < 0) return false;
   const length = /\r\ncontent-length: *(\d+)/i.exec(text.slice(0, headEnd))?.[1];
