@@ -1,7 +1,7 @@
 import { createSecretKey } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { ForbiddenError, UnauthorizedError } from "../errors";
 
 export const roles = ["user", "service", "admin"] as const;
@@ -16,7 +16,7 @@ const ALGORITHM = "HS256";
 
 const claimsSchema = z.discriminatedUnion("role", [
   z.object({ role: z.literal("user"), sub: z.uuid("user tokens must name an app user id in sub") }),
-  z.object({ role: z.enum(["service", "admin"]), sub: z.string().min(1) }),
+  z.object({ role: z.enum(["service", "admin"]), sub: z.string().check(z.minLength(1)) }),
 ]);
 
 export interface TokenOptions {

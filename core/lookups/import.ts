@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { IdGenerator } from "../clock";
 import { ConflictError } from "../errors";
 import { invalidateChange } from "./mapping-admin";
@@ -104,10 +104,10 @@ export interface ImportInput {
 const DEFAULT_CONCURRENCY = 8;
 
 const candidateSchema = z.object({
-  userId: userIdSchema.optional(),
+  userId: z.optional(userIdSchema),
   telegramId: telegramIdSchema,
-  okxUid: okxUidSchema.nullable().optional(),
-  isActive: z.boolean().optional(),
+  okxUid: z.optional(z.nullable(okxUidSchema)),
+  isActive: z.optional(z.boolean()),
 });
 
 interface Row {

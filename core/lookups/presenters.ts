@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import type { BatchEntry, LookupResult, Mapping } from "./model";
 import type { batchResponseSchema, lookupResponseSchema, mappingResponseSchema } from "./schemas";
 
