@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import type { HealthEvent } from "./model";
 import type { healthEventResponseSchema } from "./schemas";
 

@@ -1,10 +1,10 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { healthLevels } from "./model";
 
 export const healthEventQuerySchema = z.object({
-  level: z.enum(healthLevels).optional(),
-  since: z.iso.datetime({ offset: true, message: "must be an ISO 8601 date-time" }).transform((value) => new Date(value)).optional(),
-  limit: z.coerce.number().int("must be an integer").min(1, "must be at least 1").max(500, "must be at most 500").default(100),
+  level: z.optional(z.enum(healthLevels)),
+  since: z.optional(z.pipe(z.iso.datetime({ offset: true, error: "must be an ISO 8601 date-time" }), z.transform((value) => new Date(value)))),
+  limit: z._default(z.coerce.number().check(z.int("must be an integer"), z.minimum(1, "must be at least 1"), z.maximum(500, "must be at most 500")), 100),
 });
 
 export const healthEventResponseSchema = z.object({

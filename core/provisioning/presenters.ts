@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import type { AppUser, ProvisioningRecord } from "./model";
 import type { acceptedResponseSchema, provisioningResponseSchema, systemModeResponseSchema, userResponseSchema } from "./schemas";
 import type { SystemModeSetting } from "./ports";

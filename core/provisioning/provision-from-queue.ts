@@ -4,7 +4,7 @@ import type { LogPort } from "../observability/log-port";
 import { createUser } from "./create-user";
 import type { CreateUserDeps } from "./create-user";
 import type { ProvisioningMessage } from "./model";
-import { provisioningMessageSchema } from "./schemas";
+import { provisioningIdSchema, provisioningMessageSchema } from "./schemas";
 
 export interface ProvisionDeps extends CreateUserDeps {
   readonly health: HealthRecorder;
@@ -40,7 +40,7 @@ export function readProvisioningMessage(body: string): ReadMessage {
   }
   const parsed = provisioningMessageSchema.safeParse(json);
   if (parsed.success) return { kind: "ok", message: parsed.data };
-  const id = provisioningMessageSchema.shape.provisioningId.safeParse((json as { provisioningId?: unknown } | null)?.provisioningId);
+  const id = provisioningIdSchema.safeParse((json as { provisioningId?: unknown } | null)?.provisioningId);
   if (!id.success) return { kind: "unreadable", problem: "no provisioning id" };
   const issues = parsed.error.issues.map((issue) => ({ field: ["message", ...issue.path.map(String)].join("."), message: issue.message }));
   return { kind: "invalid", provisioningId: id.data, error: new ValidationError(issues) };
