@@ -1,5 +1,5 @@
 import { randomInt, randomUUID } from "node:crypto";
-import { GetQueueAttributesCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { createUserBodySchema } from "../../core/provisioning/schemas";
 import { check, eventually } from "./checks";
 import type { Check } from "./checks";
@@ -18,7 +18,7 @@ interface Creation {
 }
 
 // One dev server plays every Lambda container here: bounded so its single event loop is not the bottleneck.
-const PERSONS_IN_FLIGHT = Number(process.env.PROOF_IN_FLIGHT ?? 10);
+const PERSONS_IN_FLIGHT = Number(process.env.PROOF_IN_FLIGHT ?? 20);
 
 export function people(world: ProofWorld, count: number, offset = 0): Person[] {
   return Array.from({ length: count }, (_, index) => ({
@@ -112,6 +112,7 @@ export async function proveExactlyOnce(world: ProofWorld, count: number, log: (l
     "SELECT count(*) FILTER (WHERE status = 'failed')::int AS failed, count(*) FILTER (WHERE receive_count > 1)::int AS redelivered, count(*)::int AS total FROM provisioning_requests",
   );
   const dlq = await queueDepth(world, world.dlqUrl);
+  if (dlq > 0) log(`  in the DLQ: ${(await dlqRecords(world)).join("; ")}`);
   const { wrong, replaysOk } = await verifyCreations(world, creations);
   const statuses = creations.flatMap((creation) => creation.deliveries.map((delivery) => delivery.status));
   const total = (pick: (delivery: Delivery) => number) => creations.reduce((sum, creation) => sum + creation.deliveries.reduce((inner, delivery) => inner + pick(delivery), 0), 0);
@@ -138,4 +139,16 @@ export async function queueDepth(world: ProofWorld, queueUrl: string): Promise<n
     new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
   );
   return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+}
+
+/** What sits in the DLQ and the state of each message's record (a diagnosis when the check fails). */
+async function dlqRecords(world: ProofWorld): Promise<string[]> {
+  const { Messages = [] } = await world.sqs.send(new ReceiveMessageCommand({ QueueUrl: world.dlqUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0, MessageSystemAttributeNames: ["All"] }));
+  return Promise.all(
+    Messages.map(async (message) => {
+      const id = (JSON.parse(message.Body ?? "{}") as { provisioningId?: string }).provisioningId;
+      const { rows } = await world.db.query<{ status: string; receive_count: number }>("SELECT status, receive_count FROM provisioning_requests WHERE id = $1", [id]);
+      return `${id} (record ${rows[0]?.status ?? "missing"}, receives ${message.Attributes?.ApproximateReceiveCount ?? "?"})`;
+    }),
+  );
 }

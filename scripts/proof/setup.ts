@@ -35,8 +35,11 @@ export interface ProofWorld {
 
 /** Consumers polling at once, as Lambda runs several batches of one queue concurrently. */
 const CONSUMERS = 3;
-/** The proof's own queue: as declared, but a 2 s visibility timeout so redeliveries happen within the run. */
-const VISIBILITY_SECONDS = 2;
+/**
+ * The proof's own queue: as declared, but a 12 s visibility timeout (just above the consumer's 10 s
+ * timeout, as SQS requires for Lambda; the declared 60 s is 6x) so redeliveries come within the run.
+ */
+const VISIBILITY_SECONDS = 12;
 const MAX_RECEIVES = 5;
 
 /** The local cloud, a fresh database, the fake Bot API, every route, and the queue's consumers. */
