@@ -1,3 +1,4 @@
+import { listHealthEvents } from "../core/health-events/list-health-events";
 import { presentHealthEvent } from "../core/health-events/presenters";
 import { healthEventListResponseSchema, healthEventQuerySchema } from "../core/health-events/schemas";
 import { httpRoute } from "../runtime/http/route";
@@ -13,7 +14,7 @@ export const handler = httpRoute(
     responses: { 200: healthEventListResponseSchema },
   },
   async ({ query }) => {
-    const events = await healthEvents().log.list(query);
+    const events = await listHealthEvents(healthEvents().log, query);
     return { status: 200, body: { events: events.map(presentHealthEvent) } };
   },
 );

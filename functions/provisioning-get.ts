@@ -1,4 +1,4 @@
-import { NotFoundError } from "../core/errors";
+import { getProvisioning } from "../core/provisioning/get-provisioning";
 import { presentProvisioning } from "../core/provisioning/presenters";
 import { provisioningParamsSchema, provisioningResponseSchema } from "../core/provisioning/schemas";
 import { httpRoute } from "../runtime/http/route";
@@ -13,9 +13,5 @@ export const handler = httpRoute(
     params: provisioningParamsSchema,
     responses: { 200: provisioningResponseSchema },
   },
-  async ({ params }) => {
-    const record = await provisioningStore().getProvisioning(params.id);
-    if (!record) throw new NotFoundError(`no provisioning record ${params.id}`);
-    return { status: 200, body: presentProvisioning(record) };
-  },
+  async ({ params }) => ({ status: 200, body: presentProvisioning(await getProvisioning(provisioningStore(), params.id)) }),
 );
