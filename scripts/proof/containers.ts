@@ -28,7 +28,8 @@ export function startModeContainer(env: Record<string, string | undefined>): Mod
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", SCRIPT], { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "inherit"] });
   const lines: ContainerLine[] = [];
   const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout! }).on("line", (text) => {
+  if (!child.stdout) throw new Error("container started without a stdout pipe");
+  createInterface({ input: child.stdout }).on("line", (text) => {
     try {
       lines.push(JSON.parse(text) as ContainerLine);
     } catch {
