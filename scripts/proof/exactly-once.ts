@@ -18,7 +18,7 @@ interface Creation {
 }
 
 // One dev server plays every Lambda container here: bounded so its single event loop is not the bottleneck.
-const PERSONS_IN_FLIGHT = Number(process.env.PROOF_IN_FLIGHT ?? 20);
+const PERSONS_IN_FLIGHT = Number(process.env.PROOF_IN_FLIGHT ?? 10);
 
 export function people(world: ProofWorld, count: number, offset = 0): Person[] {
   return Array.from({ length: count }, (_, index) => ({

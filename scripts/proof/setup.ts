@@ -13,6 +13,7 @@ import type { FakeTelegramApi } from "../../local/fake-telegram-api";
 import { startQueuePoller } from "../../local/queue-poller";
 import type { QueuePoller } from "../../local/queue-poller";
 import { loadSstManifest } from "../../local/sst-manifest";
+import type { SstManifest } from "../../local/sst-manifest";
 import { RedisKeys } from "../../core/redis/keys";
 import { installFlakyInserts } from "./flaky";
 
@@ -42,6 +43,34 @@ const CONSUMERS = 3;
 const VISIBILITY_SECONDS = 12;
 const MAX_RECEIVES = 5;
 
+/** What the functions run with; the mode-flip containers get the same. */
+function proofEnvironment(cloud: LocalCloud, run: string, databaseUrl: string, queues: Record<string, string>, telegram: FakeTelegramApi): Record<string, string> {
+  return {
+    ...cloud.env,
+    DATABASE_URL: databaseUrl,
+    JWT_SECRET: randomBytes(32).toString("base64url"),
+    LOG_LEVEL: process.env.PROOF_LOG_LEVEL ?? "SILENT",
+    STAGE: "proof",
+    REDIS_KEY_PREFIX: `proof:${run}:`,
+    PROVISIONING_QUEUE_URL: queues[`Proof${run}`] ?? "",
+    PROVISIONING_DLQ_URL: queues[`Proof${run}Dlq`] ?? "",
+    PROVISIONING_MAX_RECEIVE_COUNT: String(MAX_RECEIVES),
+    TELEGRAM_API_ROOT: telegram.root,
+    TELEGRAM_BOT_TOKEN: telegram.token,
+    TELEGRAM_ADMIN_CHAT_ID: "-1001000000001",
+    POWERTOOLS_METRICS_DISABLED: "true",
+  };
+}
+
+/** Lambda's event source for the consumer, CONSUMERS times over the proof's queue. */
+function startConsumers(manifest: SstManifest, sqs: SQSClient, region: string, run: string, queueUrl: string): QueuePoller[] {
+  const subscription = manifest.subscriptions.find((entry) => entry.queue === "ProvisioningQueue");
+  if (!subscription) throw new Error("sst.config.ts subscribes nothing to ProvisioningQueue");
+  return Array.from({ length: CONSUMERS }, () =>
+    startQueuePoller({ sqs, region, subscription, queueUrl, queueArn: `arn:aws:sqs:${region}:000000000000:Proof${run}`, waitSeconds: 1 }),
+  );
+}
+
 /** The local cloud, a fresh database, the fake Bot API, every route, and the queue's consumers. */
 export async function startProofWorld(log: (line: string) => void): Promise<ProofWorld> {
   const run = `${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
@@ -54,35 +83,16 @@ export async function startProofWorld(log: (line: string) => void): Promise<Proo
     { name: `Proof${run}`, visibilityTimeoutSeconds: VISIBILITY_SECONDS, dlq: { name: `Proof${run}Dlq`, maxReceiveCount: MAX_RECEIVES } },
   ]);
   const telegram = await startFakeTelegramApi();
-  const jwtSecret = randomBytes(32).toString("base64url");
-  const env: Record<string, string> = {
-    ...cloud.env,
-    DATABASE_URL: databaseUrl,
-    JWT_SECRET: jwtSecret,
-    LOG_LEVEL: process.env.PROOF_LOG_LEVEL ?? "SILENT",
-    STAGE: "proof",
-    REDIS_KEY_PREFIX: `proof:${run}:`,
-    PROVISIONING_QUEUE_URL: queues[`Proof${run}`] ?? "",
-    PROVISIONING_DLQ_URL: queues[`Proof${run}Dlq`] ?? "",
-    PROVISIONING_MAX_RECEIVE_COUNT: String(MAX_RECEIVES),
-    TELEGRAM_API_ROOT: telegram.root,
-    TELEGRAM_BOT_TOKEN: telegram.token,
-    TELEGRAM_ADMIN_CHAT_ID: "-1001000000001",
-    POWERTOOLS_METRICS_DISABLED: "true",
-  };
+  const env = proofEnvironment(cloud, run, databaseUrl, queues, telegram);
   Object.assign(process.env, env);
   const server = await startDevServer({ routes: manifest.routes });
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   await installFlakyInserts(db);
   const sqs = createSqsClient({ region: cloud.env.AWS_REGION, endpoint: cloud.env.SQS_ENDPOINT });
-  const subscription = manifest.subscriptions.find((entry) => entry.queue === "ProvisioningQueue");
-  if (!subscription) throw new Error("sst.config.ts subscribes nothing to ProvisioningQueue");
   const queueUrl = env.PROVISIONING_QUEUE_URL ?? "";
-  const pollers: QueuePoller[] = Array.from({ length: CONSUMERS }, () =>
-    startQueuePoller({ sqs, region: cloud.env.AWS_REGION, subscription, queueUrl, queueArn: `arn:aws:sqs:us-east-1:000000000000:Proof${run}`, waitSeconds: 1 }),
-  );
-  const token = (role: "admin" | "service") => issueAccessToken({ secret: jwtSecret, issuer: "botstate" }, { role, subject: `proof-${role}`, ttlSeconds: 3_600 }, new Date());
+  const pollers = startConsumers(manifest, sqs, cloud.env.AWS_REGION, run, queueUrl);
+  const token = (role: "admin" | "service") => issueAccessToken({ secret: env.JWT_SECRET ?? "", issuer: "botstate" }, { role, subject: `proof-${role}`, ttlSeconds: 3_600 }, new Date());
   const stopConsumers = async () => void (await Promise.all(pollers.splice(0).map((poller) => poller.stop())));
   return {
     run,
