@@ -62,6 +62,8 @@ describe("sst.config.ts evaluated offline", () => {
         minify: true,
         sourcemap: true,
       });
+      // The shipped map is only worth its weight if Node reads it.
+      expect(fn.environment.NODE_OPTIONS, fn.trigger).toContain("--enable-source-maps");
     }
   });
 

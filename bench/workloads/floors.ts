@@ -1,18 +1,50 @@
 import { runHttpLoad } from "../http-load";
+import type { HttpLoad } from "../http-load";
+import { runOpenLoad } from "../open-loop";
+import type { OpenLoad, OpenLoadResult } from "../open-loop";
 import { measureSequential } from "../stats";
-import type { Workload } from "../workload";
+import type { BenchContext, Workload, WorkloadResult } from "../workload";
 
 const FLOOR_KEY_VALUE = JSON.stringify({ telegramId: "7012345678", userId: "floor" });
+
+/** The open-loop shape the issue asks for: 100 virtual users, 500 requests started per second. */
+export const OPEN_LOOP = { virtualUsers: 100, ratePerSecond: 500, seconds: (scale: number) => Math.max(5, Math.round(30 * scale)) };
+
+/** Closed-loop HTTP load at 100 connections: a warm-up phase, then the measured one. */
+export const HTTP_100 = { connections: 100, warmupSeconds: (scale: number) => Math.max(1, Math.round(3 * scale)), seconds: (scale: number) => Math.max(2, Math.round(8 * scale)) };
+
+/** The key the bare GETs read (the redis-get floor and the floor route). */
+const floorKey = ({ keys }: BenchContext) => keys.lookup("floor", "get");
+
+async function seedFloorKey(context: BenchContext): Promise<void> {
+  await context.redis.set(floorKey(context), FLOOR_KEY_VALUE);
+}
+
+/** Closed loop after a warm-up that must answer 2xx only (a floor that fails is no floor). */
+export async function warmedHttpLoad(load: Omit<HttpLoad, "durationSeconds">, scale: number): Promise<WorkloadResult & { readonly cpuUsPerRequest: number }> {
+  const warmup = await runHttpLoad({ ...load, durationSeconds: HTTP_100.warmupSeconds(scale) });
+  if (warmup.errors > 0 || warmup.non2xx > 0) throw new Error(`${load.url} warm-up: ${warmup.errors} errors, ${warmup.non2xx} non-2xx`);
+  const { non2xx, errors, cpuUsPerRequest, ...summary } = await runHttpLoad({ ...load, durationSeconds: HTTP_100.seconds(scale) });
+  return { ...summary, cpuUsPerRequest, errors: non2xx + errors, extra: { "cpuUs/req": cpuUsPerRequest, ...(non2xx + errors > 0 ? { non2xx, errors } : {}) } };
+}
+
+/** Open loop at the issue's arrival rate; the row reports latency from each request's due time. */
+export async function openLoopLoad(load: Omit<OpenLoad, "ratePerSecond" | "durationSeconds" | "virtualUsers">, scale: number): Promise<WorkloadResult> {
+  const result: OpenLoadResult = await runOpenLoad({ ...load, ratePerSecond: OPEN_LOOP.ratePerSecond, virtualUsers: OPEN_LOOP.virtualUsers, durationSeconds: OPEN_LOOP.seconds(scale) });
+  const { sent, dropped, failed, non2xx, achievedRate, ...summary } = result;
+  return {
+    ...summary,
+    errors: dropped + failed + non2xx,
+    extra: { rate: `${achievedRate}/${OPEN_LOOP.ratePerSecond} req/s`, vus: OPEN_LOOP.virtualUsers, sent, dropped, failed, non2xx },
+  };
+}
 
 export const floorWorkloads: readonly Workload[] = [
   {
     name: "redis-get",
     description: "bare @upstash/redis GET through the local Upstash endpoint",
-    run: async ({ redis, keys, scale }) => {
-      const key = keys.lookup("floor", "get");
-      await redis.set(key, FLOOR_KEY_VALUE);
-      return measureSequential(() => redis.get(key), Math.round(3000 * scale));
-    },
+    setup: seedFloorKey,
+    run: async (context) => measureSequential(() => context.redis.get(floorKey(context)), Math.round(3000 * context.scale)),
   },
   {
     name: "redis-set",
@@ -29,14 +61,25 @@ export const floorWorkloads: readonly Workload[] = [
   },
   {
     name: "route-minimal-c1",
-    description: "GET /bench/noop through the dev server, 1 connection",
-    run: async ({ apiUrl, scale }) =>
-      runHttpLoad({ url: `${apiUrl}/bench/noop`, connections: 1, durationSeconds: Math.max(1, Math.round(5 * scale)) }),
+    description: "GET /bench/noop through the dev server, 1 connection: the HTTP stack alone",
+    run: async ({ apiUrl, scale }) => runHttpLoad({ url: `${apiUrl}/bench/noop`, connections: 1, durationSeconds: Math.max(1, Math.round(5 * scale)) }),
   },
   {
     name: "route-minimal-c100",
-    description: "GET /bench/noop through the dev server, 100 connections",
-    run: async ({ apiUrl, scale }) =>
-      runHttpLoad({ url: `${apiUrl}/bench/noop`, connections: 100, durationSeconds: Math.max(2, Math.round(8 * scale)) }),
+    description: "GET /bench/noop through the dev server, 100 connections: the HTTP stack alone",
+    run: async ({ apiUrl, scale }) => warmedHttpLoad({ url: `${apiUrl}/bench/noop`, connections: HTTP_100.connections }, scale),
+  },
+  {
+    name: "route-redis-get-c100",
+    description: "GET /bench/redis-get (same stack and auth as the lookup route, one bare Upstash GET), 100 connections",
+    setup: seedFloorKey,
+    run: async (context) =>
+      warmedHttpLoad({ url: `${context.apiUrl}/bench/redis-get`, connections: HTTP_100.connections, headers: { authorization: `Bearer ${context.serviceToken}` } }, context.scale),
+  },
+  {
+    name: "route-redis-get-open",
+    description: "GET /bench/redis-get, open loop: 100 virtual users, 500 requests started per second",
+    setup: seedFloorKey,
+    run: async (context) => openLoopLoad({ url: `${context.apiUrl}/bench/redis-get`, headers: { authorization: `Bearer ${context.serviceToken}` } }, context.scale),
   },
 ];
