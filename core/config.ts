@@ -50,7 +50,16 @@ export const sqsConfigSchema = z.object({
 export const authConfigSchema = z.object({
   JWT_SECRET: z.string().check(z.minLength(32, "must be at least 32 characters")),
   JWT_ISSUER: nonEmpty("botstate"),
+  /** Longest token lifetime (exp - iat) accepted per role; see core/auth/tokens.ts. */
+  JWT_MAX_AGE_USER_SECONDS: positiveInt(24 * 3600),
+  JWT_MAX_AGE_SERVICE_SECONDS: positiveInt(30 * 24 * 3600),
+  JWT_MAX_AGE_ADMIN_SECONDS: positiveInt(12 * 3600),
 });
+
+/** The per-role token lifetimes of an auth config. */
+export function maxTokenAgeSeconds(config: AuthConfig): { user: number; service: number; admin: number } {
+  return { user: config.JWT_MAX_AGE_USER_SECONDS, service: config.JWT_MAX_AGE_SERVICE_SECONDS, admin: config.JWT_MAX_AGE_ADMIN_SECONDS };
+}
 
 export const httpConfigSchema = z.object({
   HTTP_MAX_BODY_BYTES: positiveInt(256 * 1024),

@@ -2,11 +2,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPool, createSql } from "../core/db/neon";
-import { loadMigrations, migrate } from "../core/db/migrate";
-import { migrateDatabase } from "../local/database";
-import { cloudEnv, createTestDatabase } from "./support/cloud";
-import type { TestDatabase } from "./support/cloud";
+import { createPool, createSql } from "../../core/db/neon";
+import { loadMigrations, migrate } from "../../core/db/migrate";
+import { migrateDatabase } from "../../local/database";
+import { cloudEnv, createTestDatabase } from "../support/cloud";
+import type { TestDatabase } from "../support/cloud";
 
 let database: TestDatabase;
 const scratchDirs: string[] = [];

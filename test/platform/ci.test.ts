@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runToEnd } from "./support/processes";
+import { runToEnd } from "../support/processes";
 
 const SUMMARIZE = resolve(".ci/summarize.mjs");
 let dir: string;

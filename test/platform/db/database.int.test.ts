@@ -2,11 +2,11 @@ import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Database } from "../../core/db/database";
-import { createSql } from "../../core/db/neon";
-import { UnavailableError } from "../../core/errors";
-import { createTestDatabase, cloudEnv } from "../support/cloud";
-import type { TestDatabase } from "../support/cloud";
+import { Database } from "../../../core/db/database";
+import { createSql } from "../../../core/db/neon";
+import { UnavailableError } from "../../../core/errors";
+import { createTestDatabase, cloudEnv } from "../../support/cloud";
+import type { TestDatabase } from "../../support/cloud";
 
 let database: TestDatabase;
 

@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadSstManifest } from "../local/sst-manifest";
-import type { SstManifest } from "../local/sst-manifest";
-import { useAppEnv } from "./support/cloud";
+import { loadSstManifest } from "../../local/sst-manifest";
+import type { SstManifest } from "../../local/sst-manifest";
+import { useAppEnv } from "../support/cloud";
 
 let manifest: SstManifest;
 
