@@ -6,7 +6,7 @@ import { bundleClients, bundleDirectory, bundleFunction, distinctBundles } from 
 import type { BundleReport, ClientPackage } from "../../scripts/size/bundle";
 import type { Summary } from "../stats";
 import { summarize } from "../stats";
-import type { Workload, WorkloadResult } from "../workload";
+import type { Details, Workload, WorkloadResult } from "../workload";
 
 const run = promisify(execFile);
 
@@ -46,8 +46,16 @@ async function measureRounds(entries: readonly Measured[], rounds: number): Prom
   }
 }
 
-const cpuSummary = (samples: readonly Sample[]): Summary => summarize(samples.map((sample) => sample.cpuMs), 1);
+/** CPU ms percentiles; ops/s is imports per second of wall time. */
+const cpuSummary = (samples: readonly Sample[]): Summary =>
+  summarize(
+    samples.map((sample) => sample.cpuMs),
+    samples.reduce((sum, sample) => sum + sample.wallMs, 0),
+  );
 const wallMedian = (samples: readonly Sample[]): number => summarize(samples.map((sample) => sample.wallMs), 1).medianMs;
+
+/** Functions that use the same clients (and Node options) share a floor. */
+const floorKey = (bundle: BundleReport, nodeOptions: string | undefined) => `${bundle.clients.join("+")}|${nodeOptions ?? ""}`;
 
 /** Bundles every declared function and, per set of clients they use, the bundle of just those clients. */
 async function bundleAll(functions: readonly DeclaredFunction[], directory: string) {
@@ -57,14 +65,39 @@ async function bundleAll(functions: readonly DeclaredFunction[], directory: stri
     const bundle = await bundleFunction(fn, directory);
     const nodeOptions = fn.environment.NODE_OPTIONS;
     handlers.push({ name: fn.handler.spec.replace(/\.handler$/, ""), bundle, nodeOptions, samples: [] });
-    const key = `${bundle.clients.join("+")}|${nodeOptions ?? ""}`;
+    const key = floorKey(bundle, nodeOptions);
     if (!floors.has(key)) floors.set(key, { name: clientsName(bundle.clients), bundle: await bundleClients(bundle.clients, fn, directory), nodeOptions, samples: [] });
   }
-  return { handlers, floors, floorOf: (handler: Measured) => floors.get(`${handler.bundle.clients.join("+")}|${handler.nodeOptions ?? ""}`) };
+  return { handlers, floors, floorOf: (handler: Measured) => floors.get(floorKey(handler.bundle, handler.nodeOptions)) };
 }
 
 function clientsName(clients: readonly ClientPackage[]): string {
   return `clients(${clients.map((client) => client.replace(/^@[^/]+\//, "").replace(/^client-/, "")).join("+")})`;
+}
+
+interface Compared {
+  readonly handler: Measured;
+  readonly floor: Measured | undefined;
+  readonly own: number;
+  readonly base: number;
+  readonly ratio: number;
+}
+
+function details(rows: readonly Compared[]): Details {
+  return {
+    title: "import cost per function (fresh process, median of the rounds)",
+    header: ["function", "bundle", "cpu ms", "wall ms", "floor", "floor cpu ms", "ratio", "target"],
+    rows: rows.map(({ handler, floor, own, base, ratio }) => [
+      handler.name,
+      `${(handler.bundle.bytes / 1000).toFixed(0)} KB`,
+      own.toFixed(1),
+      wallMedian(handler.samples).toFixed(1),
+      floor?.name ?? "-",
+      base.toFixed(1),
+      `${ratio.toFixed(2)}x`,
+      `<= ${TARGET_RATIO}x ${ratio <= TARGET_RATIO ? "ok" : "MISS"}`,
+    ]),
+  };
 }
 
 export const importWorkloads: readonly Workload[] = [
@@ -77,7 +110,7 @@ export const importWorkloads: readonly Workload[] = [
       try {
         const { handlers, floors, floorOf } = await bundleAll(distinctBundles(manifest.functions), directory.path);
         await measureRounds([...floors.values(), ...handlers], Math.max(3, Math.round(10 * scale)));
-        const rows = handlers.map((handler) => {
+        const rows: Compared[] = handlers.map((handler) => {
           const floor = floorOf(handler);
           const own = cpuSummary(handler.samples).medianMs;
           const base = floor ? cpuSummary(floor.samples).medianMs : Number.NaN;
@@ -88,22 +121,7 @@ export const importWorkloads: readonly Workload[] = [
           ...cpuSummary(worst.handler.samples),
           measuredFloor: { name: worst.floor?.name ?? "-", medianMs: worst.base },
           extra: { worst: worst.handler.name, functions: rows.length, wallMs: wallMedian(worst.handler.samples), nodeOptions: worst.handler.nodeOptions ?? "-" },
-          details: {
-            title: "import cost per function (fresh process, median of the rounds)",
-            header: ["function", "bundle", "cpu ms", "wall ms", "floor", "floor cpu ms", "ratio", "target"],
-            rows: [
-              ...rows.map(({ handler, floor, own, base, ratio }) => [
-                handler.name,
-                `${(handler.bundle.bytes / 1000).toFixed(0)} KB`,
-                own.toFixed(1),
-                wallMedian(handler.samples).toFixed(1),
-                floor?.name ?? "-",
-                base.toFixed(1),
-                `${ratio.toFixed(2)}x`,
-                `<= ${TARGET_RATIO}x ${ratio <= TARGET_RATIO ? "ok" : "MISS"}`,
-              ]),
-            ],
-          },
+          details: details(rows),
         };
       } finally {
         directory.dispose();
