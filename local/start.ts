@@ -30,41 +30,7 @@ const failInBackground = (error: unknown): void => {
 process.on("uncaughtException", failInBackground);
 process.on("unhandledRejection", failInBackground);
 
-<<<<<<< HEAD
-    const adminToken = await issueAccessToken(
-      { secret: jwtSecret, issuer: process.env.JWT_ISSUER ?? "botstate" },
-      { role: "admin", subject: "dev-admin", ttlSeconds: 12 * 3600 },
-      new Date(),
-    );
-    writeEnvFile(
-      ENV_FILE,
-      // The dev admin token goes to the mode-600 env file, never to the terminal (logs get shared).
-      { ...cloud.env, ...telegramEnv, ...okxEnv, DATABASE_URL: databaseUrl, API_URL: server.url, JWT_SECRET: jwtSecret, BOTSTATE_DEV_ADMIN_TOKEN: adminToken },
-      "written by npm start: the endpoints of the running local cloud",
-    );
-
-    log("");
-    log(`botstate local cloud ready in ${((performance.now() - started) / 1000).toFixed(1)}s`);
-    log(`  API            ${server.url}  (${manifest.routes.length} routes, e.g. ${server.url}/health)`);
-    log(`  Upstash REST   ${cloud.env.UPSTASH_REDIS_REST_URL}  -> ${cloud.backing.redisSource} Redis`);
-    log(`  Neon SQL       ${cloud.env.NEON_FETCH_ENDPOINT}  -> ${cloud.backing.postgresSource} Postgres, database ${databaseName}`);
-    log(`  SQS            ${cloud.env.SQS_ENDPOINT}  (${Object.keys(cloud.queueUrls).join(", ") || "no queues"})`);
-    log(`  Telegram API   ${telegram.root}  (fake Bot API; calls listed at ${telegram.root}/_recorded)`);
-    log(`  OKX            ${okx.url}  (fake; dev account uid ${devOkx.uid}: /setapi ${devOkx.apiKey} ${devOkx.secretKey} ${devOkx.passphrase})`);
-    log(`  Queue pollers  ${manifest.subscriptions.length}, crons ${manifest.crons.length}`);
-    log(`  Env written to ${ENV_FILE}`);
-    log(`  Dev admin token (12h) in ${ENV_FILE} as BOTSTATE_DEV_ADMIN_TOKEN`);
-    log("Ctrl-C stops everything.");
-  } catch (error) {
-    console.error(error);
-    await shutdown(1);
-  }
-}
-
-await main();
-=======
 console.log("botstate: starting the local cloud (Ctrl-C stops it at any moment)");
 const { runDevStack } = await import("./dev-stack");
 const stackExitCode = await runDevStack(shutdown.signal);
 process.exit(exitCode || stackExitCode);
->>>>>>> trust-local
