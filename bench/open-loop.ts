@@ -15,6 +15,8 @@ export interface OpenLoad {
 }
 
 export interface OpenLoadResult extends Summary {
+  /** Every answered request's latency, from when it was due. */
+  readonly latenciesMs: readonly number[];
   readonly sent: number;
   /** Due while every virtual user was busy: the server could not keep the rate. */
   readonly dropped: number;
@@ -74,5 +76,36 @@ export async function runOpenLoad(load: OpenLoad): Promise<OpenLoadResult> {
   const elapsedMs = performance.now() - started;
   agent.destroy();
   const sent = total - counts.dropped;
-  return { ...summarize(latencies, elapsedMs), sent, ...counts, achievedRate: Math.round((sent * 1000) / elapsedMs) };
+  return { ...summarize(latencies, elapsedMs), latenciesMs: latencies, sent, ...counts, achievedRate: Math.round((sent * 1000) / elapsedMs) };
+}
+
+export interface Interleaved {
+  readonly slices: number;
+  readonly sliceSeconds: number;
+}
+
+/**
+ * Several open loads in alternating slices (A, B, A, B, ...), one at a time, each result merged
+ * over its slices: on a machine that others share, a burst of their work then falls on every load
+ * alike instead of on whichever ran during it.
+ */
+export async function runInterleavedOpenLoads(loads: readonly Omit<OpenLoad, "durationSeconds">[], plan: Interleaved): Promise<OpenLoadResult[]> {
+  const parts: OpenLoadResult[][] = loads.map(() => []);
+  for (let slice = 0; slice < plan.slices; slice += 1) {
+    for (const [index, load] of loads.entries()) parts[index]?.push(await runOpenLoad({ ...load, durationSeconds: plan.sliceSeconds }));
+  }
+  return parts.map((results) => {
+    const latencies = results.flatMap((result) => result.latenciesMs);
+    const sum = (pick: (result: OpenLoadResult) => number) => results.reduce((total, result) => total + pick(result), 0);
+    const seconds = plan.slices * plan.sliceSeconds;
+    return {
+      ...summarize(latencies, seconds * 1000),
+      latenciesMs: latencies,
+      sent: sum((result) => result.sent),
+      dropped: sum((result) => result.dropped),
+      failed: sum((result) => result.failed),
+      non2xx: sum((result) => result.non2xx),
+      achievedRate: Math.round(sum((result) => result.sent) / seconds),
+    };
+  });
 }
