@@ -16,6 +16,7 @@ const linkedSecrets: Readonly<Record<string, string>> = {
   DATABASE_URL: "DatabaseUrl",
   TELEGRAM_BOT_TOKEN: "TelegramBotToken",
   TELEGRAM_WEBHOOK_SECRET: "TelegramWebhookSecret",
+  TELEGRAM_ADMIN_CHAT_ID: "TelegramAdminChatId",
 };
 
 const linkedQueueUrls: Readonly<Record<string, string>> = {
