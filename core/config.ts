@@ -36,6 +36,10 @@ export const postgresConfigSchema = z.object({
   NEON_FETCH_ENDPOINT: optionalUrl,
   /** Local cloud only: host:port/path of the WebSocket relay used by Pool/Client. */
   NEON_WS_PROXY: optionalString,
+  /** Server-side budget of each statement and lock wait of a write (Postgres cancels and rolls back). */
+  DATABASE_STATEMENT_TIMEOUT_MS: positiveInt(2_000),
+  /** Client-side bound of one database round trip (kept above the statement budget), below the function timeout. */
+  DATABASE_REQUEST_TIMEOUT_MS: positiveInt(5_000),
 });
 
 export const sqsConfigSchema = z.object({
@@ -62,6 +66,11 @@ export const lookupConfigSchema = z.object({
   LOOKUP_NEGATIVE_TTL_SECONDS: positiveInt(30),
   /** Longest a lookup waits on Redis before answering from the database. */
   LOOKUP_CACHE_TIMEOUT_MS: positiveInt(100),
+});
+
+export const outboxConfigSchema = z.object({
+  /** Rows a drain claims per batch. */
+  OUTBOX_DRAIN_BATCH: positiveInt(100),
 });
 
 const booleanFlag = z
@@ -114,6 +123,7 @@ export type SqsConfig = z.infer<typeof sqsConfigSchema>;
 export type AuthConfig = z.infer<typeof authConfigSchema>;
 export type HttpConfig = z.infer<typeof httpConfigSchema>;
 export type LookupConfig = z.infer<typeof lookupConfigSchema>;
+export type OutboxConfig = z.infer<typeof outboxConfigSchema>;
 export type ExchangeConfig = z.infer<typeof exchangeConfigSchema>;
 export type TelegramApiConfig = z.infer<typeof telegramApiConfigSchema>;
 export type TelegramWebhookConfig = z.infer<typeof telegramWebhookConfigSchema>;

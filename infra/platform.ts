@@ -28,7 +28,12 @@ export interface LambdaOptions {
   readonly environment?: Readonly<Record<string, string>>;
 }
 
-/** One Lambda function: Node 22 on arm64, minified ESM with source maps, AWS SDK bundled. */
+/**
+ * One Lambda function: Node 22 on arm64, minified ESM with source maps, AWS SDK bundled (SST never
+ * marks it external). Every bundling option is set here on purpose: SST 4's builder treats a
+ * missing `minify` as false, and its runtime default is now nodejs24.x. `npm run size` bundles
+ * each handler with these options and checks its budget.
+ */
 export function lambda(handler: string, options: LambdaOptions = {}) {
   return {
     handler,

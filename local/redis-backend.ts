@@ -159,6 +159,11 @@ function withoutReplyTransformer<T>(name: string, run: () => T): T {
 
 type MockMethod = (...args: string[]) => unknown;
 
+/** The mock's keyspace (not in its type declarations); read synchronously for type checks. */
+interface MockData {
+  get(key: string): unknown;
+}
+
 /** The mock is an EventEmitter with helper methods too; only names of Redis commands may reach it. */
 const redisCommandNames: ReadonlySet<string> = new Set(Redis.prototype.getBuiltinCommands());
 
@@ -166,6 +171,7 @@ export function createMemoryRedisBackend(): RedisBackend {
   // The mock shares a keyspace between instances with the same host:port; a unique host gives this engine its own.
   const mock = new RedisMock({ host: `memory-${randomUUID()}` });
   const methods = mock as unknown as Record<string, unknown>;
+  const data = (mock as unknown as { data: MockData }).data;
 
   /** Runs the emulator synchronously (before returning), which is what makes transactions atomic here. */
   const run = (name: string, args: readonly (string | Buffer)[]): Promise<RawReply> => {
@@ -176,6 +182,8 @@ export function createMemoryRedisBackend(): RedisBackend {
     if (typeof method !== "function") return Promise.resolve(unknownCommand(name));
     // The mock keys its store by string; Buffer keys would be compared by identity.
     const textArgs = args.map((arg) => (typeof arg === "string" ? arg : arg.toString()));
+    const wrongType = wrongTypeOf(lower, textArgs[0], data);
+    if (wrongType) return Promise.resolve(wrongType);
     try {
       const pending = withoutReplyTransformer(lower, () => (method as MockMethod).apply(mock, textArgs));
       return Promise.resolve(pending).then(adoptMockReply, (error: unknown) => mockError(name, error));
@@ -200,6 +208,49 @@ export function createMemoryRedisBackend(): RedisBackend {
       return closing;
     },
   };
+}
+
+type KeyType = "string" | "hash" | "list" | "set" | "zset";
+
+/** Commands that work on one type of value at their first argument, as Redis checks them. */
+const KEY_TYPE_OF_COMMAND: ReadonlyMap<string, KeyType> = new Map(
+  (
+    [
+      ["string", "get getset getdel getex append incr incrby incrbyfloat decr decrby strlen getrange setrange getbit setbit bitcount bitpos"],
+      ["hash", "hget hset hmset hmget hgetall hdel hexists hincrby hincrbyfloat hkeys hvals hlen hsetnx hstrlen hscan hrandfield"],
+      ["list", "lpush rpush lpushx rpushx lpop rpop lrange llen lindex lset lrem ltrim linsert lpos lmove rpoplpush"],
+      ["set", "sadd srem smembers sismember smismember scard spop srandmember sscan smove"],
+      [
+        "zset",
+        "zadd zrem zrange zrangebyscore zrevrange zrevrangebyscore zrangebylex zrevrangebylex zscore zmscore zcard zcount zlexcount " +
+          "zincrby zrank zrevrank zpopmin zpopmax zscan zremrangebyscore zremrangebyrank zremrangebylex zrandmember",
+      ],
+    ] as const
+  ).flatMap(([type, names]) => names.split(" ").map((name) => [name, type] as const)),
+);
+
+const WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+/**
+ * The mock answers a command on a key of another type with null or a JavaScript TypeError (HGET on
+ * a string is null); Redis answers WRONGTYPE, which callers such as the Redis import rely on. The
+ * check reads the mock's store synchronously, so transactions stay atomic.
+ */
+function wrongTypeOf(command: string, key: string | undefined, data: MockData): RedisReplyError | undefined {
+  const expected = KEY_TYPE_OF_COMMAND.get(command);
+  if (expected === undefined || key === undefined) return undefined;
+  const value = data.get(key);
+  if (value === undefined || value === null) return undefined;
+  return storedType(value) === expected ? undefined : new RedisReplyError(WRONGTYPE);
+}
+
+/** How the mock stores each type (streams are arrays too, so they read as lists here). */
+function storedType(value: unknown): KeyType {
+  if (typeof value === "string" || Buffer.isBuffer(value)) return "string";
+  if (value instanceof Map) return "zset";
+  if (value instanceof Set) return "set";
+  if (Array.isArray(value)) return "list";
+  return "hash";
 }
 
 function unknownCommand(name: string): RedisReplyError {

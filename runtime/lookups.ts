@@ -10,7 +10,7 @@ import { ResilientLookupCache } from "../core/lookups/resilient-cache";
 import { LookupStats } from "../core/lookups/stats";
 import { UpstashLookupCache } from "../core/lookups/adapters/upstash-lookup-cache";
 import { redisClient, redisKeys } from "./clients/redis";
-import { sqlClient } from "./clients/postgres";
+import { database } from "./clients/postgres";
 import { configFor, once } from "./config";
 import { createMetrics } from "./metrics";
 import { platform } from "./platform";
@@ -42,7 +42,7 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
   const { logger, clock, ids, config: platformConfig } = platform();
   const { metrics, sink } = createMetrics(platformConfig.SERVICE_NAME);
   const stats = new LookupStats(clock.now(), sink);
-  const repository = new PostgresMappingRepository(sqlClient(), () => stats.databaseQuery());
+  const repository = new PostgresMappingRepository(database(), () => stats.databaseQuery());
   const cache = new ResilientLookupCache(
     new UpstashLookupCache(options.redis ?? redisClient(), redisKeys(), ids, Math.max(5_000, 2 * config.LEGACY_LOOKUP_TIMEOUT_MS)),
     { timeoutMs: config.LOOKUP_CACHE_TIMEOUT_MS },
@@ -77,7 +77,7 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
 export function mappingImportDeps(options: { readonly withCache: boolean }): ImportDeps {
   const { ids } = platform();
   const cache: LookupCache = options.withCache ? new UpstashLookupCache(redisClient(), redisKeys(), ids) : noCache;
-  return { repository: new PostgresMappingRepository(sqlClient()), cache, ids };
+  return { repository: new PostgresMappingRepository(database()), cache, ids };
 }
 
 const refuse = () => Promise.reject(new Error("no cache configured"));

@@ -3,6 +3,7 @@ import { connect } from "node:net";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { embeddedModeFromEnv, startBackingServers } from "../../local/backing.js";
+import { findOnPath } from "../../local/processes.js";
 
 /** Sends a raw RESP command and returns the first reply line, or the socket error code. */
 function resp(port: number, command: string): Promise<string> {
@@ -52,6 +53,8 @@ async function selectOne(url: string): Promise<number | undefined> {
   }
 }
 
+/** A machine with only Node and npm has none: the in-process engine stands in for it. */
+const redisServerOnPath = (await findOnPath("redis-server", process.env.PATH)) !== null;
 const localRedis = (await resp(6379, "*1\r\n$4\r\nPING\r\n")) === "+PONG";
 const localPostgres = await selectOne("postgres://postgres@127.0.0.1:5432/postgres").then(
   (one) => one === 1,
@@ -101,7 +104,7 @@ describe("startBackingServers", () => {
     }
   });
 
-  it("forceEmbedded starts embedded PostgreSQL and a redis-server, and stop() leaves nothing behind", { timeout: 60_000 }, async () => {
+  it("forceEmbedded starts embedded PostgreSQL and a redis-server (the in-process engine without one on PATH), and stop() leaves nothing behind", { timeout: 60_000 }, async () => {
     const lines: string[] = [];
     const servers = await startBackingServers({
       forceEmbedded: true,
@@ -112,12 +115,13 @@ describe("startBackingServers", () => {
     let stopped = false;
     try {
       expect(servers.postgresSource).toBe("embedded");
-      expect(servers.redisSource).toBe("spawned");
+      expect(servers.redisSource).toBe(redisServerOnPath ? "spawned" : "memory");
       expect(lines).toHaveLength(2);
       const pgPort = Number(new URL(servers.databaseUrl).port);
-      const redisPort = Number(new URL(servers.redisUrl ?? "redis://invalid").port);
       expect(pgPort).not.toBe(5432);
-      expect(redisPort).not.toBe(6379);
+      const redisPort = servers.redisUrl === null ? null : Number(new URL(servers.redisUrl).port);
+      if (redisServerOnPath) expect(redisPort).not.toBe(6379);
+      else expect(lines.join("\n")).toMatch(/no redis-server on PATH, using the in-process engine/);
 
       expect(await selectOne(servers.databaseUrl)).toBe(1);
       // The maintenance URL must allow CREATE DATABASE: tests give every file its own database.
@@ -129,7 +133,7 @@ describe("startBackingServers", () => {
       } finally {
         await admin.end();
       }
-      expect(await resp(redisPort, "*1\r\n$4\r\nPING\r\n")).toBe("+PONG");
+      if (redisPort !== null) expect(await resp(redisPort, "*1\r\n$4\r\nPING\r\n")).toBe("+PONG");
 
       const dataDir = /\(data (\S+?)[,)]/.exec(lines.join("\n"))?.[1];
       expect(dataDir).toMatch(new RegExp(`pg-${pgPort}$`));
@@ -138,7 +142,7 @@ describe("startBackingServers", () => {
       await servers.stop();
       stopped = true;
       expect(await tcpState(pgPort)).toBe("ECONNREFUSED");
-      expect(await tcpState(redisPort)).toBe("ECONNREFUSED");
+      if (redisPort !== null) expect(await tcpState(redisPort)).toBe("ECONNREFUSED");
       expect(existsSync(dataDir ?? "")).toBe(false);
       await servers.stop();
     } finally {

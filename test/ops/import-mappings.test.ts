@@ -7,6 +7,7 @@ import type { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { verifyAccessToken } from "../../core/auth/tokens";
 import type { IdGenerator } from "../../core/clock";
+import { Database } from "../../core/db/database";
 import { createSql } from "../../core/db/neon";
 import type { Sql } from "../../core/db/neon";
 import { importMappings } from "../../core/lookups/import";
@@ -51,7 +52,7 @@ beforeAll(async () => {
   sql = createSql({ databaseUrl: app.env.DATABASE_URL as string, fetchEndpoint: app.env.NEON_FETCH_ENDPOINT, wsProxy: app.env.NEON_WS_PROXY });
   redis = createUpstashRedis({ url: app.env.UPSTASH_REDIS_REST_URL as string, token: app.env.UPSTASH_REDIS_REST_TOKEN as string, retries: 0 });
   keys = new RedisKeys(app.keyPrefix);
-  repository = new PostgresMappingRepository(sql);
+  repository = new PostgresMappingRepository(new Database(sql));
   cache = new UpstashLookupCache(redis, keys);
   dir = await mkdtemp(join(tmpdir(), "botstate-import-"));
 });

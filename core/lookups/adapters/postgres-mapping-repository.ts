@@ -1,5 +1,5 @@
 import { ConflictError, UnavailableError } from "../../errors";
-import type { Sql } from "../../db/neon";
+import type { Database } from "../../db/database";
 import type { Identifier } from "../identifier";
 import type { Mapping, MappingSource } from "../model";
 import type { MappingChange, MappingInput, MappingRepository } from "../ports";
@@ -43,18 +43,19 @@ const CONFLICTS: Record<string, string> = {
   app_users_okx_uid_key: "okxUid already belongs to another user",
 };
 
+/** Unique violations become conflicts; availability failures arrive as UnavailableError already. */
 function translate(error: unknown): never {
   const failure = error as { code?: string; constraint?: string };
   if (failure.code === "23505") {
     throw new ConflictError(CONFLICTS[failure.constraint ?? ""] ?? "mapping conflicts with an existing one", { cause: error });
   }
-  throw new UnavailableError("mapping store failed", { cause: error });
+  throw error;
 }
 
-/** Mappings in Postgres through Neon's HTTP driver: one round trip per call. */
+/** Mappings in Postgres through Neon's HTTP driver: one bounded round trip per call. */
 export class PostgresMappingRepository implements MappingRepository {
   constructor(
-    private readonly sql: Sql,
+    private readonly db: Database,
     /** Counts round trips, for stats and the benchmarks' queries-per-request figure. */
     private readonly onQuery: () => void = () => undefined,
   ) {}
@@ -72,10 +73,7 @@ export class PostgresMappingRepository implements MappingRepository {
     }
     this.onQuery();
     try {
-      const rows = await this.sql.query(
-        `SELECT ${COLUMNS} FROM user_identifier_mappings WHERE ${conditions.join(" OR ")}`,
-        params,
-      );
+      const rows = await this.db.query(`SELECT ${COLUMNS} FROM user_identifier_mappings WHERE ${conditions.join(" OR ")}`, params, "mapping lookup");
       return rows.map(toMapping);
     } catch (error) {
       return translate(error);
@@ -85,7 +83,7 @@ export class PostgresMappingRepository implements MappingRepository {
   async getByUserId(userId: string): Promise<Mapping | null> {
     this.onQuery();
     try {
-      const rows = await this.sql.query(`SELECT ${COLUMNS} FROM user_identifier_mappings WHERE user_id = $1`, [userId]);
+      const rows = await this.db.query(`SELECT ${COLUMNS} FROM user_identifier_mappings WHERE user_id = $1`, [userId], "mapping read");
       return rows[0] ? toMapping(rows[0]) : null;
     } catch (error) {
       return translate(error);
@@ -95,11 +93,12 @@ export class PostgresMappingRepository implements MappingRepository {
   async search(filter: { telegramId?: string | undefined; okxUid?: string | undefined }): Promise<Mapping[]> {
     this.onQuery();
     try {
-      const rows = await this.sql.query(
+      const rows = await this.db.query(
         `SELECT ${COLUMNS} FROM user_identifier_mappings
          WHERE ($1::bigint IS NULL OR telegram_id = $1::bigint) AND ($2::text IS NULL OR okx_uid = $2)
          ORDER BY updated_at DESC LIMIT 100`,
         [filter.telegramId ?? null, filter.okxUid ?? null],
+        "mapping search",
       );
       return rows.map(toMapping);
     } catch (error) {
@@ -114,7 +113,7 @@ export class PostgresMappingRepository implements MappingRepository {
   async upsert(input: MappingInput, source: MappingSource): Promise<MappingChange> {
     this.onQuery();
     try {
-      const [previousRows, , currentRows] = await this.sql.transaction((sql) => [
+      const [previousRows, , currentRows] = await this.db.transaction((sql) => [
         sql.query(`SELECT ${COLUMNS} FROM user_identifier_mappings WHERE user_id = $1 FOR UPDATE`, [input.userId]),
         sql.query(
           `INSERT INTO app_users (id, telegram_id, okx_uid, is_active) VALUES ($1, $2, $3, $4)
@@ -133,7 +132,7 @@ export class PostgresMappingRepository implements MappingRepository {
            RETURNING ${COLUMNS}`,
           [input.userId, input.telegramId, input.okxUid, input.isActive, source],
         ),
-      ]);
+      ], "mapping write");
       const previous = previousRows?.[0] ? toMapping(previousRows[0]) : null;
       const written = currentRows?.[0] ? toMapping(currentRows[0]) : null;
       const current = written ?? previous;
@@ -148,13 +147,13 @@ export class PostgresMappingRepository implements MappingRepository {
   async deactivate(userId: string): Promise<MappingChange | null> {
     this.onQuery();
     try {
-      const [previousRows, currentRows] = await this.sql.transaction((sql) => [
+      const [previousRows, currentRows] = await this.db.transaction((sql) => [
         sql.query(`SELECT ${COLUMNS} FROM user_identifier_mappings WHERE user_id = $1 FOR UPDATE`, [userId]),
         sql.query(
           `UPDATE user_identifier_mappings SET is_active = false WHERE user_id = $1 AND is_active RETURNING ${COLUMNS}`,
           [userId],
         ),
-      ]);
+      ], "mapping deactivation");
       const previous = previousRows?.[0] ? toMapping(previousRows[0]) : null;
       if (!previous) return null;
       const written = currentRows?.[0] ? toMapping(currentRows[0]) : null;

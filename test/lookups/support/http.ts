@@ -31,7 +31,12 @@ export interface MappingBody {
 }
 
 export interface ErrorBody {
-  readonly error: { readonly code: string; readonly message: string; readonly fields?: readonly { readonly field: string; readonly message: string }[] };
+  readonly error: {
+    readonly code: string;
+    readonly message: string;
+    readonly fields?: readonly { readonly field: string; readonly message: string }[];
+    readonly outcome?: "not_applied" | "unknown";
+  };
 }
 
 export type BatchResult = { readonly identifier: string; readonly found: false } | (LookupBody & { readonly found: true });
@@ -44,23 +49,33 @@ export interface StatsBody {
 export interface ApiResponse<T> {
   readonly status: number;
   readonly body: T;
+  readonly headers: Headers;
   readonly elapsedMs: number;
 }
 
 /** Calls the dev server like a bot would: JSON in, JSON out, bearer token. */
 export function apiClient(baseUrl: () => string) {
-  return async function api<T>(method: string, path: string, options: { token?: string; body?: unknown } = {}): Promise<ApiResponse<T>> {
+  return async function api<T>(
+    method: string,
+    path: string,
+    options: { token?: string; body?: unknown; contentType?: string } = {},
+  ): Promise<ApiResponse<T>> {
     const started = performance.now();
     const response = await fetch(baseUrl() + path, {
       method,
       headers: {
-        ...(options.body === undefined ? {} : { "content-type": "application/json" }),
+        ...(options.body === undefined ? {} : { "content-type": options.contentType ?? "application/json" }),
         ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
       },
       ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
     });
     const text = await response.text();
-    return { status: response.status, body: (text === "" ? undefined : JSON.parse(text)) as T, elapsedMs: performance.now() - started };
+    return {
+      status: response.status,
+      body: (text === "" ? undefined : JSON.parse(text)) as T,
+      headers: response.headers,
+      elapsedMs: performance.now() - started,
+    };
   };
 }
 

@@ -1,14 +1,14 @@
 import { resolve } from "node:path";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { issueAccessToken } from "../core/auth/tokens";
-import type { Role } from "../core/auth/tokens";
-import { startDevServer } from "../local/dev-server";
-import type { DevServer } from "../local/dev-server";
-import { loadSstManifest, resolveHandler } from "../local/sst-manifest";
-import type { RouteDecl } from "../local/sst-manifest";
-import { TEST_JWT_SECRET, useAppEnv } from "./support/cloud";
-import type { AppEnv } from "./support/cloud";
+import { issueAccessToken } from "../../core/auth/tokens";
+import type { Role } from "../../core/auth/tokens";
+import { startDevServer } from "../../local/dev-server";
+import type { DevServer } from "../../local/dev-server";
+import { loadSstManifest, resolveHandler } from "../../local/sst-manifest";
+import type { RouteDecl } from "../../local/sst-manifest";
+import { TEST_JWT_SECRET, useAppEnv } from "../support/cloud";
+import type { AppEnv } from "../support/cloud";
 
 const settings = { secret: TEST_JWT_SECRET, issuer: "botstate" };
 const token = (role: Role, subject = "00000000-0000-4000-8000-000000000001", now = new Date()) =>

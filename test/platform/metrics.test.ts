@@ -8,7 +8,7 @@ afterEach(() => {
 describe("lookup metrics", () => {
   it("publishes the counts recorded during an invocation as one EMF line", async () => {
     vi.stubEnv("POWERTOOLS_METRICS_DISABLED", "false");
-    const { createMetrics, flushMetrics } = await import("../runtime/metrics");
+    const { createMetrics, flushMetrics } = await import("../../runtime/metrics");
     const lines: string[] = [];
     vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
       lines.push(String(chunk));

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createLogger, REDACTED, redactSecrets } from "../core/observability/logger";
+import { createLogger, REDACTED, redactSecrets } from "../../core/observability/logger";
 
 afterEach(() => vi.restoreAllMocks());
 

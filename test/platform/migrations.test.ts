@@ -1,19 +1,30 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPool, createSql } from "../core/db/neon";
-import { loadMigrations, migrate } from "../core/db/migrate";
-import { migrateDatabase } from "../local/database";
-import { cloudEnv, createTestDatabase } from "./support/cloud";
-import type { TestDatabase } from "./support/cloud";
+import { createPool, createSql } from "../../core/db/neon";
+import { loadMigrations, migrate } from "../../core/db/migrate";
+import { migrateDatabase } from "../../local/database";
+import { cloudEnv, createTestDatabase } from "../support/cloud";
+import type { TestDatabase } from "../support/cloud";
 
 let database: TestDatabase;
+const scratchDirs: string[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase({ migrate: false });
 });
-afterAll(async () => database?.drop());
+afterAll(async () => {
+  await Promise.all(scratchDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  await database?.drop();
+});
+
+/** A folder of migration files for one test, removed after the file's tests. */
+async function migrationsDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "botstate-migrations-"));
+  scratchDirs.push(dir);
+  return dir;
+}
 
 const settings = () => ({ databaseUrl: database.url, fetchEndpoint: cloudEnv().NEON_FETCH_ENDPOINT, wsProxy: cloudEnv().NEON_WS_PROXY });
 
@@ -35,7 +46,7 @@ describe("migrations", () => {
   });
 
   it("refuses a migration edited after it was applied", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "botstate-migrations-"));
+    const dir = await migrationsDir();
     const [original] = await loadMigrations();
     if (!original) throw new Error("no migrations");
     await writeFile(join(dir, `0001_${original.name}.sql`), `${original.sql}\n-- edited`);
@@ -48,7 +59,7 @@ describe("migrations", () => {
   });
 
   it("rolls back a failing migration together with its ledger row", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "botstate-migrations-"));
+    const dir = await migrationsDir();
     for (const m of await loadMigrations()) await writeFile(join(dir, `${String(m.version).padStart(4, "0")}_${m.name}.sql`), m.sql);
     await writeFile(join(dir, "0999_broken.sql"), "CREATE TABLE half_done (id int);\nSELECT * FROM no_such_table;");
     const pool = createPool(settings(), 1);

@@ -1,15 +1,15 @@
 import { resolve } from "node:path";
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createSqsClient } from "../core/queue/sqs";
-import { nextDelayMs, startCronRunner } from "../local/cron-runner";
-import { createRouter } from "../local/dev-server";
-import { startQueuePoller } from "../local/queue-poller";
-import { resolveHandler } from "../local/sst-manifest";
-import type { FunctionDecl, RouteDecl } from "../local/sst-manifest";
-import { seen } from "./fixtures/jobs-subscriber";
-import { ticks } from "./fixtures/tick-cron";
-import { cloudEnv, queueUrl } from "./support/cloud";
+import { createSqsClient } from "../../core/queue/sqs";
+import { nextDelayMs, startCronRunner } from "../../local/cron-runner";
+import { createRouter } from "../../local/dev-server";
+import { startQueuePoller } from "../../local/queue-poller";
+import { resolveHandler } from "../../local/sst-manifest";
+import type { FunctionDecl, RouteDecl } from "../../local/sst-manifest";
+import { seen } from "../fixtures/jobs-subscriber";
+import { ticks } from "../fixtures/tick-cron";
+import { cloudEnv, queueUrl } from "../support/cloud";
 
 const fn = (spec: string): FunctionDecl => ({
   handler: resolveHandler(resolve("."), spec),

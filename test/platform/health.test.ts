@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkHealth } from "../core/health/health";
+import { checkHealth } from "../../core/health/health";
 
 const clock = () => {
   let now = 0;

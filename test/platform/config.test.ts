@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { authConfigSchema, httpConfigSchema, parseConfig, platformConfigSchema, postgresConfigSchema, redisConfigSchema, sqsConfigSchema } from "../core/config";
-import { ConfigError } from "../core/errors";
+import { authConfigSchema, httpConfigSchema, parseConfig, platformConfigSchema, postgresConfigSchema, redisConfigSchema, sqsConfigSchema } from "../../core/config";
+import { ConfigError } from "../../core/errors";
 
 const valid = {
   UPSTASH_REDIS_REST_URL: "https://example.upstash.io",

@@ -1,0 +1,32 @@
+import { outboxConfigSchema } from "../core/config";
+import { PostgresOutbox, defaultOutboxOptions } from "../core/outbox/adapters/postgres-outbox";
+import type { OutboxDeliveryDeps } from "../core/outbox/delivery";
+import type { OutboxHandlers } from "../core/outbox/model";
+import { database } from "./clients/postgres";
+import { configFor, once } from "./config";
+import { platform } from "./platform";
+
+export interface OutboxModule extends OutboxDeliveryDeps {
+  readonly store: PostgresOutbox;
+  readonly batch: number;
+}
+
+/** The container's outbox store (Postgres) and what delivery needs. */
+export function outbox(): OutboxModule {
+  return once(outbox, () => {
+    const config = configFor(outboxConfigSchema);
+    const store = new PostgresOutbox(database(), defaultOutboxOptions);
+    return { store, log: platform().logger, batch: config.OUTBOX_DRAIN_BATCH };
+  });
+}
+
+/**
+ * Every topic the drain delivers, from the capabilities that write outbox rows. Each capability
+ * adds its handlers here (imported lazily, so only the drain function pays for all of them).
+ */
+const handlerSources: readonly (() => Promise<OutboxHandlers>)[] = [];
+
+export async function outboxHandlers(): Promise<OutboxHandlers> {
+  const all = await Promise.all(handlerSources.map((source) => source()));
+  return Object.assign({}, ...all) as OutboxHandlers;
+}
