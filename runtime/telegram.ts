@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { Redis } from "@upstash/redis";
 import type { Bot } from "grammy";
 import { telegramApiConfigSchema, telegramWebhookConfigSchema } from "../core/config";
-import type { Sql } from "../core/db/neon";
+import type { Database } from "../core/db/database";
 import { PostgresMappingRepository } from "../core/lookups/adapters/postgres-mapping-repository";
 import { MappingBotAccounts } from "../core/telegram/adapters/mapping-bot-accounts";
 import { PostgresUpdateMarks } from "../core/telegram/adapters/postgres-update-marks";
@@ -10,7 +10,7 @@ import { UpstashChatRateLimiter } from "../core/telegram/adapters/upstash-chat-r
 import { UpstashUpdateMarks } from "../core/telegram/adapters/upstash-update-marks";
 import type { BotServices, ChatRateLimiter, UpdateLedger } from "../core/telegram/ports";
 import { FailoverUpdateLedger } from "../core/telegram/update-ledger";
-import { sqlClient } from "./clients/postgres";
+import { database } from "./clients/postgres";
 import { redisClient, redisKeys } from "./clients/redis";
 import { configFor, once } from "./config";
 import { exchangeAccounts } from "./exchange";
@@ -30,7 +30,7 @@ export interface TelegramModule {
 /** Parts a test may swap (a dead Redis or Postgres, a use case of its own); the rest is wired as in Lambda. */
 export interface TelegramWiringOptions {
   readonly redis?: Redis;
-  readonly sql?: Sql;
+  readonly database?: Database;
   readonly services?: Partial<BotServices>;
 }
 
@@ -39,9 +39,9 @@ export interface TelegramWiringOptions {
  * are wired here once their capabilities are on main; until then they are null and their commands
  * answer that they are not available.
  */
-function botServices(sql: Sql, overrides: Partial<BotServices>): BotServices {
+function botServices(db: Database, overrides: Partial<BotServices>): BotServices {
   return {
-    accounts: new MappingBotAccounts(new PostgresMappingRepository(sql)),
+    accounts: new MappingBotAccounts(new PostgresMappingRepository(db)),
     exchange: exchangeAccounts(),
     registration: null,
     settings: null,
@@ -60,10 +60,10 @@ export function buildTelegram(options: TelegramWiringOptions = {}): TelegramModu
   const config = configFor(telegramWebhookConfigSchema);
   const { logger, clock, ids } = platform();
   const redis = options.redis ?? redisClient();
-  const sql = options.sql ?? sqlClient();
+  const db = options.database ?? database();
   const ledger = new FailoverUpdateLedger({
     fast: new UpstashUpdateMarks(redis, redisKeys()),
-    durable: new PostgresUpdateMarks(sql),
+    durable: new PostgresUpdateMarks(db),
     ids,
     log: logger,
     options: { leaseMs: config.TELEGRAM_UPDATE_LEASE_SECONDS * 1000, ttlSeconds: config.TELEGRAM_UPDATE_TTL_SECONDS, fastTimeoutMs: config.TELEGRAM_REDIS_TIMEOUT_MS },
@@ -73,7 +73,7 @@ export function buildTelegram(options: TelegramWiringOptions = {}): TelegramModu
     windowSeconds: config.TELEGRAM_RATE_WINDOW_SECONDS,
     timeoutMs: config.TELEGRAM_REDIS_TIMEOUT_MS,
   });
-  const services = botServices(sql, options.services ?? {});
+  const services = botServices(db, options.services ?? {});
   const deadlines = new AsyncLocalStorage<number>();
   const remainingMs = () => (deadlines.getStore() ?? Date.now() + config.TELEGRAM_HANDLER_BUDGET_MS) - Date.now();
   const bot = createTelegramBot(

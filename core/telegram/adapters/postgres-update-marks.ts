@@ -1,11 +1,13 @@
-import type { Sql } from "../../db/neon";
+import type { Database } from "../../db/database";
 import { UnavailableError } from "../../errors";
 import type { ClaimResult, DurableUpdateMarks, UpdateClaim } from "../ports";
 
+/** Every failure of this store is the store being unavailable (no constraint here can be the caller's fault). */
 async function run<T>(what: string, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
+    if (error instanceof UnavailableError) throw error;
     throw new UnavailableError(`telegram update marks: ${what} failed`, { cause: error });
   }
 }
@@ -16,11 +18,12 @@ async function run<T>(what: string, work: () => Promise<T>): Promise<T> {
  * holds it.
  */
 export class PostgresUpdateMarks implements DurableUpdateMarks {
-  constructor(private readonly sql: Sql) {}
+  constructor(private readonly db: Database) {}
 
   async claim(updateId: number, token: string, leaseMs: number): Promise<ClaimResult> {
-    const rows = await run("claim", () =>
-      this.sql.query(
+    const [rows] = await run("claim", () =>
+      this.db.transaction((sql) => [
+        sql.query(
         `WITH taken AS (
            INSERT INTO telegram_updates (update_id, state, claim_token, lease_until, expires_at)
            VALUES ($1, 'processing', $2, now() + make_interval(secs => $3::float8 / 1000), now() + make_interval(secs => $3::float8 / 1000))
@@ -32,40 +35,42 @@ export class PostgresUpdateMarks implements DurableUpdateMarks {
          )
          SELECT CASE WHEN EXISTS (SELECT 1 FROM taken) THEN 'claimed'
                      ELSE (SELECT state FROM telegram_updates WHERE update_id = $1) END AS outcome`,
-        [updateId, token, leaseMs],
-      ),
+          [updateId, token, leaseMs],
+        ),
+      ], "telegram update claim"),
     );
-    const outcome = (rows[0] as { outcome?: string } | undefined)?.outcome;
+    const outcome = (rows?.[0] as { outcome?: string } | undefined)?.outcome;
     if (outcome === "claimed") return { kind: "claimed", claim: { updateId, token, store: "postgres" } };
     return outcome === "done" ? { kind: "done" } : { kind: "busy" };
   }
 
   async complete(claim: UpdateClaim, ttlSeconds: number): Promise<void> {
     await run("complete", () =>
-      this.sql.transaction([
-        this.sql.query(
+      this.db.transaction((sql) => [
+        sql.query(
           `INSERT INTO telegram_updates (update_id, state, expires_at) VALUES ($1, 'done', now() + make_interval(secs => $2::float8))
            ON CONFLICT (update_id) DO UPDATE SET state = 'done', claim_token = NULL, lease_until = NULL, expires_at = EXCLUDED.expires_at`,
           [claim.updateId, ttlSeconds],
         ),
         // The table only grows while Redis is down; marks past their TTL go as new ones arrive.
-        this.sql.query("DELETE FROM telegram_updates WHERE expires_at < now() AND update_id <> $1", [claim.updateId]),
-      ]),
+        sql.query("DELETE FROM telegram_updates WHERE expires_at < now() AND update_id <> $1", [claim.updateId]),
+      ], "telegram update complete"),
     );
   }
 
   async release(claim: UpdateClaim): Promise<void> {
     await run("release", () =>
-      this.sql.query("DELETE FROM telegram_updates WHERE update_id = $1 AND state = 'processing' AND claim_token = $2", [claim.updateId, claim.token]),
+      this.db.transaction((sql) => [sql.query("DELETE FROM telegram_updates WHERE update_id = $1 AND state = 'processing' AND claim_token = $2", [claim.updateId, claim.token])], "telegram update release"),
     );
   }
 
   async peek(updateId: number): Promise<"done" | "busy" | null> {
     const rows = await run("peek", () =>
-      this.sql.query(
+      this.db.query(
         `SELECT CASE WHEN state = 'done' THEN 'done' WHEN lease_until > now() THEN 'busy' END AS outcome
          FROM telegram_updates WHERE update_id = $1 AND expires_at > now()`,
         [updateId],
+        "telegram update peek",
       ),
     );
     const outcome = (rows[0] as { outcome?: string | null } | undefined)?.outcome;
