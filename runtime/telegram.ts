@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Redis } from "@upstash/redis";
+import { Api } from "grammy";
 import type { Bot } from "grammy";
 import { telegramApiConfigSchema, telegramWebhookConfigSchema } from "../core/config";
 import type { Database } from "../core/db/database";
@@ -48,6 +49,14 @@ function botServices(db: Database, overrides: Partial<BotServices>): BotServices
     positions: null,
     ...overrides,
   };
+}
+
+/** The Bot API as a plain client (ops commands, alerts): no bot, no webhook config. */
+export function telegramApi(): Api {
+  return once(Api, () => {
+    const config = configFor(telegramApiConfigSchema);
+    return new Api(config.TELEGRAM_BOT_TOKEN, { apiRoot: config.TELEGRAM_API_ROOT });
+  });
 }
 
 /** The bot of this container: built on the first update, with its bot info preset (no getMe). */

@@ -39,6 +39,8 @@ export interface Catalogue {
   readonly errorReply: (code: ErrorCode, message: string) => string;
   readonly pageLabel: (page: number, pages: number) => string;
   readonly pageExpired: string;
+  /** The command menu Telegram clients show (setMyCommands): plain text, at most 256 characters each. */
+  readonly menu: Readonly<Record<"start" | "help" | "setapi" | "settings" | "set" | "positions" | "status", string>>;
 }
 
 const valueText = (value: unknown) => (typeof value === "string" ? value : JSON.stringify(value));
@@ -123,6 +125,15 @@ const en: Catalogue = {
     })[code as string] ?? "Sorry, that didn't work.",
   pageLabel: (page, pages) => `${page}/${pages}`,
   pageExpired: "This list changed; send the command again.",
+  menu: {
+    start: "Greeting and your registration",
+    help: "The commands",
+    setapi: "Connect your OKX API keys (private chat)",
+    settings: "Your settings",
+    set: "Change one setting: /set <type> <key> <value>",
+    positions: "Open positions",
+    status: "Reconciliation and guard status",
+  },
 };
 
 const ko: Catalogue = {
@@ -197,6 +208,15 @@ const ko: Catalogue = {
     })[code as string] ?? "죄송합니다. 처리하지 못했습니다.",
   pageLabel: (page, pages) => `${page}/${pages}`,
   pageExpired: "목록이 바뀌었습니다. 명령어를 다시 보내 주세요.",
+  menu: {
+    start: "인사 및 등록 상태",
+    help: "명령어 목록",
+    setapi: "OKX API 키 등록 (개인 채팅)",
+    settings: "내 설정 보기",
+    set: "설정 변경: /set <유형> <키> <값>",
+    positions: "열린 포지션",
+    status: "동기화 및 가드 상태",
+  },
 };
 
 const catalogues: Readonly<Record<Locale, Catalogue>> = { en, ko };
