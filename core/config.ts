@@ -1,14 +1,12 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { ConfigError } from "./errors";
+import "./validation/zod-locale";
 
-const optionalString = z
-  .string()
-  .trim()
-  .transform((value) => (value === "" ? undefined : value))
-  .optional();
-const optionalUrl = optionalString.pipe(z.url().optional());
+const optionalString = z.optional(z.pipe(z.string().check(z.trim()), z.transform((value) => (value === "" ? undefined : value))));
+const optionalUrl = z.pipe(optionalString, z.optional(z.url()));
+const nonEmpty = (fallback: string) => z._default(z.string().check(z.minLength(1)), fallback);
 
-export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+export const positiveInt = (fallback: number) => z._default(z.coerce.number().check(z.int(), z.positive()), fallback);
 
 /**
  * What botstate reads from its environment, one schema per concern: a function validates (once per
@@ -16,22 +14,22 @@ export const positiveInt = (fallback: number) => z.coerce.number().int().positiv
  * not need the queue's settings and an ops command that only reads the database needs only that.
  */
 export const platformConfigSchema = z.object({
-  STAGE: z.string().min(1).default("local"),
-  LOG_LEVEL: z.enum(["DEBUG", "INFO", "WARN", "ERROR", "SILENT"]).default("INFO"),
-  SERVICE_NAME: z.string().min(1).default("botstate"),
-  AWS_REGION: z.string().min(1).default("us-east-1"),
+  STAGE: nonEmpty("local"),
+  LOG_LEVEL: z._default(z.enum(["DEBUG", "INFO", "WARN", "ERROR", "SILENT"]), "INFO"),
+  SERVICE_NAME: nonEmpty("botstate"),
+  AWS_REGION: nonEmpty("us-east-1"),
 });
 
 export const redisConfigSchema = z.object({
   UPSTASH_REDIS_REST_URL: z.url(),
-  UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
+  UPSTASH_REDIS_REST_TOKEN: z.string().check(z.minLength(1)),
   /** Prepended to every Redis key; lets several stages or test runs share one database. */
-  REDIS_KEY_PREFIX: z.string().default(""),
-  REDIS_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  REDIS_KEY_PREFIX: z._default(z.string(), ""),
+  REDIS_RETRIES: z._default(z.coerce.number().check(z.int(), z.minimum(0), z.maximum(10)), 2),
 });
 
 export const postgresConfigSchema = z.object({
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// connection string"),
+  DATABASE_URL: z.string().check(z.regex(/^postgres(ql)?:\/\//, "must be a postgres:// connection string")),
   /** Local cloud only: where the Neon HTTP driver sends queries instead of https://<host>/sql. */
   NEON_FETCH_ENDPOINT: optionalUrl,
   /** Local cloud only: host:port/path of the WebSocket relay used by Pool/Client. */
@@ -43,16 +41,25 @@ export const postgresConfigSchema = z.object({
 });
 
 export const sqsConfigSchema = z.object({
-  AWS_REGION: z.string().min(1).default("us-east-1"),
+  AWS_REGION: nonEmpty("us-east-1"),
   /** Local cloud only: the SQS emulator's endpoint. */
   SQS_ENDPOINT: optionalUrl,
   PROVISIONING_QUEUE_URL: optionalUrl,
 });
 
 export const authConfigSchema = z.object({
-  JWT_SECRET: z.string().min(32, "must be at least 32 characters"),
-  JWT_ISSUER: z.string().min(1).default("botstate"),
+  JWT_SECRET: z.string().check(z.minLength(32, "must be at least 32 characters")),
+  JWT_ISSUER: nonEmpty("botstate"),
+  /** Longest token lifetime (exp - iat) accepted per role; see core/auth/tokens.ts. */
+  JWT_MAX_AGE_USER_SECONDS: positiveInt(24 * 3600),
+  JWT_MAX_AGE_SERVICE_SECONDS: positiveInt(30 * 24 * 3600),
+  JWT_MAX_AGE_ADMIN_SECONDS: positiveInt(12 * 3600),
 });
+
+/** The per-role token lifetimes of an auth config. */
+export function maxTokenAgeSeconds(config: AuthConfig): { user: number; service: number; admin: number } {
+  return { user: config.JWT_MAX_AGE_USER_SECONDS, service: config.JWT_MAX_AGE_SERVICE_SECONDS, admin: config.JWT_MAX_AGE_ADMIN_SECONDS };
+}
 
 export const httpConfigSchema = z.object({
   HTTP_MAX_BODY_BYTES: positiveInt(256 * 1024),
@@ -73,14 +80,14 @@ export const outboxConfigSchema = z.object({
   OUTBOX_DRAIN_BATCH: positiveInt(100),
 });
 
-const booleanFlag = z
-  .enum(["true", "false", "1", "0", ""])
-  .default("false")
-  .transform((value) => value === "true" || value === "1");
+const booleanFlag = z.pipe(
+  z._default(z.enum(["true", "false", "1", "0", ""]), "false"),
+  z.transform((value) => value === "true" || value === "1"),
+);
 
 /** The exchange's REST API, called with a user's own keys (to verify them at registration). */
 export const exchangeConfigSchema = z.object({
-  OKX_BASE_URL: z.url().default("https://www.okx.com"),
+  OKX_BASE_URL: z._default(z.url(), "https://www.okx.com"),
   /** Upper bound of one OKX call. */
   OKX_TIMEOUT_MS: positiveInt(3_000),
   /** Demo-trading keys: sends `x-simulated-trading: 1`. */
@@ -130,8 +137,8 @@ export type TelegramWebhookConfig = z.infer<typeof telegramWebhookConfigSchema>;
 export type ConfigSource = Readonly<Record<string, string | undefined>>;
 
 /** Validates one schema's names at once, so one cold start names every bad value; values never echoed. */
-export function parseConfig<Schema extends z.ZodType>(schema: Schema, source: ConfigSource): z.output<Schema> {
-  const result = schema.safeParse(source);
+export function parseConfig<Schema extends z.core.$ZodType>(schema: Schema, source: ConfigSource): z.output<Schema> {
+  const result = z.safeParse(schema, source);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join(".") || "(root)";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { checkHealth } from "../core/health/health";
 import { healthProbes } from "../runtime/health";
 import { platform } from "../runtime/platform";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { lookups } from "../runtime/lookups";
 import { httpRoute } from "../runtime/http/route";
 

@@ -42,6 +42,8 @@ export interface LocalCloudOptions {
   readonly log?: (line: string) => void;
   /** Fixed ports for `npm start`; tests leave them to the OS. */
   readonly ports?: { readonly upstash?: number; readonly neon?: number; readonly sqs?: number };
+  /** Aborting (Ctrl-C) stops the start-up after the step in progress and stops what it started. */
+  readonly signal?: AbortSignal;
 }
 
 const DATABASE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -62,12 +64,15 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const stop = async () => {
     for (const step of stack.splice(0).reverse()) await step().catch(() => undefined);
   };
+  const { signal } = options;
   try {
     const backing = await startBackingServers({
       ...(options.forceEmbedded !== undefined ? { forceEmbedded: options.forceEmbedded } : {}),
       ...(options.log ? { log: options.log } : {}),
+      ...(signal ? { signal } : {}),
     });
     stack.push(() => backing.stop());
+    signal?.throwIfAborted();
 
     const redisBackend = backing.redisUrl ? await connectRedisBackend(backing.redisUrl) : createMemoryRedisBackend();
     stack.push(() => redisBackend.close());
@@ -77,14 +82,17 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ...(options.ports?.upstash !== undefined ? { port: options.ports.upstash } : {}),
     });
     stack.push(() => upstash.close());
+    signal?.throwIfAborted();
 
     const neon: NeonEndpoint = await startNeonEndpoint(
       options.ports?.neon !== undefined ? { port: options.ports.neon } : {},
     );
     stack.push(() => neon.close());
+    signal?.throwIfAborted();
 
     const sqs = await startLocalSqs(options.ports?.sqs !== undefined ? { port: options.ports.sqs } : {});
     stack.push(() => sqs.close());
+    signal?.throwIfAborted();
     const queueUrls = await sqs.createQueues(
       (options.queues ?? []).map((queue) => ({
         name: queue.name,
@@ -103,8 +111,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ...Object.fromEntries(Object.entries(queueUrls).map(([name, url]) => [queueUrlEnvName(name), url])),
     };
 
-    const admin = new pg.Pool({ connectionString: backing.databaseUrl, max: 2 });
+    const admin = new pg.Pool({ connectionString: backing.databaseUrl, max: 2, idleTimeoutMillis: 1_000 });
+    // An idle client dies when Postgres stops (Ctrl-C reaches the embedded server too); the pool
+    // drops it, and without a listener the 'error' event would take the process down.
+    admin.on("error", () => {});
     stack.push(() => admin.end());
+    signal?.throwIfAborted();
     return {
       env,
       backing,

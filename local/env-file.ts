@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 
 /** Reads KEY=value lines (no interpolation); a missing file is an empty record. */
 export function readEnvFile(path: string): Record<string, string> {
@@ -14,4 +14,6 @@ export function readEnvFile(path: string): Record<string, string> {
 export function writeEnvFile(path: string, values: Readonly<Record<string, string>>, header: string): void {
   const lines = Object.entries(values).map(([key, value]) => `${key}=${value}`);
   writeFileSync(path, `# ${header}\n${lines.join("\n")}\n`, { mode: 0o600 });
+  // `mode` applies only when the file is created; one left readable by an older version holds the JWT secret.
+  chmodSync(path, 0o600);
 }

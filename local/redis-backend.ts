@@ -75,6 +75,9 @@ export async function connectRedisBackend(url: string): Promise<RedisBackend> {
   } finally {
     redis.off("error", onError);
   }
+  // Once connected, a lost connection shows up as failed commands (a 502 from the endpoint); the
+  // events of each reconnect attempt (Redis stopped by Ctrl-C before us) would print stack traces.
+  redis.on("error", noop);
 
   const send = (name: string, args: readonly (string | Buffer)[]): Promise<RawReply> => {
     // Command flattens into a new array, so the caller's readonly array is never written.

@@ -5,3 +5,9 @@
 export class LocalSetupError extends Error {
   override readonly name = "LocalSetupError";
 }
+
+/** A setup problem the developer can fix is one line on stderr; anything else keeps its stack. */
+export function reportStartFailure(error: unknown): void {
+  if (error instanceof LocalSetupError) console.error(`npm start: ${error.message}`);
+  else console.error("npm start failed:", error);
+}

@@ -1,5 +1,5 @@
 import { Resource } from "sst";
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import { parseConfig } from "../core/config";
 import type { ConfigSource } from "../core/config";
 
@@ -55,7 +55,7 @@ export function once<T>(key: unknown, build: () => T): T {
  * container; a missing or malformed value throws a ConfigError naming it. Each client asks only
  * for its part.
  */
-export function configFor<Schema extends z.ZodType>(schema: Schema): z.output<Schema> {
+export function configFor<Schema extends z.core.$ZodType>(schema: Schema): z.output<Schema> {
   return once(schema, () => {
     source ??= { ...fromLinks(), ...process.env };
     return parseConfig(schema, source);

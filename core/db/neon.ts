@@ -1,6 +1,6 @@
+import { createRequire } from "node:module";
 import { neon, neonConfig, Pool } from "@neondatabase/serverless";
 import type { NeonQueryFunction } from "@neondatabase/serverless";
-import { WebSocket as WsWebSocket } from "ws";
 
 export type Sql = NeonQueryFunction<false, false>;
 
@@ -26,8 +26,11 @@ function configureDriver(options: NeonOptions): void {
     neonConfig.pipelineConnect = false;
     neonConfig.forceDisablePgSSL = true;
   }
-  // Node 22 (Lambda) has a global WebSocket; Node 20 (local) needs the ws package.
-  if (typeof globalThis.WebSocket === "undefined") neonConfig.webSocketConstructor = WsWebSocket;
+  // Node 22 (Lambda) has a global WebSocket; Node 20 (local tools) needs the ws package. Loaded
+  // with a runtime require so that bundlers leave it out of the Lambda bundles (50 KB).
+  if (typeof globalThis.WebSocket === "undefined") {
+    neonConfig.webSocketConstructor = (createRequire(import.meta.url)("ws") as typeof import("ws")).WebSocket;
+  }
 }
 
 /** Neon over HTTP: one round trip per statement or per non-interactive transaction(). */

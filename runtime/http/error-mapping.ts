@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { AppError, UnavailableError } from "../../core/errors";
 import type { ErrorCode, FieldIssue } from "../../core/errors";
 import type { HttpResult } from "./responses";
@@ -63,8 +63,8 @@ export const errorResponseSchema = z.object({
   error: z.object({
     code: z.string(),
     message: z.string(),
-    fields: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
-    outcome: z.enum(["not_applied", "unknown"]).optional(),
+    fields: z.optional(z.array(z.object({ field: z.string(), message: z.string() }))),
+    outcome: z.optional(z.enum(["not_applied", "unknown"])),
     requestId: z.string(),
   }),
 });

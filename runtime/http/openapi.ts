@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { errorResponseSchema } from "./error-mapping";
 import type { RouteContract } from "./route";
 
@@ -15,13 +15,13 @@ const ERROR_STATUSES: Readonly<Record<number, string>> = {
   503: "A dependency is unavailable; `Retry-After` says when to retry, `error.outcome` whether the change was applied",
 };
 
-function jsonSchema(schema: z.ZodType, io: "input" | "output"): JsonSchema {
+function jsonSchema(schema: z.core.$ZodType, io: "input" | "output"): JsonSchema {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any", target: "draft-2020-12" }) as JsonSchema;
   return rest;
 }
 
 /** Path and query parameters from an object schema (the input side: what a caller sends). */
-function parameters(schema: z.ZodType | undefined, where: "path" | "query"): JsonSchema[] {
+function parameters(schema: z.core.$ZodType | undefined, where: "path" | "query"): JsonSchema[] {
   if (!schema) return [];
   const object = jsonSchema(schema, "input");
   const properties = (object.properties ?? {}) as Record<string, JsonSchema>;
@@ -49,7 +49,7 @@ function operation(route: RouteContract): JsonSchema {
       ? {
           requestBody: {
             required: true,
-            content: Object.fromEntries((route.bodyContentTypes ?? ["application/json"]).map((type) => [type, { schema: jsonSchema(route.body as z.ZodType, "input") }])),
+            content: Object.fromEntries((route.bodyContentTypes ?? ["application/json"]).map((type) => [type, { schema: jsonSchema(route.body as z.core.$ZodType, "input") }])),
           },
         }
       : {}),

@@ -2,9 +2,10 @@ import middy from "@middy/core";
 import httpHeaderNormalizer from "@middy/http-header-normalizer";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import type { z } from "zod";
+import { safeParse } from "zod/mini";
+import type * as z from "zod/mini";
 import type { Principal, Role } from "../../core/auth/tokens";
-import { authConfigSchema, httpConfigSchema } from "../../core/config";
+import { authConfigSchema, httpConfigSchema, maxTokenAgeSeconds } from "../../core/config";
 import { ValidationError } from "../../core/errors";
 import type { FieldIssue } from "../../core/errors";
 import { configFor } from "../config";
@@ -14,8 +15,9 @@ import type { HttpEvent } from "./middlewares";
 import { toApiGatewayResult } from "./responses";
 import type { HttpResult } from "./responses";
 
-type Schema = z.ZodType;
-type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
+/** Any zod schema (zod/mini is what this codebase writes; see core/validation/zod-locale.ts). */
+type Schema = z.core.$ZodType;
+type Parsed<S> = S extends z.core.$ZodType ? z.output<S> : undefined;
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -96,7 +98,8 @@ function buildStack<P extends Schema | undefined, Q extends Schema | undefined, 
     .use(httpHeaderNormalizer());
   if (spec.auth !== "public") {
     const auth = configFor(authConfigSchema);
-    stack.use(authenticate({ secret: auth.JWT_SECRET, issuer: auth.JWT_ISSUER }, spec.auth as readonly Role[], clock));
+    const tokenOptions = { secret: auth.JWT_SECRET, issuer: auth.JWT_ISSUER, maxAgeSeconds: maxTokenAgeSeconds(auth) };
+    stack.use(authenticate(tokenOptions, spec.auth as readonly Role[], clock));
   }
   // After authentication: an anonymous caller never gets a body parsed.
   stack.use(jsonBody(configFor(httpConfigSchema).HTTP_MAX_BODY_BYTES, spec.bodyContentTypes));
@@ -125,7 +128,7 @@ function buildStack<P extends Schema | undefined, Q extends Schema | undefined, 
 
 function validatePart(schema: unknown, part: string, value: unknown, issues: FieldIssue[]): never {
   if (!schema) return undefined as never;
-  const parsed = (schema as Schema).safeParse(value);
+  const parsed = safeParse(schema as Schema, value);
   if (parsed.success) return parsed.data as never;
   for (const issue of parsed.error.issues) {
     issues.push({ field: [part, ...issue.path.map(String)].join("."), message: issue.message });

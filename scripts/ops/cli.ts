@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import { parseConfig } from "../../core/config";
 import { AppError, ConfigError, errorMessage } from "../../core/errors";
 import { useConfigSource } from "../../runtime/config";
@@ -81,7 +81,7 @@ function contextFor(command: OpsCommand, args: readonly string[], io: OpsIo, say
     io,
     say,
     warn,
-    requireConfig: (schemas: readonly z.ZodObject[]) => {
+    requireConfig: (schemas: readonly z.ZodMiniObject[]) => {
       const problems = schemas.flatMap((schema) => configProblems(schema, values));
       if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
       const used = fromFile.filter((name) => schemas.some((schema) => name in schema.shape));
@@ -90,7 +90,7 @@ function contextFor(command: OpsCommand, args: readonly string[], io: OpsIo, say
   };
 }
 
-function configProblems(schema: z.ZodObject, values: Readonly<Record<string, string | undefined>>): string[] {
+function configProblems(schema: z.ZodMiniObject, values: Readonly<Record<string, string | undefined>>): string[] {
   try {
     parseConfig(schema, values);
     return [];

@@ -1,5 +1,5 @@
 import type { ParseArgsConfig } from "node:util";
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import type { Env } from "./env-file";
 
 /** What the CLI touches of its process, so tests can run it in-process too. */
@@ -41,7 +41,7 @@ export interface OpsContext<Options extends OptionsConfig> {
    * Checks every config schema the command needs (one error naming each problem) and points the
    * runtime's wiring at these settings; the command then takes its dependencies from runtime/.
    */
-  requireConfig(schemas: readonly z.ZodObject[]): void;
+  requireConfig(schemas: readonly z.ZodMiniObject[]): void;
 }
 
 /** One `npm run ops -- <name>` command (scripts/ops/<name>.ts); the CLI only dispatches. */

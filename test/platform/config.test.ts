@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import * as z from "zod/mini";
 import { authConfigSchema, httpConfigSchema, parseConfig, platformConfigSchema, postgresConfigSchema, redisConfigSchema, sqsConfigSchema } from "../../core/config";
 import { ConfigError } from "../../core/errors";
 
@@ -9,7 +10,14 @@ const valid = {
   JWT_SECRET: "x".repeat(32),
 };
 
-const schema = platformConfigSchema.extend(redisConfigSchema.shape).extend(postgresConfigSchema.shape).extend(sqsConfigSchema.shape).extend(authConfigSchema.shape).extend(httpConfigSchema.shape);
+const schema = z.object({
+  ...platformConfigSchema.shape,
+  ...redisConfigSchema.shape,
+  ...postgresConfigSchema.shape,
+  ...sqsConfigSchema.shape,
+  ...authConfigSchema.shape,
+  ...httpConfigSchema.shape,
+});
 const parse = (source: Record<string, string | undefined>) => parseConfig(schema, source);
 
 describe("parseConfig", () => {

@@ -1,5 +1,5 @@
 import CircuitBreaker from "opossum";
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { Identifier } from "../identifier";
 import type { LegacyAnswer } from "../model";
 import { LegacyBreakerOpenError } from "../ports";
@@ -16,9 +16,9 @@ export interface LegacyLookupOptions {
 }
 
 const answerSchema = z.object({
-  telegram_id: z.union([z.number().int().positive(), z.string().regex(/^[1-9][0-9]{0,15}$/)]),
-  user_id: z.string().nullish(),
-  okx_uid: z.string().regex(/^[0-9]{12,20}$/).nullish(),
+  telegram_id: z.union([z.int().check(z.positive()), z.string().check(z.regex(/^[1-9][0-9]{0,15}$/))]),
+  user_id: z.nullish(z.string()),
+  okx_uid: z.nullish(z.string().check(z.regex(/^[0-9]{12,20}$/))),
 });
 
 /**

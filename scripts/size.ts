@@ -1,0 +1,58 @@
+/**
+ * `npm run size`: bundles every function sst.config.ts declares, as `sst deploy` would, and prints
+ * its minified and gzip size, its budget and its heaviest inputs. Exit code 1 when a function is
+ * over its budget or breaks a bundle rule (scripts/size/bundle.ts).
+ */
+import { loadSstManifest } from "../local/sst-manifest";
+import type { DeclaredFunction } from "../local/sst-manifest";
+import { budgetOf, bundleDirectory, bundleFunction, bundleProblems, distinctBundles, kb } from "./size/bundle";
+import type { BundleReport } from "./size/bundle";
+
+const TOP_INPUTS = 4;
+
+function row(fn: DeclaredFunction, bundle: BundleReport, problems: readonly string[]): string[] {
+  return [
+    fn.handler.spec.replace(/\.handler$/, ""),
+    kb(bundle.bytes),
+    kb(bundle.gzipBytes),
+    `<= ${kb(budgetOf(fn))}`,
+    problems.length === 0 ? "ok" : "OVER",
+    bundle.inputs
+      .slice(0, TOP_INPUTS)
+      .map((input) => `${input.name} ${(input.bytes / 1000).toFixed(0)}`)
+      .join(", "),
+  ];
+}
+
+function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((cells) => (cells[column] ?? "").length)));
+  const format = (cells: readonly string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  ").trimEnd();
+  console.log(format(header));
+  console.log(widths.map((width) => "-".repeat(width)).join("  "));
+  for (const cells of rows) console.log(format(cells));
+}
+
+async function main(): Promise<void> {
+  const manifest = await loadSstManifest();
+  const directory = bundleDirectory();
+  const rows: string[][] = [];
+  const failures: string[] = [];
+  try {
+    for (const fn of distinctBundles(manifest.functions)) {
+      const bundle = await bundleFunction(fn, directory.path);
+      const problems = bundleProblems(fn, bundle);
+      rows.push(row(fn, bundle, problems));
+      failures.push(...problems.map((problem) => `${fn.handler.spec}: ${problem}`));
+    }
+  } finally {
+    directory.dispose();
+  }
+  printTable(["function", "minified", "gzip", "budget", "verdict", `largest inputs (KB)`], rows);
+  console.log(`\n${rows.length} bundles; esbuild as SST 4 deploys them (ESM, minified, keepNames, AWS SDK bundled); 1 KB = 1000 bytes`);
+  if (failures.length > 0) {
+    console.error(`\n${failures.join("\n")}`);
+    process.exitCode = 1;
+  }
+}
+
+await main();

@@ -1,0 +1,192 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative, resolve } from "node:path";
+import { gzipSync } from "node:zlib";
+import { build } from "esbuild";
+import type { BuildOptions, Metafile } from "esbuild";
+import type { DeclaredFunction } from "../../local/sst-manifest";
+
+/**
+ * Bundles a function the way SST 4.17's Node builder (pkg/runtime/node/build.go, esbuild 0.27.2)
+ * does for `sst deploy`: platform node, ESM with its createRequire banner, keepNames, the target
+ * of the runtime, `module` before `main`, only sharp and pg-native external (the AWS SDK is
+ * bundled), a linked source map, and minification only when `nodejs.minify` is true.
+ */
+const FORCE_EXTERNAL = ["sharp", "pg-native"];
+
+const TARGET_OF_RUNTIME: Readonly<Record<string, string>> = {
+  "nodejs24.x": "es2024",
+  "nodejs22.x": "es2023",
+  "nodejs20.x": "es2023",
+  "nodejs18.x": "es2022",
+};
+
+const ESM_BANNER = [
+  `import { createRequire as topLevelCreateRequire } from 'module';`,
+  `const require = topLevelCreateRequire(import.meta.url);`,
+  `import { fileURLToPath as topLevelFileUrlToPath, URL as topLevelURL } from "url"`,
+  `const __filename = topLevelFileUrlToPath(import.meta.url)`,
+  `const __dirname = topLevelFileUrlToPath(new topLevelURL(".", import.meta.url))`,
+].join("\n");
+
+/** The packages a function may talk to the outside world with; the import baseline is made of them. */
+export const CLIENT_PACKAGES = {
+  "@upstash/redis": "Redis",
+  "@neondatabase/serverless": "neon",
+  "@aws-sdk/client-sqs": "SQSClient",
+} as const;
+export type ClientPackage = keyof typeof CLIENT_PACKAGES;
+
+export const SQS_CLIENT: ClientPackage = "@aws-sdk/client-sqs";
+const KB = 1000;
+/** Minified bytes a function may weigh: the SQS client alone is about 440 KB. */
+export const BUDGET_BYTES = { withoutSqs: 400 * KB, withSqs: 800 * KB } as const;
+
+export function sstBuildOptions(fn: DeclaredFunction, outfile: string): BuildOptions {
+  const { nodejs, runtime } = fn;
+  const esbuildOptions = nodejs.esbuild ?? {};
+  const esm = nodejs.format !== "cjs";
+  const install = Array.isArray(nodejs.install) ? nodejs.install : Object.keys(nodejs.install ?? {});
+  const target = esbuildOptions.target ?? TARGET_OF_RUNTIME[runtime];
+  if (!target) throw new Error(`${fn.trigger}: no esbuild target known for runtime ${runtime}`);
+  return {
+    entryPoints: [fn.handler.file],
+    outfile,
+    bundle: true,
+    write: true,
+    metafile: true,
+    logLevel: "error",
+    platform: "node",
+    format: esm ? "esm" : "cjs",
+    target,
+    keepNames: esbuildOptions.keepNames ?? true,
+    sourcemap: "linked",
+    minify: nodejs.minify === true,
+    external: [...FORCE_EXTERNAL, ...install, ...(esbuildOptions.external ?? [])],
+    mainFields: [...(esbuildOptions.mainFields ?? (esm ? ["module", "main"] : ["main"]))],
+    // Left unset, esbuild applies its default conditions, as SST's Go call does with nil.
+    ...(esbuildOptions.conditions ? { conditions: [...esbuildOptions.conditions] } : {}),
+    ...(esbuildOptions.define ? { define: { ...esbuildOptions.define } } : {}),
+    banner: { js: esm ? [ESM_BANNER, nodejs.banner ?? ""].join("\n") : (nodejs.banner ?? "") },
+  };
+}
+
+/** Bytes an input package (or a folder of this repository) contributes to the bundle. */
+export interface InputWeight {
+  readonly name: string;
+  readonly bytes: number;
+}
+
+export interface BundleReport {
+  /** The file to import (ESM). */
+  readonly outfile: string;
+  readonly bytes: number;
+  readonly gzipBytes: number;
+  readonly mapBytes: number;
+  /** Heaviest first. */
+  readonly inputs: readonly InputWeight[];
+  /** Every input file, for checks such as "no zod locale but en". */
+  readonly inputFiles: readonly string[];
+  readonly clients: readonly ClientPackage[];
+}
+
+/** `node_modules/@scope/name/...` -> `@scope/name`; a file of this repository -> its folder. */
+function inputName(path: string): string {
+  const match = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path);
+  if (match?.[1]) return match[1];
+  const parts = path.split("/");
+  return parts.length > 2 ? `${parts.slice(0, 2).join("/")}/` : path;
+}
+
+function report(outfile: string, metafile: Metafile | undefined): BundleReport {
+  if (!metafile) throw new Error(`esbuild returned no metafile for ${outfile}`);
+  const output = metafile.outputs[relative(process.cwd(), outfile)] ?? Object.values(metafile.outputs).find((entry) => entry.entryPoint !== undefined);
+  if (!output) throw new Error(`esbuild wrote no output for ${outfile}`);
+  const weights = new Map<string, number>();
+  for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) weights.set(inputName(path), (weights.get(inputName(path)) ?? 0) + bytesInOutput);
+  const inputs = [...weights].map(([name, bytes]) => ({ name, bytes })).filter(({ bytes }) => bytes > 0).sort((a, b) => b.bytes - a.bytes);
+  const contents = readFileSync(outfile);
+  return {
+    outfile,
+    bytes: contents.length,
+    gzipBytes: gzipSync(contents).length,
+    mapBytes: readFileSync(`${outfile}.map`).length,
+    inputs,
+    inputFiles: Object.entries(output.inputs).filter(([, input]) => input.bytesInOutput > 0).map(([path]) => path),
+    clients: (Object.keys(CLIENT_PACKAGES) as ClientPackage[]).filter((name) => weights.has(name)),
+  };
+}
+
+/** A directory for bundles, removed by `dispose`. */
+export function bundleDirectory(): { readonly path: string; dispose(): void } {
+  const path = mkdtempSync(join(tmpdir(), "botstate-bundles-"));
+  return { path, dispose: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Bundles one declared function into `directory` as SST would deploy it. */
+export async function bundleFunction(fn: DeclaredFunction, directory: string, name = bundleName(fn)): Promise<BundleReport> {
+  const outfile = join(directory, name, "bundle.mjs");
+  const result = await build(sstBuildOptions(fn, outfile));
+  return report(outfile, result.metafile);
+}
+
+/**
+ * A bundle of just these clients, built with the same options as `like` (the floor a handler's
+ * import cost is compared with): each client's entry class or function, nothing of ours.
+ */
+export async function bundleClients(clients: readonly ClientPackage[], like: DeclaredFunction, directory: string): Promise<BundleReport> {
+  const name = `clients-${clients.map((client) => client.replace(/\W+/g, "_")).join("-")}`;
+  const outfile = join(directory, name, "bundle.mjs");
+  const { entryPoints: _entry, ...options } = sstBuildOptions(like, outfile);
+  const contents = clients.map((client) => `export { ${CLIENT_PACKAGES[client]} } from "${client}";`).join("\n");
+  const result = await build({ ...options, stdin: { contents, resolveDir: resolve("."), sourcefile: `${name}.ts`, loader: "ts" } });
+  return report(outfile, result.metafile);
+}
+
+/** `functions/lookups-get.handler` -> `functions-lookups-get`. */
+export function bundleName(fn: DeclaredFunction): string {
+  return fn.handler.spec.replace(/\.[^.]+$/, "").replace(/[^A-Za-z0-9]+/g, "-");
+}
+
+/** One entry per distinct bundle: functions that share a handler and its options share a bundle. */
+export function distinctBundles(functions: readonly DeclaredFunction[]): DeclaredFunction[] {
+  const seen = new Map<string, DeclaredFunction>();
+  for (const fn of functions) {
+    const key = JSON.stringify([fn.handler.file, fn.handler.exportName, fn.runtime, fn.nodejs]);
+    if (!seen.has(key)) seen.set(key, fn);
+  }
+  return [...seen.values()];
+}
+
+/** A function that links a queue talks to SQS; every other function must not bundle the client. */
+export function usesSqs(fn: DeclaredFunction): boolean {
+  return fn.links.some((link) => link.kind === "queue");
+}
+
+export function budgetOf(fn: DeclaredFunction): number {
+  return usesSqs(fn) ? BUDGET_BYTES.withSqs : BUDGET_BYTES.withoutSqs;
+}
+
+/** What is wrong with a bundle, in words a reader can act on; empty when it is within its rules. */
+export function bundleProblems(fn: DeclaredFunction, bundle: BundleReport): string[] {
+  const problems: string[] = [];
+  const budget = budgetOf(fn);
+  if (bundle.bytes > budget) {
+    const heaviest = bundle.inputs.slice(0, 5).map((input) => `${input.name} ${kb(input.bytes)}`).join(", ");
+    const classic = bundle.inputFiles.some((path) => path.includes("node_modules/zod/v4/classic/"));
+    const hint = classic ? `; it bundles zod's classic API (about 100 KB): write schemas with "zod/mini" (about 30 KB)` : "";
+    problems.push(`${kb(bundle.bytes)} minified, over its ${kb(budget)} budget (heaviest: ${heaviest})${hint}`);
+  }
+  if (!usesSqs(fn) && bundle.clients.includes(SQS_CLIENT)) {
+    problems.push(`bundles ${SQS_CLIENT} but links no queue: import runtime/clients/sqs.ts only from functions that use SQS`);
+  }
+  const locales = bundle.inputFiles.filter((path) => /node_modules\/zod\/.*locales\/(?!en\.)/.test(path));
+  if (locales.length > 0) {
+    problems.push(`bundles ${locales.length} zod locales: import zod as \`import * as z from "zod"\`, not \`import { z } from "zod"\` (that namespace export keeps every locale)`);
+  }
+  return problems;
+}
+
+export function kb(bytes: number): string {
+  return `${(bytes / KB).toFixed(1)} KB`;
+}
