@@ -96,20 +96,20 @@ export const exchangeConfigSchema = z.object({
 
 /** The Bot API as a client (the webhook, the ops commands, admin alerts). */
 export const telegramApiConfigSchema = z.object({
-  TELEGRAM_BOT_TOKEN: z.string().regex(/^[0-9]{1,20}:[A-Za-z0-9_-]{20,}$/, "must be a Bot API token (<bot id>:<secret>)"),
+  TELEGRAM_BOT_TOKEN: z.string().check(z.regex(/^[0-9]{1,20}:[A-Za-z0-9_-]{20,}$/, "must be a Bot API token (<bot id>:<secret>)")),
   /** The local cloud points this at its fake Bot API. */
-  TELEGRAM_API_ROOT: z
-    .url()
-    .default("https://api.telegram.org")
-    .transform((url) => url.replace(/\/+$/, "")),
+  TELEGRAM_API_ROOT: z.pipe(
+    z._default(z.url(), "https://api.telegram.org"),
+    z.transform((url: string) => url.replace(/\/+$/, "")),
+  ),
 });
 
 /** The webhook function: its secret, its bot's name, and how it bounds each update. */
 export const telegramWebhookConfigSchema = z.object({
   /** Sent by Telegram in X-Telegram-Bot-Api-Secret-Token (set with `ops telegram set-webhook`). */
-  TELEGRAM_WEBHOOK_SECRET: z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, "must be 16-256 characters of A-Z, a-z, 0-9, _ and -"),
+  TELEGRAM_WEBHOOK_SECRET: z.string().check(z.regex(/^[A-Za-z0-9_-]{16,256}$/, "must be 16-256 characters of A-Z, a-z, 0-9, _ and -")),
   /** The bot's username (without @): preset bot info (no getMe on a cold start), `/help@<name>`. */
-  TELEGRAM_BOT_USERNAME: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{3,31}$/, "must be a Telegram username without @").default("botstate_bot"),
+  TELEGRAM_BOT_USERNAME: z._default(z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9_]{3,31}$/, "must be a Telegram username without @")), "botstate_bot"),
   /** Commands a chat may send per window. */
   TELEGRAM_RATE_LIMIT: positiveInt(20),
   TELEGRAM_RATE_WINDOW_SECONDS: positiveInt(60),

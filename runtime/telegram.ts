@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Redis } from "@upstash/redis";
-import { Api } from "grammy";
-import type { Bot } from "grammy";
+import { Api } from "grammy/web";
+import type { Bot } from "grammy/web";
 import { telegramApiConfigSchema, telegramWebhookConfigSchema } from "../core/config";
 import type { Database } from "../core/db/database";
 import { PostgresMappingRepository } from "../core/lookups/adapters/postgres-mapping-repository";

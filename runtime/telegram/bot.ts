@@ -1,9 +1,9 @@
-import { autoRetry } from "@grammyjs/auto-retry";
-import { Bot, Composer } from "grammy";
-import type { Context, MiddlewareFn } from "grammy";
+import { Bot, Composer } from "grammy/web";
+import type { Context, MiddlewareFn, Transformer } from "grammy/web";
 import type { UserFromGetMe } from "grammy/types";
 import { UnavailableError, errorCodeOf, errorMessage } from "../../core/errors";
 import type { LogPort } from "../../core/observability/log-port";
+import { sleep } from "../../core/resilience/timeout";
 import type { CommandDeps } from "../../core/telegram/commands/context";
 import { POSITIONS_PAGE, turnPositionsPage } from "../../core/telegram/commands/positions";
 import { answerChatter, runCommand } from "../../core/telegram/dispatch";
@@ -51,6 +51,22 @@ export function presetBotInfo(token: string, username: string): UserFromGetMe {
 }
 
 /**
+ * A 429 whose retry_after fits the budget is waited out and the call made once more; anything else
+ * (a longer wait, 5xx, network) fails the update, which Telegram redelivers. Not
+ * @grammyjs/auto-retry: it requires grammY's Node build, whose node-fetch dependency alone would
+ * take the function over its bundle budget (the bot uses grammY's web build on Node's own fetch).
+ */
+function waitOutShortThrottling(maxSeconds: number): Transformer {
+  return async (call, method, payload, signal) => {
+    const result = await call(method, payload, signal);
+    const wait = result.ok ? undefined : result.parameters?.retry_after;
+    if (wait === undefined || wait > maxSeconds) return result;
+    await sleep(wait * 1000);
+    return call(method, payload, signal);
+  };
+}
+
+/**
  * The bot: each update claimed once (ledger), then the chat's rate limit, then an error boundary
  * applying the Telegram error mapping, then the routes to the commands (core/telegram).
  */
@@ -59,8 +75,7 @@ export function createTelegramBot(deps: TelegramBotDeps, options: TelegramBotOpt
     botInfo: presetBotInfo(options.token, options.username),
     client: { apiRoot: options.apiRoot, timeoutSeconds: options.apiTimeoutSeconds ?? 5 },
   });
-  // Short 429s are waited out; longer ones, 5xx and network failures fail the update for redelivery.
-  bot.api.config.use(autoRetry({ maxRetryAttempts: 2, maxDelaySeconds: options.maxRetryAfterSeconds ?? 2, rethrowHttpErrors: true, rethrowInternalServerErrors: true }));
+  bot.api.config.use(waitOutShortThrottling(options.maxRetryAfterSeconds ?? 2));
   bot.use(handledOnce(deps));
   bot.use(rateLimited(deps));
   bot.use(errorBoundary(deps));

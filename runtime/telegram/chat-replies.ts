@@ -1,5 +1,5 @@
-import { GrammyError, HttpError, InlineKeyboard } from "grammy";
-import type { Context } from "grammy";
+import { GrammyError, HttpError, InlineKeyboard } from "grammy/web";
+import type { Context } from "grammy/web";
 import { UnavailableError } from "../../core/errors";
 import type { LogPort } from "../../core/observability/log-port";
 import type { ChatReplies, OutgoingMessage } from "../../core/telegram/ports";

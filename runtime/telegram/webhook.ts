@@ -1,9 +1,9 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import { BotError, webhookCallback } from "grammy";
-import type { Bot } from "grammy";
-import { z } from "zod";
+import { BotError, webhookCallback } from "grammy/web";
+import type { Bot } from "grammy/web";
+import * as z from "zod/mini";
 import { errorCodeOf, errorMessage } from "../../core/errors";
 import type { LogPort } from "../../core/observability/log-port";
 import { withTimeout } from "../../core/resilience/timeout";
@@ -27,7 +27,7 @@ export interface WebhookOptions {
 }
 
 /** The smallest update Telegram can send: anything else is malformed. */
-const updateEnvelope = z.looseObject({ update_id: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER) });
+const updateEnvelope = z.looseObject({ update_id: z.number().check(z.int(), z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER)) });
 
 /** Digests of equal length, so neither the content nor the length of the secret leaks through timing. */
 export function secretMatches(received: string | undefined, expected: string): boolean {

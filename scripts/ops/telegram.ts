@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { telegramApiConfigSchema, telegramWebhookConfigSchema } from "../../core/config";
 import { catalogue } from "../../core/telegram/messages";
 import { FakeTelegramControl } from "../../local/fake-telegram-api";
