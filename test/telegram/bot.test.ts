@@ -68,6 +68,26 @@ describe("webhook: malformed and unknown updates are acknowledged", () => {
     expect(bot.logs.at(-1)).toMatchObject({ level: "warn", message: "telegram webhook: malformed update acknowledged" });
   });
 
+  it("hostile bodies with the right secret never make a 5xx", async () => {
+    const bodies: unknown[] = [
+      "",
+      "\u0000\uffff",
+      `${"[".repeat(50_000)}${"]".repeat(50_000)}`,
+      '{"update_id": 1e400}',
+      '{"update_id": 12.5}',
+      { update_id: freshUpdateId(), message: "not an object" },
+      { update_id: freshUpdateId(), message: { text: "/help" } },
+      { update_id: freshUpdateId(), message: { text: "/help", chat: { id: "abc", type: "private" }, from: { id: 1, is_bot: false, first_name: "x" }, message_id: 1, date: 1 } },
+      { update_id: freshUpdateId(), message: { text: 42, chat: { id: 5, type: "private" }, from: { id: 5, is_bot: false, first_name: "x" }, message_id: 1, date: 1 } },
+      { update_id: freshUpdateId(), callback_query: { id: "1", from: { id: 5, is_bot: false, first_name: "x" }, data: "positions:99999" } },
+      { update_id: freshUpdateId(), message: { text: "\ud800/help", chat: { id: 5, type: "private" }, from: { id: 5, is_bot: false, first_name: "\udfff" }, message_id: 1, date: 1 } },
+    ];
+    for (const body of bodies) {
+      const { status } = await bot.deliver(body);
+      expect(status, JSON.stringify(body).slice(0, 80)).toBe(200);
+    }
+  });
+
   it("a sticker, a channel post, a reaction: 200, marked handled, nothing sent", async () => {
     for (const update of [
       stickerUpdate(newSender()),
