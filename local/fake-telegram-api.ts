@@ -325,7 +325,18 @@ function getWebhookInfo(_params: Params, state: State): Answer {
 
 const METHODS: Readonly<Record<string, (params: Params, state: State) => Answer>> = {
   getme: (_params, state) =>
-    ok({ ...state.bot, can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false, can_connect_to_business: false, has_main_web_app: false }),
+    ok({
+      ...state.bot,
+      can_join_groups: true,
+      can_read_all_group_messages: false,
+      supports_inline_queries: false,
+      can_connect_to_business: false,
+      has_main_web_app: false,
+      has_topics_enabled: false,
+      allows_users_to_create_topics: false,
+      can_manage_bots: false,
+      supports_join_request_queries: false,
+    }),
   sendmessage: sendMessage,
   editmessagetext: editMessageText,
   deletemessage: deleteMessage,

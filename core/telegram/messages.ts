@@ -92,7 +92,8 @@ const en: Catalogue = {
       }[problem]
     } Nothing was stored; your message was deleted.`,
   setapiExchangeDown: "OKX cannot be reached right now. Nothing was stored; your message was deleted. Please send /setapi again in a minute.",
-  setapiTaken: "This OKX account is registered to another Telegram account. Nothing was stored; your message was deleted.",
+  setapiTaken:
+    "This clashes with an existing registration: the OKX account belongs to another Telegram account, or yours is registered with another OKX account. Nothing was stored; your message was deleted.",
   setapiDone: (maskedKey, okxUid, created) =>
     `${created ? "Registered" : "Updated"}: OKX API key <code>${e(maskedKey)}</code>, account <code>${e(okxUid)}</code>.\nThe message with your keys was deleted. /settings shows your settings.`,
   settingsTitle: "<b>Your settings</b>",
@@ -175,7 +176,7 @@ const ko: Catalogue = {
       }[problem]
     } 아무것도 저장하지 않았고, 메시지는 삭제했습니다.`,
   setapiExchangeDown: "지금은 OKX에 연결할 수 없습니다. 아무것도 저장하지 않았고, 메시지는 삭제했습니다. 잠시 후 /setapi 를 다시 보내 주세요.",
-  setapiTaken: "이 OKX 계정은 다른 텔레그램 계정에 등록되어 있습니다. 아무것도 저장하지 않았고, 메시지는 삭제했습니다.",
+  setapiTaken: "기존 등록과 충돌합니다. 이 OKX 계정이 다른 텔레그램 계정에 등록되어 있거나, 회원님의 계정이 다른 OKX 계정으로 등록되어 있습니다. 아무것도 저장하지 않았고, 메시지는 삭제했습니다.",
   setapiDone: (maskedKey, okxUid, created) =>
     `${created ? "등록 완료" : "업데이트 완료"}: OKX API 키 <code>${e(maskedKey)}</code>, 계정 <code>${e(okxUid)}</code>.\n키가 담긴 메시지는 삭제했습니다. /settings 로 설정을 확인하세요.`,
   settingsTitle: "<b>내 설정</b>",

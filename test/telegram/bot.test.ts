@@ -365,7 +365,7 @@ describe("/setapi", () => {
     expect(sentTexts((await bot.deliver(textUpdate(setapi(), newSender()))).calls)[0]).toContain("Registered");
     const { calls } = await bot.deliver(textUpdate(setapi(), newSender()));
     expect(methods(calls)).toEqual(["deleteMessage", "sendMessage"]);
-    expect(sentTexts(calls)[0]).toContain("registered to another Telegram account");
+    expect(sentTexts(calls)[0]).toContain("the OKX account belongs to another Telegram account");
   });
 
   it("in a group: deleted, with a warning to revoke the keys; never registered", async () => {

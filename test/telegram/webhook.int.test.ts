@@ -138,6 +138,8 @@ describe("POST /telegram/webhook (dev server, real Upstash and Neon clients)", (
     expect(ttl).toBeLessThanOrEqual(86_400);
     const again = await post(update);
     expect(again).toEqual({ status: 200, calls: [] });
+    // The bot info is preset: a cold start makes no getMe call.
+    expect(callsOf(telegram.calls(), "getMe")).toEqual([]);
   });
 
   it("a malformed body is acknowledged with 200 and nothing runs", async () => {
