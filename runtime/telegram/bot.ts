@@ -77,7 +77,7 @@ export function createTelegramBot(deps: TelegramBotDeps, options: TelegramBotOpt
   });
   bot.api.config.use(waitOutShortThrottling(options.maxRetryAfterSeconds ?? 2));
   bot.use(handledOnce(deps));
-  bot.use(rateLimited(deps));
+  bot.use(rateLimited(deps, options.username));
   bot.use(errorBoundary(deps));
   bot.use(routes(deps, options.username));
   return bot;
@@ -110,12 +110,17 @@ function answerable(ctx: Context): boolean {
   return ctx.chat.type === "private" || text.startsWith("/");
 }
 
-function rateLimited(deps: TelegramBotDeps): MiddlewareFn<Context> {
+/** Over the limit, a message carrying keys is still deleted: the limit silences the bot, not the rule. */
+function rateLimited(deps: TelegramBotDeps, username: string): MiddlewareFn<Context> {
   return async (ctx, next) => {
     if (!ctx.chat || !answerable(ctx)) return next();
     const decision = await deps.rateLimiter.check(String(ctx.chat.id));
     if (decision.allowed) return next();
     deps.log.info("telegram: chat over its rate limit", { chatId: ctx.chat.id, notified: decision.notify });
+    const message = ctx.message ?? ctx.editedMessage;
+    if (message?.text !== undefined && parseCommand(message.text, username)?.command === "setapi") {
+      await chatRepliesOf(ctx, deps.log).deleteMessage(message.message_id);
+    }
     if (!decision.notify) return;
     const text = catalogue(localeOf(ctx.from?.language_code)).rateLimited(decision.retryAfterSeconds);
     await chatRepliesOf(ctx, deps.log).send({ html: text });

@@ -228,6 +228,17 @@ describe("rate limit per chat", () => {
     expect(sentTexts((await bot.deliver(textUpdate("/help", newSender()))).calls)).toHaveLength(1);
   });
 
+  it("a /setapi over the limit is still deleted, and not run", async () => {
+    const sender = newSender();
+    bot.rateLimiter.counts.set(String(sender.id), bot.rateLimiter.limit + 5);
+    bot.rateLimiter.notified.add(String(sender.id));
+    const update = textUpdate(setapi(), sender, { messageId: 5150 });
+    const { status, calls } = await bot.deliver(update);
+    expect(status).toBe(200);
+    expect(calls.map((call) => [call.method, call.params.message_id])).toEqual([["deleteMessage", 5150]]);
+    expect(await bot.services.accounts.findByTelegramId(String(sender.id))).toBeNull();
+  });
+
   it("group chatter does not count", async () => {
     const chat = { id: -1_001_555_000_000 - senderSeq, type: "supergroup" as const };
     for (let i = 0; i < 3; i += 1) await bot.deliver(groupUpdate("gm everyone", newSender(), { chat }));
