@@ -11,6 +11,7 @@ export function platformInfra() {
     upstashToken: new sst.Secret("UpstashRedisRestToken"),
     database: new sst.Secret("DatabaseUrl"),
     telegramBotToken: new sst.Secret("TelegramBotToken"),
+    telegramWebhookSecret: new sst.Secret("TelegramWebhookSecret"),
     /** Where admin alerts go (provisioning's CRITICAL and SWITCH events). */
     telegramAdminChatId: new sst.Secret("TelegramAdminChatId"),
   };
