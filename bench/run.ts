@@ -17,9 +17,10 @@ import type { BenchContext, Details, Workload, WorkloadResult } from "./workload
 import { floorWorkloads } from "./workloads/floors";
 import { importWorkloads } from "./workloads/imports";
 import { lookupWorkloads } from "./workloads/lookups";
+import { provisioningWorkloads } from "./workloads/provisioning";
 
 /** Every workload, floors first so ratios can be computed in the same run. */
-const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads, ...importWorkloads];
+const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads, ...provisioningWorkloads, ...importWorkloads];
 
 const JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123";
 
@@ -152,7 +153,9 @@ async function writeResults(cloud: LocalCloud, scale: number, rows: readonly Row
 /** `npm run bench [-- name ...]`: the named workloads (and every floor), or all of them. */
 async function main(): Promise<void> {
   const only = process.argv.slice(2).filter((arg) => !arg.startsWith("-"));
-  const selected = only.length > 0 ? workloads.filter((w) => only.includes(w.name) || floorWorkloads.includes(w)) : workloads;
+  // A floor is a workload with neither a floor nor a target of its own; every run measures them all.
+  const isFloor = (w: Workload) => (w.floor ?? []).length === 0 && w.targetRatio === undefined;
+  const selected = only.length > 0 ? workloads.filter((w) => only.includes(w.name) || isFloor(w)) : workloads;
   const scale = Number(process.env.BENCH_SCALE ?? 1);
   const manifest = await loadSstManifest();
   const cloud = await startLocalCloud({ queues: manifest.queues, forceEmbedded: embeddedModeFromEnv(), log: (line) => console.error(line) });

@@ -134,6 +134,8 @@ async function startFakes(previous: Readonly<Record<string, string>>, stops: Sto
       TELEGRAM_API_ROOT: telegram.root,
       TELEGRAM_BOT_TOKEN: telegram.token,
       TELEGRAM_WEBHOOK_SECRET: process.env.TELEGRAM_WEBHOOK_SECRET ?? previous.TELEGRAM_WEBHOOK_SECRET ?? randomBytes(24).toString("base64url"),
+      // Admin alerts (CRITICAL / SWITCH health events) go to this chat of the fake Bot API.
+      TELEGRAM_ADMIN_CHAT_ID: process.env.TELEGRAM_ADMIN_CHAT_ID ?? previous.TELEGRAM_ADMIN_CHAT_ID ?? "-1001000000001",
       OKX_BASE_URL: okx.url,
       OKX_DEV_API_KEY: devOkx.apiKey,
       OKX_DEV_SECRET_KEY: devOkx.secretKey,
