@@ -6,16 +6,23 @@ import { RedisKeys } from "../core/redis/keys";
 import { createUpstashRedis } from "../core/redis/upstash";
 import { embeddedModeFromEnv } from "../local/backing";
 import { startLocalCloud } from "../local/cloud";
+import type { LocalCloud } from "../local/cloud";
 import { migrateDatabase } from "../local/database";
 import { startDevServer } from "../local/dev-server";
+import type { DevServer } from "../local/dev-server";
 import { loadSstManifest, resolveHandler } from "../local/sst-manifest";
-import type { BenchContext, Workload, WorkloadResult } from "./workload";
+import type { RouteDecl, SstManifest } from "../local/sst-manifest";
+import { formatTable } from "../scripts/text-table";
+import type { BenchContext, Details, Workload, WorkloadResult } from "./workload";
 import { floorWorkloads } from "./workloads/floors";
+import { importWorkloads } from "./workloads/imports";
 import { lookupWorkloads } from "./workloads/lookups";
 import { provisioningWorkloads } from "./workloads/provisioning";
 
 /** Every workload, floors first so ratios can be computed in the same run. */
-const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads, ...provisioningWorkloads];
+const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads, ...provisioningWorkloads, ...importWorkloads];
+
+const JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123";
 
 interface Row extends WorkloadResult {
   readonly name: string;
@@ -23,85 +30,106 @@ interface Row extends WorkloadResult {
   readonly floorMedianMs: number | null;
   readonly ratio: number | null;
   readonly targetRatio: number | null;
+  readonly verdict: "ok" | "MISS" | "-";
 }
 
-async function main(): Promise<void> {
-  const only = process.argv.slice(2).filter((arg) => !arg.startsWith("-"));
-  const selected = only.length > 0 ? workloads.filter((w) => only.includes(w.name) || (w.floor ?? []).length === 0) : workloads;
-  const scale = Number(process.env.BENCH_SCALE ?? 1);
+/** Routes that exist only in the bench: the floors of the HTTP workloads. */
+function benchRoutes(): RouteDecl[] {
+  const route = (path: string, spec: string): RouteDecl => ({
+    method: "GET",
+    path,
+    function: { handler: resolveHandler(resolve("."), spec), timeoutSeconds: 10, memoryMb: 512, environment: {} },
+  });
+  return [route("/bench/noop", "bench/fixtures/noop-route.handler"), route("/bench/redis-get", "bench/fixtures/redis-get-route.handler")];
+}
 
-  const manifest = await loadSstManifest();
-  const cloud = await startLocalCloud({ queues: manifest.queues, forceEmbedded: embeddedModeFromEnv(), log: (line) => console.error(line) });
-  try {
-    const databaseUrl = await cloud.ensureDatabase("botstate_bench");
-    await migrateDatabase(cloud.env, databaseUrl);
-    const jwtSecret = "bench-secret-bench-secret-bench-secret-0123";
-    // One Node process here plays what Lambda spreads over up to 100 containers: at 100 connections
-    // its event loop queues for tens of ms, which a 100 ms Redis timeout would misread as Redis being
-    // slow (opening the cache breaker). The production default stays 100 ms; override to compare.
-    process.env.LOOKUP_CACHE_TIMEOUT_MS ??= "1000";
-    // EMF lines go to CloudWatch in AWS; here they would only flood the terminal.
-    process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
-    Object.assign(process.env, cloud.env, {
-      DATABASE_URL: databaseUrl,
-      JWT_SECRET: jwtSecret,
-      LOG_LEVEL: "ERROR",
-      REDIS_KEY_PREFIX: "bench:",
-      PROVISIONING_QUEUE_URL: cloud.queueUrls.ProvisioningQueue ?? "",
-    });
-    const noop = {
-      method: "GET",
-      path: "/bench/noop",
-      function: { handler: resolveHandler(resolve("."), "bench/fixtures/noop-route.handler"), timeoutSeconds: 10, memoryMb: 512, environment: {} },
-    };
-    const server = await startDevServer({ routes: [...manifest.routes, noop] });
-    const tokenOptions = { secret: jwtSecret, issuer: "botstate" };
-    const context: BenchContext = {
-      apiUrl: server.url,
-      redis: createUpstashRedis({ url: cloud.env.UPSTASH_REDIS_REST_URL, token: cloud.env.UPSTASH_REDIS_REST_TOKEN, retries: 0 }),
-      sql: createSql({ databaseUrl, fetchEndpoint: cloud.env.NEON_FETCH_ENDPOINT, wsProxy: cloud.env.NEON_WS_PROXY }),
-      keys: new RedisKeys("bench:"),
-      serviceToken: await issueAccessToken(tokenOptions, { role: "service", subject: "bench", ttlSeconds: 3600 }, new Date()),
-      adminToken: await issueAccessToken(tokenOptions, { role: "admin", subject: "bench", ttlSeconds: 3600 }, new Date()),
-      scale,
-    };
+/** The environment the in-process handlers read, as a deployed stage would give it (plus bench-only knobs). */
+async function prepareEnvironment(cloud: LocalCloud): Promise<string> {
+  const databaseUrl = await cloud.ensureDatabase("botstate_bench");
+  await migrateDatabase(cloud.env, databaseUrl);
+  // One Node process here plays what Lambda spreads over up to 100 containers: at 100 connections
+  // its event loop queues for tens of ms, which a 100 ms Redis timeout would misread as Redis being
+  // slow (opening the cache breaker). The production default stays 100 ms; override to compare.
+  process.env.LOOKUP_CACHE_TIMEOUT_MS ??= "1000";
+  // EMF lines go to CloudWatch in AWS; here they would only flood the terminal.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
+  Object.assign(process.env, cloud.env, {
+    DATABASE_URL: databaseUrl,
+    JWT_SECRET,
+    LOG_LEVEL: "ERROR",
+    REDIS_KEY_PREFIX: "bench:",
+    PROVISIONING_QUEUE_URL: cloud.queueUrls.ProvisioningQueue ?? "",
+  });
+  return databaseUrl;
+}
 
-    const results = new Map<string, WorkloadResult>();
-    const rows: Row[] = [];
-    for (const workload of selected) {
-      if (workload.setup) {
-        process.stderr.write(`bench: ${workload.name} setup ...\n`);
-        await workload.setup(context);
-      }
-      process.stderr.write(`bench: ${workload.name} ...\n`);
-      const result = await workload.run(context);
-      results.set(workload.name, result);
-      const floorNames = workload.floor ?? [];
-      const floorMedians = floorNames.map((name) => results.get(name)?.medianMs);
-      const floorMedianMs = floorNames.length > 0 && floorMedians.every((m) => m !== undefined)
-        ? floorMedians.reduce<number>((sum, m) => sum + (m ?? 0), 0)
-        : null;
-      rows.push({
-        name: workload.name,
-        ...result,
-        floor: floorNames.length > 0 ? floorNames.join(" + ") : null,
-        floorMedianMs,
-        ratio: floorMedianMs ? Math.round((result.medianMs / floorMedianMs) * 100) / 100 : null,
-        targetRatio: workload.targetRatio ?? null,
-      });
+async function benchContext(cloud: LocalCloud, server: DevServer, manifest: SstManifest, databaseUrl: string, scale: number): Promise<BenchContext> {
+  const tokenOptions = { secret: JWT_SECRET, issuer: "botstate" };
+  return {
+    apiUrl: server.url,
+    redis: createUpstashRedis({ url: cloud.env.UPSTASH_REDIS_REST_URL, token: cloud.env.UPSTASH_REDIS_REST_TOKEN, retries: 0 }),
+    sql: createSql({ databaseUrl, fetchEndpoint: cloud.env.NEON_FETCH_ENDPOINT, wsProxy: cloud.env.NEON_WS_PROXY }),
+    keys: new RedisKeys("bench:"),
+    serviceToken: await issueAccessToken(tokenOptions, { role: "service", subject: "bench", ttlSeconds: 3600 }, new Date()),
+    adminToken: await issueAccessToken(tokenOptions, { role: "admin", subject: "bench", ttlSeconds: 3600 }, new Date()),
+    manifest,
+    scale,
+  };
+}
+
+/** A workload's row: its floor (named, or measured as it ran), the ratio and the verdict. */
+function toRow(workload: Workload, result: WorkloadResult, earlier: ReadonlyMap<string, WorkloadResult>): Row {
+  const floorNames = workload.floor ?? [];
+  const floorMedians = floorNames.map((name) => earlier.get(name)?.medianMs);
+  const namedFloor = floorNames.length > 0 && floorMedians.every((median) => median !== undefined)
+    ? { name: floorNames.join(" + "), medianMs: floorMedians.reduce<number>((sum, median) => sum + (median ?? 0), 0) }
+    : null;
+  const floor = result.measuredFloor ?? namedFloor;
+  const ratio = floor ? Math.round((result.medianMs / floor.medianMs) * 100) / 100 : null;
+  const targetRatio = workload.targetRatio ?? null;
+  const checks = [...(targetRatio !== null && ratio !== null ? [ratio <= targetRatio] : []), ...(result.ownTarget ? [result.ownTarget.met] : [])];
+  const verdict = checks.length === 0 ? "-" : checks.every(Boolean) && (result.errors ?? 0) === 0 ? "ok" : "MISS";
+  return { name: workload.name, ...result, floor: floor?.name ?? null, floorMedianMs: floor?.medianMs ?? null, ratio, targetRatio, verdict };
+}
+
+async function runWorkloads(selected: readonly Workload[], context: BenchContext): Promise<Row[]> {
+  const results = new Map<string, WorkloadResult>();
+  const rows: Row[] = [];
+  for (const workload of selected) {
+    if (workload.setup) {
+      process.stderr.write(`bench: ${workload.name} setup ...\n`);
+      await workload.setup(context);
     }
-    await server.close();
-    await removeBenchKeys(context);
+    process.stderr.write(`bench: ${workload.name} ...\n`);
+    const result = await workload.run(context);
+    results.set(workload.name, result);
+    rows.push(toRow(workload, result, results));
+  }
+  return rows;
+}
 
-    printTable(rows);
-    await mkdir(resolve("bench"), { recursive: true });
-    await writeFile(
-      resolve("bench/results.json"),
-      `${JSON.stringify({ date: new Date().toISOString(), node: process.version, scale, redis: cloud.backing.redisSource, postgres: cloud.backing.postgresSource, workloads: rows }, null, 2)}\n`,
-    );
-    console.log("\nwritten: bench/results.json");
-  } finally {
-    await cloud.stop();
+function targetText(row: Row): string {
+  const parts = [...(row.targetRatio === null ? [] : [`<= ${row.targetRatio}x`]), ...(row.ownTarget ? [row.ownTarget.label] : [])];
+  return parts.length > 0 ? parts.join(", ") : "-";
+}
+
+function printTables(rows: readonly Row[]): void {
+  const header = ["workload", "median ms", "p95 ms", "p99 ms", "ops/s", "floor", "ratio", "target", "verdict", "extra"];
+  const lines = rows.map((row) => [
+    row.name,
+    row.medianMs.toFixed(3),
+    row.p95Ms.toFixed(3),
+    row.p99Ms.toFixed(3),
+    String(row.opsPerSec),
+    row.floor ?? "-",
+    row.ratio === null ? "-" : `${row.ratio.toFixed(2)}x`,
+    targetText(row),
+    row.verdict,
+    Object.entries(row.extra ?? {}).map(([key, value]) => `${key}=${value}`).join(" "),
+  ]);
+  console.log(formatTable(header, lines).join("\n"));
+  for (const details of rows.map((row) => row.details).filter((entry): entry is Details => entry !== undefined)) {
+    console.log(`\n${details.title}\n${formatTable(details.header, details.rows).join("\n")}`);
   }
 }
 
@@ -115,24 +143,34 @@ async function removeBenchKeys({ redis, keys }: BenchContext): Promise<void> {
   } while (cursor !== "0");
 }
 
-function printTable(rows: readonly Row[]): void {
-  const header = ["workload", "median ms", "p95 ms", "p99 ms", "ops/s", "floor", "ratio", "target", "extra"];
-  const lines = rows.map((row) => [
-    row.name,
-    row.medianMs.toFixed(3),
-    row.p95Ms.toFixed(3),
-    row.p99Ms.toFixed(3),
-    String(row.opsPerSec),
-    row.floor ?? "-",
-    row.ratio === null ? "-" : `${row.ratio.toFixed(2)}x`,
-    row.targetRatio === null ? "-" : `<= ${row.targetRatio}x`,
-    Object.entries(row.extra ?? {}).map(([key, value]) => `${key}=${value}`).join(" "),
-  ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => (line[column] ?? "").length)));
-  const format = (cells: readonly string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  ");
-  console.log(format(header));
-  console.log(widths.map((width) => "-".repeat(width)).join("  "));
-  for (const line of lines) console.log(format(line));
+async function writeResults(cloud: LocalCloud, scale: number, rows: readonly Row[]): Promise<void> {
+  const results = { date: new Date().toISOString(), node: process.version, scale, redis: cloud.backing.redisSource, postgres: cloud.backing.postgresSource, workloads: rows };
+  await mkdir(resolve("bench"), { recursive: true });
+  await writeFile(resolve("bench/results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  console.log("\nwritten: bench/results.json");
+}
+
+/** `npm run bench [-- name ...]`: the named workloads (and every floor), or all of them. */
+async function main(): Promise<void> {
+  const only = process.argv.slice(2).filter((arg) => !arg.startsWith("-"));
+  // A floor is a workload with neither a floor nor a target of its own; every run measures them all.
+  const isFloor = (w: Workload) => (w.floor ?? []).length === 0 && w.targetRatio === undefined;
+  const selected = only.length > 0 ? workloads.filter((w) => only.includes(w.name) || isFloor(w)) : workloads;
+  const scale = Number(process.env.BENCH_SCALE ?? 1);
+  const manifest = await loadSstManifest();
+  const cloud = await startLocalCloud({ queues: manifest.queues, forceEmbedded: embeddedModeFromEnv(), log: (line) => console.error(line) });
+  try {
+    const databaseUrl = await prepareEnvironment(cloud);
+    const server = await startDevServer({ routes: [...manifest.routes, ...benchRoutes()] });
+    const context = await benchContext(cloud, server, manifest, databaseUrl, scale);
+    const rows = await runWorkloads(selected, context);
+    await server.close();
+    await removeBenchKeys(context);
+    printTables(rows);
+    await writeResults(cloud, scale, rows);
+  } finally {
+    await cloud.stop();
+  }
 }
 
 await main();

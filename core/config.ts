@@ -126,6 +126,35 @@ export const exchangeConfigSchema = z.object({
   OKX_SIMULATED_TRADING: booleanFlag,
 });
 
+/** The Bot API as a client (the webhook, the ops commands, admin alerts). */
+export const telegramApiConfigSchema = z.object({
+  TELEGRAM_BOT_TOKEN: z.string().check(z.regex(/^[0-9]{1,20}:[A-Za-z0-9_-]{20,}$/, "must be a Bot API token (<bot id>:<secret>)")),
+  /** The local cloud points this at its fake Bot API. */
+  TELEGRAM_API_ROOT: z.pipe(
+    z._default(z.url(), "https://api.telegram.org"),
+    z.transform((url: string) => url.replace(/\/+$/, "")),
+  ),
+});
+
+/** The webhook function: its secret, its bot's name, and how it bounds each update. */
+export const telegramWebhookConfigSchema = z.object({
+  /** Sent by Telegram in X-Telegram-Bot-Api-Secret-Token (set with `ops telegram set-webhook`). */
+  TELEGRAM_WEBHOOK_SECRET: z.string().check(z.regex(/^[A-Za-z0-9_-]{16,256}$/, "must be 16-256 characters of A-Z, a-z, 0-9, _ and -")),
+  /** The bot's username (without @): preset bot info (no getMe on a cold start), `/help@<name>`. */
+  TELEGRAM_BOT_USERNAME: z._default(z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9_]{3,31}$/, "must be a Telegram username without @")), "botstate_bot"),
+  /** Commands a chat may send per window. */
+  TELEGRAM_RATE_LIMIT: positiveInt(20),
+  TELEGRAM_RATE_WINDOW_SECONDS: positiveInt(60),
+  /** How long a handled update stays marked (Telegram gives up redelivering after 24 h). */
+  TELEGRAM_UPDATE_TTL_SECONDS: positiveInt(86_400),
+  /** How long a container holds an update it is handling (longer than the function's timeout). */
+  TELEGRAM_UPDATE_LEASE_SECONDS: positiveInt(30),
+  /** Longest one update may take before the webhook answers 503 (under Telegram's and Lambda's timeouts). */
+  TELEGRAM_HANDLER_BUDGET_MS: positiveInt(8_000),
+  /** Longest a Redis call of the webhook may take before Postgres (marks) or no limit (rate) is used. */
+  TELEGRAM_REDIS_TIMEOUT_MS: positiveInt(300),
+});
+
 export type PlatformConfig = z.infer<typeof platformConfigSchema>;
 export type RedisConfig = z.infer<typeof redisConfigSchema>;
 export type PostgresConfig = z.infer<typeof postgresConfigSchema>;
@@ -138,6 +167,8 @@ export type SystemModeConfig = z.infer<typeof systemModeConfigSchema>;
 export type AlertConfig = z.infer<typeof alertConfigSchema>;
 export type OutboxConfig = z.infer<typeof outboxConfigSchema>;
 export type ExchangeConfig = z.infer<typeof exchangeConfigSchema>;
+export type TelegramApiConfig = z.infer<typeof telegramApiConfigSchema>;
+export type TelegramWebhookConfig = z.infer<typeof telegramWebhookConfigSchema>;
 export type ConfigSource = Readonly<Record<string, string | undefined>>;
 
 /** Validates one schema's names at once, so one cold start names every bad value; values never echoed. */

@@ -147,12 +147,30 @@ class Recorder {
 
   constructor(readonly root: string) {}
 
-  /** A function of some trigger; recorded once even when a Function component is reused. */
-  function(trigger: string, args: FunctionArgs): DeclaredFunction {
-    if (args instanceof FunctionStandIn) return args.declared;
+  private readonly byArn = new Map<string, DeclaredFunction>();
+
+  /**
+   * A function of some trigger, recorded once even when a Function component is reused: by its
+   * ARN anywhere, as the component itself only where SST 4 takes one (Cron and CronV2).
+   */
+  function(trigger: string, args: FunctionArgs, componentAllowed = false): DeclaredFunction {
+    if (args instanceof FunctionStandIn) {
+      if (!componentAllowed) throw new Error(`${trigger}: SST takes a Function component only in a cron; pass its .arn`);
+      return args.declared;
+    }
+    const existing = typeof args === "string" ? this.byArn.get(args) : undefined;
+    if (existing) return existing;
     const declared = declareFunction(this.root, trigger, typeof args === "string" ? { handler: args } : args);
     this.functions.push(declared);
     return declared;
+  }
+
+  /** A standalone Function component, addressable by its ARN. */
+  component(name: string, args: FunctionArgsObject): { declared: DeclaredFunction; arn: string } {
+    const declared = this.function(`function ${name}`, args);
+    const arn = `arn:aws:lambda:local:000000000000:function:${name}`;
+    this.byArn.set(arn, declared);
+    return { declared, arn };
   }
 
   toManifest(appName: string): SstManifest {
@@ -269,7 +287,7 @@ class CronStandIn {
     const fn = args.function ?? args.job;
     if (!fn) throw new Error(`cron ${name} has no function`);
     if (args.function && args.job) throw new Error(`cron ${name}: give "function" or "job", not both`);
-    const declared = recording().function(`cron ${name}`, fn);
+    const declared = recording().function(`cron ${name}`, fn, true);
     // A disabled schedule is deployed but never fires; locally it is not run either.
     if (args.enabled !== false) recording().crons.push({ name, schedule: args.schedule, function: declared });
   }
@@ -280,8 +298,7 @@ class FunctionStandIn {
   readonly declared: DeclaredFunction;
   readonly arn: string;
   constructor(name: string, args: FunctionArgsObject) {
-    this.declared = recording().function(`function ${name}`, args);
-    this.arn = `arn:aws:lambda:local:000000000000:function:${name}`;
+    ({ declared: this.declared, arn: this.arn } = recording().component(name, args));
   }
 }
 

@@ -2,6 +2,7 @@ import { timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { listenLocal } from "./listen";
+import { scriptArgsForRedis } from "./upstash-script-flags";
 import { RedisReplyError } from "./redis-backend";
 import type { RawReply, RedisBackend } from "./redis-backend";
 
@@ -262,7 +263,7 @@ function execute(backend: RedisBackend, command: RedisCommand): Promise<RawReply
   if (refusal !== undefined) return Promise.resolve(new RedisReplyError(refusal));
   const withType = scanWithTypeAt(command);
   if (withType >= 0) return scanWithType(backend, command, withType);
-  return backend.call(command.name, command.args);
+  return backend.call(command.name, scriptArgsForRedis(command.name, command.args));
 }
 
 function refusalOf(command: RedisCommand): string | undefined {

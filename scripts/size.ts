@@ -7,6 +7,7 @@ import { loadSstManifest } from "../local/sst-manifest";
 import type { DeclaredFunction } from "../local/sst-manifest";
 import { budgetOf, bundleDirectory, bundleFunction, bundleProblems, distinctBundles, kb } from "./size/bundle";
 import type { BundleReport } from "./size/bundle";
+import { formatTable } from "./text-table";
 
 const TOP_INPUTS = 4;
 
@@ -24,14 +25,6 @@ function row(fn: DeclaredFunction, bundle: BundleReport, problems: readonly stri
   ];
 }
 
-function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((cells) => (cells[column] ?? "").length)));
-  const format = (cells: readonly string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  ").trimEnd();
-  console.log(format(header));
-  console.log(widths.map((width) => "-".repeat(width)).join("  "));
-  for (const cells of rows) console.log(format(cells));
-}
-
 async function main(): Promise<void> {
   const manifest = await loadSstManifest();
   const directory = bundleDirectory();
@@ -47,7 +40,7 @@ async function main(): Promise<void> {
   } finally {
     directory.dispose();
   }
-  printTable(["function", "minified", "gzip", "budget", "verdict", `largest inputs (KB)`], rows);
+  console.log(formatTable(["function", "minified", "gzip", "budget", "verdict", "largest inputs (KB)"], rows).join("\n"));
   console.log(`\n${rows.length} bundles; esbuild as SST 4 deploys them (ESM, minified, keepNames, AWS SDK bundled); 1 KB = 1000 bytes`);
   if (failures.length > 0) {
     console.error(`\n${failures.join("\n")}`);

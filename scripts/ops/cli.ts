@@ -11,6 +11,7 @@ import { importMappingsCommand } from "./import-mappings";
 import { migrateCommand } from "./migrate";
 import { provisioningStatusCommand } from "./provisioning-status";
 import { redriveDlqCommand } from "./redrive-dlq";
+import { telegramCommand } from "./telegram";
 import { tokenCommand } from "./token";
 
 /** Every command, in the order `help` lists them. */
@@ -19,6 +20,7 @@ const COMMANDS: readonly OpsCommand[] = [
   migrateCommand,
   provisioningStatusCommand,
   redriveDlqCommand,
+  telegramCommand,
   tokenCommand,
 ] as readonly OpsCommand[];
 

@@ -62,6 +62,8 @@ describe("sst.config.ts evaluated offline", () => {
         minify: true,
         sourcemap: true,
       });
+      // The shipped map is only worth its weight if Node reads it.
+      expect(fn.environment.NODE_OPTIONS, fn.trigger).toContain("--enable-source-maps");
     }
   });
 
@@ -84,7 +86,9 @@ describe("the SST 4 stand-ins", () => {
       { name: "FixtureQueue", visibilityTimeoutSeconds: 120, dlq: { name: "FixtureDlq", maxReceiveCount: 3 } },
     ]);
     expect(fixtureManifest.subscriptions).toMatchObject([{ queue: "FixtureQueue", batchSize: 5, partialResponses: true, function: { timeoutSeconds: 60 } }]);
-    expect(fixtureManifest.routes.map((route) => `${route.method} ${route.path}`)).toEqual(["GET /echo/{id}", "POST /echo"]);
+    expect(fixtureManifest.routes.map((route) => `${route.method} ${route.path}`)).toEqual(["GET /echo/{id}", "POST /echo", "POST /tick"]);
+    // A Function component reached by its ARN is the same function, not a second one.
+    expect(fixtureManifest.routes[2]?.function).toBe(fixtureManifest.functions[3]);
     expect(fixtureManifest.crons.map((cron) => [cron.name, cron.schedule])).toEqual([
       ["FixtureTick", "rate(1 minute)"],
       ["FixtureLegacyTick", "cron(0 3 * * ? *)"],
@@ -114,6 +118,7 @@ describe("the SST 4 stand-ins", () => {
   it("refuse what SST refuses at deploy time", async () => {
     await expect(loadSstManifest(fixture("duplicate-route.config.mjs"))).rejects.toThrow("route declared twice: GET /echo");
     await expect(loadSstManifest(fixture("second-subscriber.config.mjs"))).rejects.toThrow("already has a subscriber");
+    await expect(loadSstManifest(fixture("function-component-route.config.mjs"))).rejects.toThrow("pass its .arn");
   });
 
   it("leave no SST global behind", async () => {

@@ -1,0 +1,131 @@
+import { execFile } from "node:child_process";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import type { DeclaredFunction } from "../../local/sst-manifest";
+import { bundleClients, bundleDirectory, bundleFunction, distinctBundles } from "../../scripts/size/bundle";
+import type { BundleReport, ClientPackage } from "../../scripts/size/bundle";
+import type { Summary } from "../stats";
+import { summarize } from "../stats";
+import type { Details, Workload, WorkloadResult } from "../workload";
+
+const run = promisify(execFile);
+
+/** The import cost a function may have, as a multiple of a bundle of just the clients it uses. */
+const TARGET_RATIO = 1.5;
+
+interface Sample {
+  readonly cpuMs: number;
+  readonly wallMs: number;
+}
+
+/**
+ * Imports a bundle in a fresh Node process (a cold start's module load) and reports its CPU time,
+ * which other work on the shared cores disturbs far less than wall time, and its wall time. The
+ * process gets only PATH and the function's NODE_OPTIONS, as Lambda would give it.
+ */
+async function importOnce(bundle: BundleReport, nodeOptions: string | undefined): Promise<Sample> {
+  const url = JSON.stringify(pathToFileURL(bundle.outfile).href);
+  const script = `const c = process.cpuUsage(); const t = performance.now(); await import(${url}); const w = performance.now() - t; const u = process.cpuUsage(c); console.log(JSON.stringify({ cpuMs: (u.user + u.system) / 1000, wallMs: w }));`;
+  const env: Record<string, string> = { PATH: process.env.PATH ?? "", ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) };
+  const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], { env });
+  return JSON.parse(stdout) as Sample;
+}
+
+interface Measured {
+  readonly name: string;
+  readonly bundle: BundleReport;
+  readonly nodeOptions: string | undefined;
+  readonly samples: Sample[];
+}
+
+/** Every bundle once per round, in turn, so a burst of load elsewhere hits all of them alike. */
+async function measureRounds(entries: readonly Measured[], rounds: number): Promise<void> {
+  for (const entry of entries) await importOnce(entry.bundle, entry.nodeOptions); // file cache warm-up, not recorded
+  for (let round = 0; round < rounds; round += 1) {
+    for (const entry of entries) entry.samples.push(await importOnce(entry.bundle, entry.nodeOptions));
+  }
+}
+
+/** CPU ms percentiles; ops/s is imports per second of wall time. */
+const cpuSummary = (samples: readonly Sample[]): Summary =>
+  summarize(
+    samples.map((sample) => sample.cpuMs),
+    samples.reduce((sum, sample) => sum + sample.wallMs, 0),
+  );
+const wallMedian = (samples: readonly Sample[]): number => summarize(samples.map((sample) => sample.wallMs), 1).medianMs;
+
+/** Functions that use the same clients (and Node options) share a floor. */
+const floorKey = (bundle: BundleReport, nodeOptions: string | undefined) => `${bundle.clients.join("+")}|${nodeOptions ?? ""}`;
+
+/** Bundles every declared function and, per set of clients they use, the bundle of just those clients. */
+async function bundleAll(functions: readonly DeclaredFunction[], directory: string) {
+  const handlers: Measured[] = [];
+  const floors = new Map<string, Measured>();
+  for (const fn of functions) {
+    const bundle = await bundleFunction(fn, directory);
+    const nodeOptions = fn.environment.NODE_OPTIONS;
+    handlers.push({ name: fn.handler.spec.replace(/\.handler$/, ""), bundle, nodeOptions, samples: [] });
+    const key = floorKey(bundle, nodeOptions);
+    if (!floors.has(key)) floors.set(key, { name: clientsName(bundle.clients), bundle: await bundleClients(bundle.clients, fn, directory), nodeOptions, samples: [] });
+  }
+  return { handlers, floors, floorOf: (handler: Measured) => floors.get(floorKey(handler.bundle, handler.nodeOptions)) };
+}
+
+function clientsName(clients: readonly ClientPackage[]): string {
+  return `clients(${clients.map((client) => client.replace(/^@[^/]+\//, "").replace(/^client-/, "")).join("+")})`;
+}
+
+interface Compared {
+  readonly handler: Measured;
+  readonly floor: Measured | undefined;
+  readonly own: number;
+  readonly base: number;
+  readonly ratio: number;
+}
+
+function details(rows: readonly Compared[]): Details {
+  return {
+    title: "import cost per function (fresh process, median of the rounds)",
+    header: ["function", "bundle", "cpu ms", "wall ms", "floor", "floor cpu ms", "ratio", "target"],
+    rows: rows.map(({ handler, floor, own, base, ratio }) => [
+      handler.name,
+      `${(handler.bundle.bytes / 1000).toFixed(0)} KB`,
+      own.toFixed(1),
+      wallMedian(handler.samples).toFixed(1),
+      floor?.name ?? "-",
+      base.toFixed(1),
+      `${ratio.toFixed(2)}x`,
+      `<= ${TARGET_RATIO}x ${ratio <= TARGET_RATIO ? "ok" : "MISS"}`,
+    ]),
+  };
+}
+
+export const importWorkloads: readonly Workload[] = [
+  {
+    name: "import-handler",
+    description: "import of each function's bundle in a fresh process (CPU ms), against a bundle of just the clients it uses; the row is the worst function",
+    targetRatio: TARGET_RATIO,
+    run: async ({ manifest, scale }): Promise<WorkloadResult> => {
+      const directory = bundleDirectory();
+      try {
+        const { handlers, floors, floorOf } = await bundleAll(distinctBundles(manifest.functions), directory.path);
+        await measureRounds([...floors.values(), ...handlers], Math.max(3, Math.round(10 * scale)));
+        const rows: Compared[] = handlers.map((handler) => {
+          const floor = floorOf(handler);
+          const own = cpuSummary(handler.samples).medianMs;
+          const base = floor ? cpuSummary(floor.samples).medianMs : Number.NaN;
+          return { handler, floor, own, base, ratio: own / base };
+        });
+        const worst = rows.reduce((a, b) => (b.ratio > a.ratio ? b : a));
+        return {
+          ...cpuSummary(worst.handler.samples),
+          measuredFloor: { name: worst.floor?.name ?? "-", medianMs: worst.base },
+          extra: { worst: worst.handler.name, functions: rows.length, wallMs: wallMedian(worst.handler.samples), nodeOptions: worst.handler.nodeOptions ?? "-" },
+          details: details(rows),
+        };
+      } finally {
+        directory.dispose();
+      }
+    },
+  },
+];
