@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { TELEGRAM_TEXT_LIMIT, alertDedupKey, escapeHtml, escapeWithin, renderAlert } from "../../core/health-events/render";
+import { alertDedupKey, escapeWithin, renderAlert } from "../../core/health-events/render";
+import { MESSAGE_LIMIT } from "../../core/telegram/html";
 import { redactMetadata } from "../../core/health-events/record-health-event";
 
 const event = (message: string, metadata: Record<string, unknown> = {}) => ({
@@ -12,7 +13,7 @@ const event = (message: string, metadata: Record<string, unknown> = {}) => ({
 
 describe("alert text", () => {
   it("escapes exactly what parse mode HTML needs", () => {
-    expect(escapeHtml(`a < b && c > "d" 'e'`)).toBe(`a &lt; b &amp;&amp; c &gt; "d" 'e'`);
+    expect(escapeWithin(`a < b && c > 'e'`, 100)).toBe(`a &lt; b &amp;&amp; c &gt; 'e'`);
     const text = renderAlert(event("queue <down> & out", { reason: "<script>" }), { service: "botstate", stage: "prod" });
     expect(text.startsWith("🚨 <b>CRITICAL</b> · botstate prod\n")).toBe(true);
     expect(text).toContain("queue &lt;down&gt; &amp; out");
@@ -22,7 +23,7 @@ describe("alert text", () => {
 
   it("cuts to 4096 characters with an ellipsis, never inside an entity or a surrogate pair", () => {
     const long = renderAlert(event("&".repeat(5_000)), { service: "botstate", stage: "prod" });
-    expect(long.length).toBeLessThanOrEqual(TELEGRAM_TEXT_LIMIT);
+    expect(long.length).toBeLessThanOrEqual(MESSAGE_LIMIT);
     expect(long.endsWith("&amp;…")).toBe(true);
     const emoji = escapeWithin("😀".repeat(10), 7);
     expect(emoji).toBe("😀😀😀…");
