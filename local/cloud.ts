@@ -85,9 +85,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     stack.push(() => upstash.close());
     signal?.throwIfAborted();
 
-    const neon: NeonEndpoint = await startNeonEndpoint(
-      options.ports?.neon !== undefined ? { port: options.ports.neon } : {},
-    );
+    const neon: NeonEndpoint = await startNeonEndpoint({
+      postgresPort: Number(new URL(backing.databaseUrl).port || 5432),
+      ...(options.ports?.neon !== undefined ? { port: options.ports.neon } : {}),
+    });
     stack.push(() => neon.close());
     signal?.throwIfAborted();
 
