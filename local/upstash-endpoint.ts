@@ -76,7 +76,11 @@ export async function startUpstashEndpoint(options: UpstashEndpointOptions): Pro
   const host = options.host ?? "127.0.0.1";
   const expectedAuthorization = Buffer.from(`Bearer ${token}`);
 
+  let requests = 0;
   const server = createServer((req, res) => {
+    // Upstash's read-your-writes token, which the client echoes on its next request: one Redis
+    // here, so every read already sees every write, and a fresh value per answer is all it needs.
+    res.setHeader("Upstash-Sync-Token", String(++requests));
     handleRequest(req, res, backend, token, expectedAuthorization).then(
       (reply) => {
         if (reply !== STREAMED) send(res, reply.status, reply.body);

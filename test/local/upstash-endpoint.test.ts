@@ -284,6 +284,16 @@ describe("Upstash REST endpoint", () => {
     expect(await h.redis.get(key)).toBe("from the body");
   });
 
+  it("sends a fresh Upstash-Sync-Token with every answer, which the client's read-your-writes mode keeps", async () => {
+    const tokens = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const response = await fetch(`${h.endpoint.url}/get/${encodeURIComponent(`${h.prefix}sync`)}`, { headers: { Authorization: `Bearer ${h.endpoint.token}` } });
+      tokens.add(response.headers.get("upstash-sync-token") ?? "");
+    }
+    expect(tokens.size).toBe(3);
+    expect(tokens.has("")).toBe(false);
+  });
+
   it("auto-pipelines concurrent commands into one request", async () => {
     const fetchSpy = vi.spyOn(globalThis, "fetch");
     try {
