@@ -19,12 +19,14 @@ export default $config({
     const { healthInfra } = await import("./infra/health");
     const { lookupsInfra } = await import("./infra/lookups");
     const { provisioningInfra } = await import("./infra/provisioning");
+    const { telegramInfra } = await import("./infra/telegram");
     const { outboxInfra } = await import("./infra/outbox");
 
     const platform = platformInfra();
     const provisioning = provisioningInfra(platform);
     healthInfra(platform, provisioning.queue);
     lookupsInfra(platform);
+    telegramInfra(platform);
     outboxInfra(platform);
 
     return { api: platform.api.url };

@@ -12,9 +12,10 @@ import { loadSstManifest, resolveHandler } from "../local/sst-manifest";
 import type { BenchContext, Workload, WorkloadResult } from "./workload";
 import { floorWorkloads } from "./workloads/floors";
 import { lookupWorkloads } from "./workloads/lookups";
+import { provisioningWorkloads } from "./workloads/provisioning";
 
 /** Every workload, floors first so ratios can be computed in the same run. */
-const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads];
+const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads, ...provisioningWorkloads];
 
 interface Row extends WorkloadResult {
   readonly name: string;

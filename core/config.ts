@@ -45,12 +45,23 @@ export const sqsConfigSchema = z.object({
   /** Local cloud only: the SQS emulator's endpoint. */
   SQS_ENDPOINT: optionalUrl,
   PROVISIONING_QUEUE_URL: optionalUrl,
+  /** The provisioning DLQ; only the ops commands (redrive-dlq, provisioning-status) read it. */
+  PROVISIONING_DLQ_URL: optionalUrl,
 });
 
 export const authConfigSchema = z.object({
   JWT_SECRET: z.string().check(z.minLength(32, "must be at least 32 characters")),
   JWT_ISSUER: nonEmpty("botstate"),
+  /** Longest token lifetime (exp - iat) accepted per role; see core/auth/tokens.ts. */
+  JWT_MAX_AGE_USER_SECONDS: positiveInt(24 * 3600),
+  JWT_MAX_AGE_SERVICE_SECONDS: positiveInt(30 * 24 * 3600),
+  JWT_MAX_AGE_ADMIN_SECONDS: positiveInt(12 * 3600),
 });
+
+/** The per-role token lifetimes of an auth config. */
+export function maxTokenAgeSeconds(config: AuthConfig): { user: number; service: number; admin: number } {
+  return { user: config.JWT_MAX_AGE_USER_SECONDS, service: config.JWT_MAX_AGE_SERVICE_SECONDS, admin: config.JWT_MAX_AGE_ADMIN_SECONDS };
+}
 
 export const httpConfigSchema = z.object({
   HTTP_MAX_BODY_BYTES: positiveInt(256 * 1024),
@@ -64,6 +75,36 @@ export const lookupConfigSchema = z.object({
   LOOKUP_NEGATIVE_TTL_SECONDS: positiveInt(30),
   /** Longest a lookup waits on Redis before answering from the database. */
   LOOKUP_CACHE_TIMEOUT_MS: positiveInt(100),
+});
+
+export const provisioningConfigSchema = z.object({
+  /** How long an Idempotency-Key and its answer are kept (at least a day). */
+  IDEMPOTENCY_TTL_HOURS: z._default(z.coerce.number().check(z.int(), z.minimum(24), z.maximum(24 * 30)), 24),
+  /** How long a request owns its key while in progress; a crashed owner's key is taken over afterwards. */
+  IDEMPOTENCY_LEASE_SECONDS: z._default(z.coerce.number().check(z.int(), z.minimum(5), z.maximum(3_600)), 30),
+  /** Longest a user creation waits for SQS before it falls back to the synchronous path. */
+  PROVISIONING_SEND_TIMEOUT_MS: positiveInt(2_000),
+  /** Receives before SQS parks a message in the DLQ; infra/provisioning.ts sets both from one constant. */
+  PROVISIONING_MAX_RECEIVE_COUNT: positiveInt(5),
+});
+
+export const systemModeConfigSchema = z.object({
+  /** How often a container asks Redis for the mode's version (a flip is seen within this plus a round trip). */
+  SYSTEM_MODE_CHECK_INTERVAL_MS: z._default(z.coerce.number().check(z.int(), z.minimum(50), z.maximum(5_000)), 1_000),
+  /** Lifetime of the Redis copy; when it lapses one reader refills it from Postgres. */
+  SYSTEM_MODE_REDIS_TTL_SECONDS: positiveInt(60),
+});
+
+export const alertConfigSchema = z.object({
+  /** Bot API root; the local cloud points it at its fake Bot API server. */
+  TELEGRAM_API_ROOT: z._default(z.url(), "https://api.telegram.org"),
+  /** Unset: alerts are recorded and marked skipped. */
+  TELEGRAM_BOT_TOKEN: optionalString,
+  /** The admin chat (a numeric id, or @channelname); unset: alerts are recorded and marked skipped. */
+  TELEGRAM_ADMIN_CHAT_ID: z.pipe(optionalString, z.optional(z.string().check(z.regex(/^(-?[1-9][0-9]{0,19}|@[A-Za-z][A-Za-z0-9_]{4,31})$/, "must be a chat id or @channel")))),
+  /** Identical events alert once per this window. */
+  ALERT_DEDUP_SECONDS: positiveInt(60),
+  ALERT_SEND_TIMEOUT_MS: positiveInt(3_000),
 });
 
 export const outboxConfigSchema = z.object({
@@ -85,6 +126,35 @@ export const exchangeConfigSchema = z.object({
   OKX_SIMULATED_TRADING: booleanFlag,
 });
 
+/** The Bot API as a client (the webhook, the ops commands, admin alerts). */
+export const telegramApiConfigSchema = z.object({
+  TELEGRAM_BOT_TOKEN: z.string().check(z.regex(/^[0-9]{1,20}:[A-Za-z0-9_-]{20,}$/, "must be a Bot API token (<bot id>:<secret>)")),
+  /** The local cloud points this at its fake Bot API. */
+  TELEGRAM_API_ROOT: z.pipe(
+    z._default(z.url(), "https://api.telegram.org"),
+    z.transform((url: string) => url.replace(/\/+$/, "")),
+  ),
+});
+
+/** The webhook function: its secret, its bot's name, and how it bounds each update. */
+export const telegramWebhookConfigSchema = z.object({
+  /** Sent by Telegram in X-Telegram-Bot-Api-Secret-Token (set with `ops telegram set-webhook`). */
+  TELEGRAM_WEBHOOK_SECRET: z.string().check(z.regex(/^[A-Za-z0-9_-]{16,256}$/, "must be 16-256 characters of A-Z, a-z, 0-9, _ and -")),
+  /** The bot's username (without @): preset bot info (no getMe on a cold start), `/help@<name>`. */
+  TELEGRAM_BOT_USERNAME: z._default(z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9_]{3,31}$/, "must be a Telegram username without @")), "botstate_bot"),
+  /** Commands a chat may send per window. */
+  TELEGRAM_RATE_LIMIT: positiveInt(20),
+  TELEGRAM_RATE_WINDOW_SECONDS: positiveInt(60),
+  /** How long a handled update stays marked (Telegram gives up redelivering after 24 h). */
+  TELEGRAM_UPDATE_TTL_SECONDS: positiveInt(86_400),
+  /** How long a container holds an update it is handling (longer than the function's timeout). */
+  TELEGRAM_UPDATE_LEASE_SECONDS: positiveInt(30),
+  /** Longest one update may take before the webhook answers 503 (under Telegram's and Lambda's timeouts). */
+  TELEGRAM_HANDLER_BUDGET_MS: positiveInt(8_000),
+  /** Longest a Redis call of the webhook may take before Postgres (marks) or no limit (rate) is used. */
+  TELEGRAM_REDIS_TIMEOUT_MS: positiveInt(300),
+});
+
 export type PlatformConfig = z.infer<typeof platformConfigSchema>;
 export type RedisConfig = z.infer<typeof redisConfigSchema>;
 export type PostgresConfig = z.infer<typeof postgresConfigSchema>;
@@ -92,8 +162,13 @@ export type SqsConfig = z.infer<typeof sqsConfigSchema>;
 export type AuthConfig = z.infer<typeof authConfigSchema>;
 export type HttpConfig = z.infer<typeof httpConfigSchema>;
 export type LookupConfig = z.infer<typeof lookupConfigSchema>;
+export type ProvisioningConfig = z.infer<typeof provisioningConfigSchema>;
+export type SystemModeConfig = z.infer<typeof systemModeConfigSchema>;
+export type AlertConfig = z.infer<typeof alertConfigSchema>;
 export type OutboxConfig = z.infer<typeof outboxConfigSchema>;
 export type ExchangeConfig = z.infer<typeof exchangeConfigSchema>;
+export type TelegramApiConfig = z.infer<typeof telegramApiConfigSchema>;
+export type TelegramWebhookConfig = z.infer<typeof telegramWebhookConfigSchema>;
 export type ConfigSource = Readonly<Record<string, string | undefined>>;
 
 /** Validates one schema's names at once, so one cold start names every bad value; values never echoed. */

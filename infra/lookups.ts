@@ -13,6 +13,7 @@ export function lookupsInfra({ api, secrets, redis, postgres }: Platform) {
   api.route("GET /v1/lookups/{identifier}", fn("functions/lookups-get.handler"));
   api.route("POST /v1/lookups/batch", fn("functions/lookups-batch.handler", { timeout: "15 seconds" }));
   api.route("PUT /v1/admin/mappings/{userId}", fn("functions/lookups-mapping-put.handler"));
+  api.route("PATCH /v1/admin/mappings/{userId}", fn("functions/lookups-mapping-patch.handler"));
   api.route("GET /v1/admin/mappings/{userId}", fn("functions/lookups-mapping-get.handler"));
   api.route("DELETE /v1/admin/mappings/{userId}", fn("functions/lookups-mapping-delete.handler"));
   api.route("GET /v1/admin/mappings", fn("functions/lookups-mapping-search.handler"));

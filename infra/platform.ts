@@ -10,6 +10,10 @@ export function platformInfra() {
     upstashUrl: new sst.Secret("UpstashRedisRestUrl"),
     upstashToken: new sst.Secret("UpstashRedisRestToken"),
     database: new sst.Secret("DatabaseUrl"),
+    telegramBotToken: new sst.Secret("TelegramBotToken"),
+    telegramWebhookSecret: new sst.Secret("TelegramWebhookSecret"),
+    /** Where admin alerts go (provisioning's CRITICAL and SWITCH events). */
+    telegramAdminChatId: new sst.Secret("TelegramAdminChatId"),
   };
   const api = new sst.aws.ApiGatewayV2("Api");
   return { secrets, api, redis: [secrets.upstashUrl, secrets.upstashToken], postgres: [secrets.database] };

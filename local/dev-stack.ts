@@ -30,7 +30,6 @@ interface Running {
   readonly cloud: LocalCloud;
   readonly server: DevServer;
   readonly databaseName: string;
-  readonly adminToken: string;
   readonly fakes: Fakes;
 }
 
@@ -106,11 +105,12 @@ async function startEverything(signal: AbortSignal, stops: Stop[]): Promise<Runn
   );
   writeEnvFile(
     ENV_FILE,
-    { ...cloud.env, ...fakes.env, DATABASE_URL: databaseUrl, API_URL: server.url, JWT_SECRET: jwtSecret },
+    // The dev admin token goes to the mode-600 env file, never to the terminal (logs get shared).
+    { ...cloud.env, ...fakes.env, DATABASE_URL: databaseUrl, API_URL: server.url, JWT_SECRET: jwtSecret, BOTSTATE_DEV_ADMIN_TOKEN: adminToken },
     "written by npm start: the endpoints of the running local cloud",
   );
   signal.throwIfAborted();
-  return { manifest, cloud, server, databaseName, adminToken, fakes };
+  return { manifest, cloud, server, databaseName, fakes };
 }
 
 /** The fake Bot API and OKX, with a bot token, webhook secret and dev OKX account kept across restarts. */
@@ -134,6 +134,8 @@ async function startFakes(previous: Readonly<Record<string, string>>, stops: Sto
       TELEGRAM_API_ROOT: telegram.root,
       TELEGRAM_BOT_TOKEN: telegram.token,
       TELEGRAM_WEBHOOK_SECRET: process.env.TELEGRAM_WEBHOOK_SECRET ?? previous.TELEGRAM_WEBHOOK_SECRET ?? randomBytes(24).toString("base64url"),
+      // Admin alerts (CRITICAL / SWITCH health events) go to this chat of the fake Bot API.
+      TELEGRAM_ADMIN_CHAT_ID: process.env.TELEGRAM_ADMIN_CHAT_ID ?? previous.TELEGRAM_ADMIN_CHAT_ID ?? "-1001000000001",
       OKX_BASE_URL: okx.url,
       OKX_DEV_API_KEY: devOkx.apiKey,
       OKX_DEV_SECRET_KEY: devOkx.secretKey,
@@ -175,7 +177,7 @@ function startConsumers(manifest: SstManifest, cloud: LocalCloud, stops: Stop[])
   stops.push(() => crons.stop());
 }
 
-function printReady({ manifest, cloud, server, databaseName, adminToken, fakes }: Running, started: number): void {
+function printReady({ manifest, cloud, server, databaseName, fakes }: Running, started: number): void {
   log("");
   log(`botstate local cloud ready in ${((performance.now() - started) / 1000).toFixed(1)}s`);
   log(`  API            ${server.url}  (${manifest.routes.length} routes, e.g. ${server.url}/health)`);
@@ -187,7 +189,7 @@ function printReady({ manifest, cloud, server, databaseName, adminToken, fakes }
   log(`  OKX            ${fakes.okxUrl}  (fake; dev account uid ${devOkx.uid}: /setapi ${devOkx.apiKey} ${devOkx.secretKey} ${devOkx.passphrase})`);
   log(`  Queue pollers  ${manifest.subscriptions.length}, crons ${manifest.crons.length}`);
   log(`  Env written to ${ENV_FILE}`);
-  log(`  Dev admin token (12h):\n    ${adminToken}`);
+  log(`  Dev admin token (12h) in ${ENV_FILE} as BOTSTATE_DEV_ADMIN_TOKEN`);
   log("Ctrl-C stops everything.");
 }
 

@@ -1,7 +1,6 @@
 import { createHmac, randomBytes, randomInt, randomUUID, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Socket } from "node:net";
 import { listenLocal } from "./listen";
 
 /**
@@ -74,7 +73,6 @@ export async function startFakeOkx(options: { readonly host?: string; readonly p
     accounts.set(complete.apiKey, complete);
     return complete;
   };
-  const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? "/", "http://fake-okx");
@@ -93,10 +91,6 @@ export async function startFakeOkx(options: { readonly host?: string; readonly p
       reply(res, answer.status, { code: answer.code, msg: answer.msg, data: answer.data ?? [] });
     })().catch((error: unknown) => reply(res, 500, { code: "50000", msg: String(error), data: [] }));
   });
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
   const authority = await listenLocal(server, options.host ?? "127.0.0.1", options.port);
   return {
     url: `http://${authority}`,
@@ -105,7 +99,7 @@ export async function startFakeOkx(options: { readonly host?: string; readonly p
     requests: () => requests,
     close: () =>
       new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
+        server.closeAllConnections();
         server.close(() => resolve());
       }),
   };

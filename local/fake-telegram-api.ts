@@ -1,7 +1,6 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Socket } from "node:net";
 import { parseTelegramHtml } from "./fake-telegram-html";
 import { listenLocal } from "./listen";
 
@@ -106,16 +105,11 @@ export async function startFakeTelegramApi(options: FakeTelegramApiOptions = {})
   const token = options.token ?? generateBotToken();
   const bot: BotUser = { id: Number(token.split(":")[0]), is_bot: true, first_name: "botstate", username: options.username ?? "botstate_bot" };
   const state: State = { bot, nextMessageId: 1000, webhook: { url: "", maxConnections: 40 }, commands: [], calls: [], failures: [] };
-  const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     route(req, state, options.token === undefined ? null : token).then(
       ({ status, body }) => sendJson(res, status, body),
       (error: unknown) => sendJson(res, 400, badRequest(error instanceof Error ? error.message : String(error))),
     );
-  });
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
   });
   const authority = await listenLocal(server, options.host ?? "127.0.0.1", options.port);
   return {
@@ -127,7 +121,7 @@ export async function startFakeTelegramApi(options: FakeTelegramApiOptions = {})
     clear: () => void state.calls.splice(0),
     close: () =>
       new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
+        server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
@@ -325,7 +319,18 @@ function getWebhookInfo(_params: Params, state: State): Answer {
 
 const METHODS: Readonly<Record<string, (params: Params, state: State) => Answer>> = {
   getme: (_params, state) =>
-    ok({ ...state.bot, can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false, can_connect_to_business: false, has_main_web_app: false }),
+    ok({
+      ...state.bot,
+      can_join_groups: true,
+      can_read_all_group_messages: false,
+      supports_inline_queries: false,
+      can_connect_to_business: false,
+      has_main_web_app: false,
+      has_topics_enabled: false,
+      allows_users_to_create_topics: false,
+      can_manage_bots: false,
+      supports_join_request_queries: false,
+    }),
   sendmessage: sendMessage,
   editmessagetext: editMessageText,
   deletemessage: deleteMessage,

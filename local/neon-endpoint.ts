@@ -195,6 +195,12 @@ async function handleSql(req: IncomingMessage, pools: Pools): Promise<unknown> {
     const begin = beginStatement(req);
     const client = await pool.connect();
     let broken: Error | undefined;
+    // A checked-out client has no pool listener: a session killed mid-transaction (DROP DATABASE
+    // ... FORCE, a server restart) would otherwise emit an unhandled 'error' and end the process.
+    const onSessionError = (error: Error) => {
+      broken = error;
+    };
+    client.on("error", onSessionError);
     try {
       await client.query(begin);
       const results: unknown[] = [];
@@ -208,6 +214,7 @@ async function handleSql(req: IncomingMessage, pools: Pools): Promise<unknown> {
       });
       throw error;
     } finally {
+      client.off("error", onSessionError);
       client.release(broken);
     }
   }

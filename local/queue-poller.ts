@@ -91,12 +91,18 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
       }
       const done = messages.filter((message) => !failed.has(message.MessageId ?? ""));
       if (done.length > 0) {
-        await options.sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: options.queueUrl,
-            Entries: done.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle ?? "" })),
-          }),
-        );
+        try {
+          await options.sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: options.queueUrl,
+              Entries: done.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle ?? "" })),
+            }),
+          );
+        } catch (error) {
+          // As in Lambda: undeleted messages come back after their visibility timeout; the poller goes on.
+          if (abort.signal.aborted) return;
+          options.log?.(`[queue ${subscription.queue}] delete failed, ${done.length} message(s) will be redelivered: ${(error as Error).message}`);
+        }
       }
       options.log?.(`[queue ${subscription.queue}] ${messages.length} received, ${done.length} done, ${failed.size} failed`);
     }

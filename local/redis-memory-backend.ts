@@ -57,7 +57,7 @@ export function createMemoryRedisBackend(): RedisBackend {
     const method = methods[`${lower}Buffer`] ?? methods[lower];
     if (typeof method !== "function") return Promise.resolve(unknownCommand(name));
     // The mock keys its store by string; Buffer keys would be compared by identity.
-    const textArgs = args.map((arg) => (typeof arg === "string" ? arg : arg.toString()));
+    const textArgs = optionsInUpperCase(lower, args.map((arg) => (typeof arg === "string" ? arg : arg.toString())));
     const wrongType = wrongTypeOf(lower, textArgs[0], data);
     if (wrongType) return Promise.resolve(wrongType);
     try {
@@ -91,6 +91,16 @@ export function createMemoryRedisBackend(): RedisBackend {
       return closing;
     },
   };
+}
+
+/**
+ * Redis reads SET's options (NX, PX, EX, GET...) in any case, and @upstash/redis sends them in lower
+ * case; the mock knows only upper case and would silently drop `nx` and `px`. The options follow
+ * the key and the value; upper-casing their numbers changes nothing.
+ */
+function optionsInUpperCase(command: string, args: string[]): string[] {
+  if (command !== "set" || args.length <= 2) return args;
+  return [...args.slice(0, 2), ...args.slice(2).map((arg) => arg.toUpperCase())];
 }
 
 type KeyType = "string" | "hash" | "list" | "set" | "zset";

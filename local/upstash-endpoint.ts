@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { listenLocal } from "./listen";
 import { isBlockingCommand, RedisReplyError } from "./redis-backend";
 import type { RawReply, RedisBackend } from "./redis-backend";
+import { scriptArgsForRedis } from "./upstash-script-flags";
 import { streamSubscription } from "./upstash-subscribe";
 
 /**
@@ -205,7 +206,7 @@ async function multiExec(context: RequestContext, commands: readonly RedisComman
     }
   }
   if (commands.length === 0) return { status: 200, body: [] };
-  const replies = await context.backend.transaction(commands.map((command) => [command.name, ...command.args]));
+  const replies = await context.backend.transaction(commands.map((command) => [command.name, ...scriptArgsForRedis(command.name, command.args)]));
   if (replies instanceof RedisReplyError) return { status: 400, body: { error: replies.message } };
   return { status: 200, body: replies.map((reply) => pipelineEntry(reply, context.base64)) };
 }
@@ -324,7 +325,7 @@ function execute(context: RequestContext, command: RedisCommand): Promise<RawRep
   const withType = scanWithTypeAt(command);
   if (withType >= 0) return scanWithType(context.backend, command, withType);
   if (isBlockingCommand(command.name, command.args)) return context.backend.callBlocking(command.name, command.args, context.gone);
-  return context.backend.call(command.name, command.args);
+  return context.backend.call(command.name, scriptArgsForRedis(command.name, command.args));
 }
 
 function refusalOf(command: RedisCommand): string | undefined {

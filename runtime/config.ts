@@ -16,10 +16,12 @@ const linkedSecrets: Readonly<Record<string, string>> = {
   DATABASE_URL: "DatabaseUrl",
   TELEGRAM_BOT_TOKEN: "TelegramBotToken",
   TELEGRAM_WEBHOOK_SECRET: "TelegramWebhookSecret",
+  TELEGRAM_ADMIN_CHAT_ID: "TelegramAdminChatId",
 };
 
 const linkedQueueUrls: Readonly<Record<string, string>> = {
   PROVISIONING_QUEUE_URL: "ProvisioningQueue",
+  PROVISIONING_DLQ_URL: "ProvisioningDlq",
 };
 
 type LinkedResources = Record<string, { value?: string; url?: string } | undefined>;

@@ -14,15 +14,27 @@ export type Principal =
 
 const ALGORITHM = "HS256";
 
+const timestamps = { iat: z.number(), exp: z.number() };
 const claimsSchema = z.discriminatedUnion("role", [
-  z.object({ role: z.literal("user"), sub: z.uuid("user tokens must name an app user id in sub") }),
-  z.object({ role: z.enum(["service", "admin"]), sub: z.string().check(z.minLength(1)) }),
+  z.object({ role: z.literal("user"), sub: z.uuid("user tokens must name an app user id in sub"), ...timestamps }),
+  z.object({ role: z.enum(["service", "admin"]), sub: z.string().check(z.minLength(1)), ...timestamps }),
 ]);
 
 export interface TokenOptions {
   readonly secret: string;
   readonly issuer: string;
+  /** Longest lifetime (`exp - iat`) accepted per role; defaultMaxTokenAgeSeconds when left out. */
+  readonly maxAgeSeconds?: Readonly<Record<Role, number>>;
 }
+
+/**
+ * A leaked token is good until it expires, so lifetimes are capped per role: a user's app session
+ * a day, an admin's console half a day, a service's (a bot's deployment) 30 days.
+ */
+export const defaultMaxTokenAgeSeconds: Readonly<Record<Role, number>> = { user: 24 * 3600, service: 30 * 24 * 3600, admin: 12 * 3600 };
+
+/** Clocks of issuer and verifier may disagree this much about `iat`. */
+const CLOCK_SKEW_SECONDS = 60;
 
 /**
  * jose re-imports a raw Uint8Array key through WebCrypto on every call (120-240 us); a KeyObject
@@ -48,7 +60,7 @@ export async function verifyAccessToken(
     ({ payload } = await jwtVerify(token, keyFor(options.secret), {
       algorithms: [ALGORITHM],
       issuer: options.issuer,
-      requiredClaims: ["exp", "sub"],
+      requiredClaims: ["exp", "iat", "sub"],
       currentDate: now,
     }));
   } catch (error) {
@@ -56,9 +68,12 @@ export async function verifyAccessToken(
   }
   const claims = claimsSchema.safeParse(payload);
   if (!claims.success) {
-    throw new UnauthorizedError("token claims are invalid (role and sub)", { cause: claims.error });
+    throw new UnauthorizedError("token claims are invalid (role, sub, iat, exp)", { cause: claims.error });
   }
-  const { role, sub } = claims.data;
+  const { role, sub, iat, exp } = claims.data;
+  if (iat > now.getTime() / 1000 + CLOCK_SKEW_SECONDS) throw new UnauthorizedError("token claim invalid: iat is in the future");
+  const maxAge = (options.maxAgeSeconds ?? defaultMaxTokenAgeSeconds)[role];
+  if (exp - iat > maxAge) throw new UnauthorizedError(`token lifetime exceeds the ${maxAge} s allowed for role '${role}'`);
   // App user ids are stored lower-case; a token may carry any case.
   return role === "user" ? { role, subject: sub, userId: sub.toLowerCase() } : { role, subject: sub };
 }

@@ -1,6 +1,7 @@
 import * as z from "zod/mini";
 import type { IdGenerator } from "../clock";
 import { ConflictError } from "../errors";
+import { telegramIdMisreadProblem } from "./identifier";
 import { invalidateChange } from "./mapping-admin";
 import type { Mapping } from "./model";
 import type { LookupCache, MappingInput, MappingRepository } from "./ports";
@@ -259,6 +260,8 @@ function validate(record: ImportRecord): Omit<Row, "index" | "origin"> | string 
     return result.error.issues.map((issue) => `${issue.path.join(".") || "row"}: ${issue.message}`).join("; ");
   }
   const { userId, telegramId, okxUid, isActive } = result.data;
+  const misread = telegramIdMisreadProblem(telegramId);
+  if (misread) return `telegramId: ${misread}`;
   return { userId, telegramId, okxUid, isActive };
 }
 

@@ -2,8 +2,8 @@ import { isUuid } from "../identity/uuid";
 import type { IdGenerator } from "../clock";
 import { ConflictError, NotFoundError, errorMessage } from "../errors";
 import type { LogPort } from "../observability/log-port";
-import { classifyIdentifier } from "./identifier";
-import type { Identifier } from "./identifier";
+import { identifierOf } from "./identifier";
+import type { Identifier, IdentifierKind } from "./identifier";
 import { invalidateChange } from "./mapping-admin";
 import { mappingMatches } from "./model";
 import type { BatchEntry, CachedLookup, LegacyAnswer, LookupResult } from "./model";
@@ -52,6 +52,9 @@ export interface LookupContext {
 
 type Outcome = LookupResult | null;
 
+/** One identifier of a batch: a bare string (the digit rule decides) or one whose kind the caller names. */
+export type LookupRequest = string | { readonly kind: IdentifierKind; readonly value: string };
+
 const keyOf = (identifier: Identifier) => `${identifier.kind}:${identifier.value}`;
 
 function fromCache(value: Extract<CachedLookup, { kind: "hit" }>): LookupResult {
@@ -68,21 +71,34 @@ export class LookupService {
 
   constructor(private readonly deps: LookupDeps) {}
 
-  /** Throws NotFoundError for an identifier no tier knows, ValidationError for a malformed one. */
-  async resolve(raw: string, context: LookupContext, field = "identifier"): Promise<LookupResult> {
-    const identifier = classifyIdentifier(raw, field);
+  /**
+   * Throws NotFoundError for an identifier no tier knows, ValidationError for a malformed one.
+   * `kind` is what the caller says the identifier is; without it the digit rule decides.
+   */
+  async resolve(raw: string, context: LookupContext, field = "identifier", kind?: IdentifierKind): Promise<LookupResult> {
+    return this.lookup(identifierOf(raw, kind, field), context);
+  }
+
+  /** The same for an identifier already parsed (identifier.ts). */
+  async lookup(identifier: Identifier, context: LookupContext): Promise<LookupResult> {
     const [outcome] = await this.resolveIdentifiers([identifier], context, true);
-    if (!outcome) throw new NotFoundError(`no Telegram id known for ${identifier.kind} ${identifier.value}`);
+    if (!outcome) throw new NotFoundError(`no Telegram id known for this ${identifier.kind}`);
     return outcome;
   }
 
   /** One cache round trip for all, one SQL query for all misses; unknown ones reported, not thrown. */
-  async resolveMany(raws: readonly string[], context: LookupContext): Promise<BatchEntry[]> {
-    const identifiers = raws.map((raw, index) => classifyIdentifier(raw, `body.identifiers.${index}`));
+  async resolveMany(requests: readonly LookupRequest[], context: LookupContext): Promise<BatchEntry[]> {
+    const identifiers = requests.map((request, index) =>
+      typeof request === "string"
+        ? identifierOf(request, undefined, `body.identifiers.${index}`)
+        : identifierOf(request.value, request.kind, `body.identifiers.${index}.value`),
+    );
     const outcomes = await this.resolveIdentifiers(identifiers, context, false);
-    return raws.map((raw, index) => {
+    return requests.map((request, index) => {
+      const raw = typeof request === "string" ? request : request.value;
+      const kind = identifiers[index]?.kind ?? "telegram_id";
       const result = outcomes[index];
-      return result ? { identifier: raw, found: true, result } : { identifier: raw, found: false };
+      return result ? { identifier: raw, kind, found: true, result } : { identifier: raw, kind, found: false };
     });
   }
 
@@ -281,7 +297,9 @@ export class LookupService {
       if (error instanceof LegacyBreakerOpenError) this.deps.stats.legacyShortCircuit();
       else {
         this.deps.stats.legacyError();
-        this.deps.log.warn("legacy lookup failed", { identifier: keyOf(identifier), reason: errorMessage(error) });
+        // Telegram ids and okx uids are personal: logged at debug level only.
+        this.deps.log.warn("legacy lookup failed", { kind: identifier.kind, reason: errorMessage(error) });
+        this.deps.log.debug("legacy lookup failed for", { identifier: keyOf(identifier) });
       }
       return "inconclusive";
     }
@@ -325,7 +343,8 @@ export class LookupService {
     } catch (error) {
       // A conflicting mapping is never overwritten by the legacy service; the answer still serves this call.
       const level = error instanceof ConflictError ? "warn" : "error";
-      this.deps.log[level]("could not record legacy mapping", { telegramId: answer.telegramId, reason: errorMessage(error) });
+      this.deps.log[level]("could not record legacy mapping", { reason: errorMessage(error) });
+      this.deps.log.debug("legacy mapping not recorded", { telegramId: answer.telegramId, asked: keyOf(asked) });
       return answer;
     }
   }

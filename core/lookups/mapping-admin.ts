@@ -1,4 +1,5 @@
-import { NotFoundError, ValidationError } from "../errors";
+import { NotFoundError, UnprocessableError, ValidationError } from "../errors";
+import { telegramIdMisreadProblem } from "./identifier";
 import type { Identifier } from "./identifier";
 import type { Mapping } from "./model";
 import type { LookupCache, MappingChange, MappingInput, MappingRepository } from "./ports";
@@ -28,10 +29,32 @@ export async function invalidateChange(cache: LookupCache, change: MappingChange
   if (unique.length > 0) await cache.invalidate(unique);
 }
 
+/** Refuses what lookups without a kind would read as another kind (see identifier.ts). */
+export function assertReadableTelegramId(telegramId: string, field = "body.telegramId"): void {
+  const problem = telegramIdMisreadProblem(telegramId);
+  if (problem) throw UnprocessableError.field(field, problem);
+}
+
 export async function putMapping(deps: MappingAdminDeps, input: MappingInput): Promise<{ mapping: Mapping; created: boolean }> {
+  assertReadableTelegramId(input.telegramId);
   const change = await deps.repository.upsert(input, "admin");
   await invalidateChange(deps.cache, change);
   return { mapping: change.current, created: change.previous === null };
+}
+
+/** JSON merge patch of a mapping (see mappingPatchSchema); a missing mapping is 404. */
+export async function patchMapping(
+  deps: MappingAdminDeps,
+  userId: string,
+  patch: { readonly telegramId?: string | null | undefined; readonly okxUid?: string | null | undefined; readonly isActive?: boolean | null | undefined },
+): Promise<Mapping> {
+  if (patch.telegramId === null) throw UnprocessableError.field("body.telegramId", "cannot be removed: a mapping needs a Telegram id");
+  if (patch.isActive === null) throw UnprocessableError.field("body.isActive", "cannot be removed: use true or false");
+  if (patch.telegramId !== undefined) assertReadableTelegramId(patch.telegramId);
+  const change = await deps.repository.patch(userId, { telegramId: patch.telegramId, okxUid: patch.okxUid, isActive: patch.isActive }, "admin");
+  if (!change) throw new NotFoundError(`no mapping for user ${userId}`);
+  await invalidateChange(deps.cache, change);
+  return change.current;
 }
 
 export async function getMapping(deps: MappingAdminDeps, userId: string): Promise<Mapping> {

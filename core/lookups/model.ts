@@ -1,4 +1,4 @@
-import type { Identifier } from "./identifier";
+import type { Identifier, IdentifierKind } from "./identifier";
 
 export const mappingSources = ["admin", "import", "legacy", "registration"] as const;
 export type MappingSource = (typeof mappingSources)[number];
@@ -26,8 +26,8 @@ export interface LookupResult {
 
 /** Per-identifier outcome of a batch: found, or unknown (never an error for one bad apple). */
 export type BatchEntry =
-  | { readonly identifier: string; readonly found: true; readonly result: LookupResult }
-  | { readonly identifier: string; readonly found: false };
+  | { readonly identifier: string; readonly kind: IdentifierKind; readonly found: true; readonly result: LookupResult }
+  | { readonly identifier: string; readonly kind: IdentifierKind; readonly found: false };
 
 /** What a cache entry holds: a resolved mapping (with the tier that produced it) or a known miss. */
 export type CachedLookup =

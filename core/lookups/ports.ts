@@ -8,6 +8,13 @@ export interface MappingInput {
   readonly isActive: boolean;
 }
 
+/** The fields a PATCH changes; absent ones stay as stored (`okxUid: null` removes it). */
+export interface MappingPatch {
+  readonly telegramId?: string | undefined;
+  readonly okxUid?: string | null | undefined;
+  readonly isActive?: boolean | undefined;
+}
+
 export interface MappingChange {
   readonly previous: Mapping | null;
   readonly current: Mapping;
@@ -23,6 +30,8 @@ export interface MappingRepository {
   search(filter: { readonly telegramId?: string | undefined; readonly okxUid?: string | undefined }): Promise<Mapping[]>;
   /** Creates or updates the mapping and its app user; conflicts on telegram id / okx uid raise ConflictError. */
   upsert(input: MappingInput, source: MappingSource): Promise<MappingChange>;
+  /** Changes only the given fields of an existing mapping, in one transaction; null: no mapping. */
+  patch(userId: string, patch: MappingPatch, source: MappingSource): Promise<MappingChange | null>;
   deactivate(userId: string): Promise<MappingChange | null>;
 }
 

@@ -63,7 +63,8 @@ export class ResilientLookupCache implements LookupCache {
     const deleted = await this.guarded("invalidate", async () => (await this.inner.invalidate(identifiers), true), false);
     if (!deleted) {
       // The positive TTL bounds how long the stale answer can live.
-      this.log.error("lookup cache invalidation failed", { identifiers: identifiers.map((id) => `${id.kind}:${id.value}`) });
+      this.log.error("lookup cache invalidation failed", { entries: identifiers.length });
+      this.log.debug("lookup cache invalidation failed for", { identifiers: identifiers.map((id) => `${id.kind}:${id.value}`) });
     }
   }
 

@@ -1,30 +1,62 @@
 import * as z from "zod/mini";
+import { identifierKinds, okxUidProblem, telegramIdProblem } from "./identifier";
 
-/** Largest Telegram id: they fit in 52 bits. */
-const MAX_TELEGRAM_ID = 2 ** 52;
+/** Runs one of identifier.ts' checks as a zod refinement, so every entry point says the same. */
+const checkedWith = (problem: (value: string) => string | null) =>
+  z.superRefine((value: string, context) => {
+    const found = problem(value);
+    if (found) context.addIssue({ code: "custom", message: found, input: value });
+  });
 
-/** A Telegram id as number or decimal string; always a decimal string afterwards (int8-safe). */
+/**
+ * A Telegram chat id as number or decimal string; always a decimal string afterwards (int8-safe).
+ * Negative ids (groups, channels) are allowed; the 52-bit bound holds either way.
+ */
 export const telegramIdSchema = z
   .pipe(
-    z.union([z.int(), z.string().check(z.regex(/^[1-9][0-9]{0,15}$/, "must be a positive integer"))]),
+    z.union([z.int("must be an integer"), z.string().check(z.trim())]),
     z.transform((value) => String(value)),
   )
-  .check(z.refine((value) => Number(value) > 0 && Number(value) <= MAX_TELEGRAM_ID, "must be a positive integer of at most 52 bits"));
+  .check(checkedWith(telegramIdProblem));
 
-export const okxUidSchema = z.string().check(z.regex(/^[1-9][0-9]{11,19}$/, "must be 12-20 digits"));
+export const okxUidSchema = z.string().check(z.trim(), checkedWith(okxUidProblem));
 
 export const userIdSchema = z.pipe(z.uuid("must be a UUID"), z.transform((value) => value.toLowerCase()));
 
+export const identifierKindSchema = z.enum(identifierKinds);
+
+/** PUT replaces the whole mapping: every field is stated (okxUid null for none); isActive defaults to true. */
 export const mappingBodySchema = z.object({
   telegramId: telegramIdSchema,
-  okxUid: z._default(z.nullable(okxUidSchema), null),
+  okxUid: z.union([okxUidSchema, z.null()], {
+    error: (issue) => (issue.input === undefined ? "is required: PUT replaces the whole mapping (null for none; PATCH changes some fields)" : undefined),
+  }),
   isActive: z._default(z.boolean(), true),
 });
 
+/**
+ * PATCH is a JSON merge patch (RFC 7396) of the mapping: a member present replaces the field,
+ * `null` removes it (okxUid only), a member absent keeps it; unknown members are refused.
+ */
+export const mappingPatchSchema = z.strictObject({
+  telegramId: z.optional(z.union([telegramIdSchema, z.null()])),
+  okxUid: z.optional(z.union([okxUidSchema, z.null()])),
+  isActive: z.optional(z.union([z.boolean(), z.null()])),
+});
+
+export const MERGE_PATCH_CONTENT_TYPE = "application/merge-patch+json";
+
+const identifierText = z.string().check(z.maxLength(64, "is too long"));
+
+/** A bare string (the digit rule decides its kind) or `{kind, value}` (the caller says). */
+export const batchIdentifierSchema = z.union([identifierText, z.object({ kind: identifierKindSchema, value: identifierText })]);
+
 export const batchBodySchema = z.object({
-  identifiers: z
-    .array(z.string().check(z.maxLength(64, "is too long")))
-    .check(z.minLength(1, "must not be empty"), z.maxLength(100, "at most 100 identifiers per batch")),
+  identifiers: z.array(batchIdentifierSchema).check(z.minLength(1, "must not be empty"), z.maxLength(100, "at most 100 identifiers per batch")),
+});
+
+export const lookupQuerySchema = z.object({
+  kind: z.optional(identifierKindSchema).check(z.describe("what the identifier is; without it the digit rule decides (see README)")),
 });
 
 export const mappingSearchSchema = z.object({
@@ -37,6 +69,7 @@ const lookupSourceSchema = z.enum(["cache", "database", "legacy", "direct"]);
 /** Wire shapes (presenters.ts builds them; the OpenAPI document shows them). */
 export const lookupResponseSchema = z.object({
   identifier: z.string(),
+  kind: identifierKindSchema.check(z.describe("how the identifier was read: as named by the caller, else by the digit rule")),
   telegramId: z.string().check(z.describe("decimal string: Telegram ids need up to 52 bits")),
   userId: z.nullable(z.string()),
   okxUid: z.nullable(z.string()),
@@ -44,7 +77,9 @@ export const lookupResponseSchema = z.object({
 });
 
 export const batchResponseSchema = z.object({
-  results: z.array(z.union([z.extend(lookupResponseSchema, { found: z.literal(true) }), z.object({ identifier: z.string(), found: z.literal(false) })])),
+  results: z.array(
+    z.union([z.extend(lookupResponseSchema, { found: z.literal(true) }), z.object({ identifier: z.string(), kind: identifierKindSchema, found: z.literal(false) })]),
+  ),
 });
 
 export const mappingResponseSchema = z.object({
@@ -59,5 +94,5 @@ export const mappingResponseSchema = z.object({
 
 export const mappingListResponseSchema = z.object({ mappings: z.array(mappingResponseSchema) });
 
-export const identifierParamsSchema = z.object({ identifier: z.string().check(z.maxLength(64, "is too long")) });
+export const identifierParamsSchema = z.object({ identifier: identifierText });
 export const userIdParamsSchema = z.object({ userId: userIdSchema });

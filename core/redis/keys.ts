@@ -52,7 +52,27 @@ export class RedisKeys {
 
   // ---- provisioning (system mode, alert dedup) ----
 
+  /** The system mode as `<version>:<mode>`, a copy of system_config that every container polls. */
+  systemMode(): string {
+    return this.key("provisioning", "mode", "v1");
+  }
+
   // ---- telegram (update dedup, rate limits) ----
+
+  /** Mark of one webhook update: `p:<claim token>` while handled (with a lease), `done` after (with a TTL). */
+  telegramUpdate(updateId: number): string {
+    return this.key("telegram", "update", updateId);
+  }
+
+  /** Prefix of @upstash/ratelimit's per-chat windows (the library appends the chat id and window). */
+  telegramRateLimitPrefix(): string {
+    return this.key("telegram", "ratelimit");
+  }
+
+  /** Set while a chat over its limit has been told so once in the current window. */
+  telegramRateNotice(chatId: string): string {
+    return this.key("telegram", "ratelimit-notice", chatId);
+  }
 
   // ---- trust (invalidation outbox, fleet stats) ----
 }

@@ -71,7 +71,7 @@ function acceptsContentType(header: string, accepted: readonly string[]): boolea
   return accepted.includes(mediaType) || (accepted.includes("application/json") && /^application\/[\w.-]+\+json$/.test(mediaType));
 }
 
-/** Bearer JWT (HS256 only, expiry enforced) and the route's role gate. */
+/** Bearer JWT (HS256 only; exp, iat and the role's maximum lifetime enforced) and the route's role gate. */
 export function authenticate(options: TokenOptions, allowed: readonly Role[], clock: Clock): HttpMiddleware {
   return {
     before: async (request) => {

@@ -5,7 +5,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { safeParse } from "zod/mini";
 import type * as z from "zod/mini";
 import type { Principal, Role } from "../../core/auth/tokens";
-import { authConfigSchema, httpConfigSchema } from "../../core/config";
+import { authConfigSchema, httpConfigSchema, maxTokenAgeSeconds } from "../../core/config";
 import { ValidationError } from "../../core/errors";
 import type { FieldIssue } from "../../core/errors";
 import { configFor } from "../config";
@@ -98,7 +98,8 @@ function buildStack<P extends Schema | undefined, Q extends Schema | undefined, 
     .use(httpHeaderNormalizer());
   if (spec.auth !== "public") {
     const auth = configFor(authConfigSchema);
-    stack.use(authenticate({ secret: auth.JWT_SECRET, issuer: auth.JWT_ISSUER }, spec.auth as readonly Role[], clock));
+    const tokenOptions = { secret: auth.JWT_SECRET, issuer: auth.JWT_ISSUER, maxAgeSeconds: maxTokenAgeSeconds(auth) };
+    stack.use(authenticate(tokenOptions, spec.auth as readonly Role[], clock));
   }
   // After authentication: an anonymous caller never gets a body parsed.
   stack.use(jsonBody(configFor(httpConfigSchema).HTTP_MAX_BODY_BYTES, spec.bodyContentTypes));

@@ -9,10 +9,20 @@ import type { OpsCommand, OpsContext, OpsIo } from "./command";
 import { resolveEnv } from "./env-file";
 import { importMappingsCommand } from "./import-mappings";
 import { migrateCommand } from "./migrate";
+import { provisioningStatusCommand } from "./provisioning-status";
+import { redriveDlqCommand } from "./redrive-dlq";
+import { telegramCommand } from "./telegram";
 import { tokenCommand } from "./token";
 
 /** Every command, in the order `help` lists them. */
-const COMMANDS: readonly OpsCommand[] = [importMappingsCommand, migrateCommand, tokenCommand] as readonly OpsCommand[];
+const COMMANDS: readonly OpsCommand[] = [
+  importMappingsCommand,
+  migrateCommand,
+  provisioningStatusCommand,
+  redriveDlqCommand,
+  telegramCommand,
+  tokenCommand,
+] as readonly OpsCommand[];
 
 export function usage(): string {
   return `Usage: npm run ops -- <command> [options]

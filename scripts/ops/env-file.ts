@@ -12,6 +12,8 @@ const GROUPS: readonly (readonly string[])[] = [
   ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "REDIS_KEY_PREFIX"],
   ["JWT_SECRET", "JWT_ISSUER"],
   ["SQS_ENDPOINT", "PROVISIONING_QUEUE_URL", "PROVISIONING_DLQ_URL"],
+  // A real bot token must reach api.telegram.org with the real secret, never the local fake's.
+  ["TELEGRAM_BOT_TOKEN", "TELEGRAM_API_ROOT", "TELEGRAM_WEBHOOK_SECRET"],
 ];
 
 export interface ResolvedEnv {

@@ -6,6 +6,7 @@ import { chmod, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
+import { readEnvFile } from "../../local/env-file";
 import { freePort } from "../../local/processes";
 import { childEnv } from "../support/processes";
 
@@ -157,10 +158,14 @@ describe.concurrent("npm start stops cleanly on Ctrl-C at any moment", () => {
       await vi.waitFor(() => expect(run.output()).toMatch(/GET \/health 200/), { timeout: 10_000 });
     })().catch((error: unknown) => error);
     const reached = await served;
+    const written = readEnvFile(run.envFile);
     process.kill(-run.child.pid!, "SIGINT");
     await expectCleanStop(run);
     expect(reached).toBeUndefined();
     expect(await answered).toBeGreaterThan(0);
+    // The dev admin token is in the mode-600 env file, never in the terminal output.
+    expect(written.BOTSTATE_DEV_ADMIN_TOKEN).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(run.output()).not.toContain(written.BOTSTATE_DEV_ADMIN_TOKEN);
   });
 });
 

@@ -1,7 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../core/errors";
-import { classifyIdentifier, MAX_OKX_UID_DIGITS, MAX_TELEGRAM_ID_DIGITS, MIN_OKX_UID_DIGITS } from "../../core/lookups/identifier";
+import {
+  classifyIdentifier,
+  MAX_OKX_UID_DIGITS,
+  MAX_TELEGRAM_ID_DIGITS,
+  MIN_OKX_UID_DIGITS,
+  parseIdentifier,
+  telegramIdMisreadProblem,
+} from "../../core/lookups/identifier";
 
 function rejection(raw: string, field?: string): ValidationError {
   try {
@@ -48,7 +55,9 @@ describe("classifyIdentifier", () => {
     ["a leading zero", "07012345678"],
     ["a leading zero on an OKX UID", "0518796558012178692"],
     ["letters", "70123abc"],
-    ["a sign", "-7012345678"],
+    ["a plus sign", "+7012345678"],
+    ["a negative number with a leading zero", "-07012345678"],
+    ["a negative number beyond 52 bits", `-${2 ** 52 + 1}`],
     ["a decimal point", "7012345678.0"],
     ["empty", ""],
     ["blank", "   "],
@@ -63,5 +72,50 @@ describe("classifyIdentifier", () => {
   it("names the field it is given", () => {
     expect(rejection("abc", "body.identifiers.3").issues).toEqual([{ field: "body.identifiers.3", message: expect.any(String) }]);
     expect(rejection(digits(21), "path.identifier").issues[0]?.message).toContain("21 digits");
+  });
+});
+
+describe("negative chat ids (groups and channels)", () => {
+  it("are Telegram ids under the digit rule, whatever their length", () => {
+    expect(classifyIdentifier("-1001234567890")).toEqual({ kind: "telegram_id", value: "-1001234567890" });
+    expect(classifyIdentifier("-42")).toEqual({ kind: "telegram_id", value: "-42" });
+    expect(classifyIdentifier(`-${2 ** 52}`)).toEqual({ kind: "telegram_id", value: `-${2 ** 52}` });
+  });
+});
+
+describe("a kind named by the caller", () => {
+  it("reads the value as that kind, where the digit rule would read another", () => {
+    expect(parseIdentifier("7012345678901", "telegram_id")).toEqual({ kind: "telegram_id", value: "7012345678901" });
+    expect(classifyIdentifier("7012345678901").kind).toBe("okx_uid");
+    expect(parseIdentifier(String(2 ** 52), "telegram_id").kind).toBe("telegram_id");
+    expect(parseIdentifier("518796558012178692", "okx_uid").kind).toBe("okx_uid");
+    const id = randomUUID();
+    expect(parseIdentifier(id.toUpperCase(), "user_id")).toEqual({ kind: "user_id", value: id });
+  });
+
+  it.each([
+    ["telegram_id", String(2 ** 52 + 1), /52 bits/],
+    ["telegram_id", "0", /must not be 0/],
+    ["okx_uid", "0518796558012178692", /must not start with 0/],
+    ["okx_uid", "70123456789", /12-20 digits \(this one has 11\)/],
+    ["okx_uid", "-518796558012178692", /digits only/],
+    ["user_id", "7012345678", /UUID/],
+  ] as const)("rejects a %s of %s with a message that says why", (kind, raw, message) => {
+    let caught: unknown;
+    try {
+      parseIdentifier(raw, kind, "path.identifier");
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ValidationError);
+    expect((caught as ValidationError).issues).toEqual([{ field: "path.identifier", message: expect.stringMatching(message) }]);
+  });
+});
+
+describe("telegramIdMisreadProblem (checked on every write)", () => {
+  it("refuses positive ids the digit rule would read as OKX UIDs, and nothing else", () => {
+    expect(telegramIdMisreadProblem(digits(MAX_TELEGRAM_ID_DIGITS))).toBeNull();
+    expect(telegramIdMisreadProblem(digits(MAX_TELEGRAM_ID_DIGITS + 1))).toMatch(/would be read as an OKX UID/);
+    expect(telegramIdMisreadProblem("-1001234567890")).toBeNull();
   });
 });

@@ -12,7 +12,7 @@ import type { FakeLegacyService } from "../fixtures/legacy-service";
 import { useAppEnv } from "../support/cloud";
 import type { AppEnv } from "../support/cloud";
 import { apiClient, fieldsOf, okxUid, telegramId, token } from "./support/http";
-import type { BatchResult, LookupBody, MappingBody, StatsBody } from "./support/http";
+import type { BatchResult, ErrorBody, LookupBody, MappingBody, StatsBody } from "./support/http";
 
 const NEGATIVE_TTL_SECONDS = 20;
 const POSITIVE_TTL_SECONDS = 600;
@@ -76,7 +76,7 @@ describe("GET /v1/lookups/{identifier}: tiers", () => {
     const person = await mapped();
     const first = await lookup(person.okxUid);
     expect(first.status).toBe(200);
-    expect(first.body).toEqual({ identifier: person.okxUid, telegramId: person.telegramId, userId: person.userId, okxUid: person.okxUid, source: "database" });
+    expect(first.body).toEqual({ identifier: person.okxUid, kind: "okx_uid", telegramId: person.telegramId, userId: person.userId, okxUid: person.okxUid, source: "database" });
 
     const second = await lookup(person.okxUid);
     expect(second.body).toEqual({ ...first.body, source: "cache" });
@@ -94,7 +94,7 @@ describe("GET /v1/lookups/{identifier}: tiers", () => {
 
     const first = await lookup(known.okxUid);
     expect(first.status).toBe(200);
-    expect(first.body).toEqual({ identifier: known.okxUid, telegramId: known.telegramId, userId, okxUid: known.okxUid, source: "legacy" });
+    expect(first.body).toEqual({ identifier: known.okxUid, kind: "okx_uid", telegramId: known.telegramId, userId, okxUid: known.okxUid, source: "legacy" });
     expect(legacy.requestsFor(known.okxUid)).toBe(1);
 
     const rows = await db.query<{ telegram_id: string; okx_uid: string; is_active: boolean; source: string }>(
@@ -113,7 +113,7 @@ describe("GET /v1/lookups/{identifier}: tiers", () => {
     const chat = telegramId();
     const result = await lookup(chat);
     expect(result.status).toBe(200);
-    expect(result.body).toEqual({ identifier: chat, telegramId: chat, userId: null, okxUid: null, source: "direct" });
+    expect(result.body).toEqual({ identifier: chat, kind: "telegram_id", telegramId: chat, userId: null, okxUid: null, source: "direct" });
     expect(legacy.requestsFor(chat)).toBe(1);
   });
 
@@ -186,7 +186,7 @@ describe("admin mappings", () => {
   it("answers 409 when the Telegram id belongs to another active user, leaving that user alone", async () => {
     const owner = await mapped();
     const other = randomUUID();
-    const conflict = await api("PUT", `/v1/admin/mappings/${other}`, { token: admin, body: { telegramId: owner.telegramId } });
+    const conflict = await api("PUT", `/v1/admin/mappings/${other}`, { token: admin, body: { telegramId: owner.telegramId, okxUid: null } });
     expect(conflict.status).toBe(409);
     expect(conflict.body).toMatchObject({ error: { code: "conflict" } });
 
@@ -255,6 +255,66 @@ describe("admin mappings", () => {
   });
 });
 
+describe("PUT replaces, PATCH merges", () => {
+  const path = (userId: string) => `/v1/admin/mappings/${userId}`;
+  const patch = (userId: string, body: unknown, contentType = "application/merge-patch+json") =>
+    api<MappingBody & ErrorBody>("PATCH", path(userId), { token: admin, body, contentType });
+
+  it("PUT requires every field it replaces: leaving okxUid out is a 400, not a silent removal", async () => {
+    const person = await mapped();
+    expect((await api("DELETE", path(person.userId), { token: admin })).status).toBe(200);
+    const partial = await api<ErrorBody>("PUT", path(person.userId), { token: admin, body: { telegramId: person.telegramId, isActive: true } });
+    expect(partial.status).toBe(400);
+    expect(partial.body.error.fields).toEqual([{ field: "body.okxUid", message: expect.stringMatching(/required: PUT replaces the whole mapping/) }]);
+    expect((await api<MappingBody>("GET", path(person.userId), { token: admin })).body).toMatchObject({ okxUid: person.okxUid, isActive: false });
+
+    const cleared = await api<MappingBody>("PUT", path(person.userId), { token: admin, body: { telegramId: person.telegramId, okxUid: null } });
+    expect(cleared.status).toBe(200);
+    expect(cleared.body).toMatchObject({ okxUid: null, isActive: true });
+  });
+
+  it("PATCH changes only the fields it names: re-activation keeps the okx uid", async () => {
+    const person = await mapped();
+    expect((await api("DELETE", path(person.userId), { token: admin })).status).toBe(200);
+    const reactivated = await patch(person.userId, { isActive: true });
+    expect(reactivated.status).toBe(200);
+    expect(reactivated.body).toMatchObject({ telegramId: person.telegramId, okxUid: person.okxUid, isActive: true, source: "admin" });
+    expect((await lookup(person.okxUid)).body).toMatchObject({ userId: person.userId });
+  });
+
+  it("PATCH with null removes the okx uid, moves the telegram id with the cache invalidated, and {} changes nothing", async () => {
+    const person = await mapped();
+    expect((await lookup(person.okxUid)).status).toBe(200);
+    expect((await lookup(person.okxUid)).body.source).toBe("cache");
+
+    const moved = telegramId();
+    const changed = await patch(person.userId, { telegramId: moved, okxUid: null }, "application/json");
+    expect(changed.status).toBe(200);
+    expect(changed.body).toMatchObject({ telegramId: moved, okxUid: null, isActive: true });
+    expect((await lookup(person.okxUid)).status).toBe(404);
+    expect((await lookup(moved)).body).toMatchObject({ userId: person.userId, okxUid: null });
+
+    const same = await patch(person.userId, {});
+    expect(same.status).toBe(200);
+    expect(same.body).toEqual(changed.body);
+  });
+
+  it("PATCH refuses what it cannot merge, names the field, and a missing mapping is 404", async () => {
+    const person = await mapped();
+    const other = await mapped();
+    const removeTelegram = await patch(person.userId, { telegramId: null });
+    expect(removeTelegram.status).toBe(422);
+    expect(fieldsOf(removeTelegram.body)).toEqual(["body.telegramId"]);
+    const unknownField = await patch(person.userId, { email: "x@example.com" });
+    expect(unknownField.status).toBe(400);
+    const taken = await patch(person.userId, { okxUid: other.okxUid });
+    expect(taken.status).toBe(409);
+    expect((await patch(randomUUID(), { isActive: false })).status).toBe(404);
+    expect((await patch(person.userId, { isActive: false }, "text/plain")).status).toBe(415);
+    expect((await api<MappingBody>("GET", path(person.userId), { token: admin })).body).toMatchObject({ okxUid: person.okxUid, isActive: true });
+  });
+});
+
 describe("POST /v1/lookups/batch", () => {
   it("answers each identifier, known, unknown or repeated", async () => {
     const person = await mapped();
@@ -265,11 +325,11 @@ describe("POST /v1/lookups/batch", () => {
     expect(response.status).toBe(200);
     const fromPerson = { telegramId: person.telegramId, userId: person.userId, okxUid: person.okxUid, source: "database" };
     expect(response.body.results).toEqual([
-      { found: true, identifier: person.okxUid, ...fromPerson },
-      { found: false, identifier: unknown },
-      { found: true, identifier: chat, telegramId: chat, userId: null, okxUid: null, source: "direct" },
-      { found: true, identifier: person.userId, ...fromPerson },
-      { found: true, identifier: person.okxUid, ...fromPerson },
+      { found: true, identifier: person.okxUid, kind: "okx_uid", ...fromPerson },
+      { found: false, identifier: unknown, kind: "okx_uid" },
+      { found: true, identifier: chat, kind: "telegram_id", telegramId: chat, userId: null, okxUid: null, source: "direct" },
+      { found: true, identifier: person.userId, kind: "user_id", ...fromPerson },
+      { found: true, identifier: person.okxUid, kind: "okx_uid", ...fromPerson },
     ]);
   });
 

@@ -414,13 +414,13 @@ describe("resolveMany", () => {
 
     const fromA = { telegramId: a.telegramId, userId: a.userId, okxUid: a.okxUid, source: "database" };
     expect(entries).toEqual([
-      { identifier: a.okxUid, found: true, result: fromA },
-      { identifier: unknownOkx, found: false },
-      { identifier: a.okxUid, found: true, result: fromA },
-      { identifier: a.userId.toUpperCase(), found: true, result: fromA },
-      { identifier: b.telegramId, found: true, result: { telegramId: b.telegramId, userId: b.userId, okxUid: null, source: "cache" } },
-      { identifier: unmappedTelegram, found: true, result: { telegramId: unmappedTelegram, userId: null, okxUid: null, source: "direct" } },
-      { identifier: unknownOkx, found: false },
+      { identifier: a.okxUid, kind: "okx_uid", found: true, result: fromA },
+      { identifier: unknownOkx, kind: "okx_uid", found: false },
+      { identifier: a.okxUid, kind: "okx_uid", found: true, result: fromA },
+      { identifier: a.userId.toUpperCase(), kind: "user_id", found: true, result: fromA },
+      { identifier: b.telegramId, kind: "telegram_id", found: true, result: { telegramId: b.telegramId, userId: b.userId, okxUid: null, source: "cache" } },
+      { identifier: unmappedTelegram, kind: "telegram_id", found: true, result: { telegramId: unmappedTelegram, userId: null, okxUid: null, source: "direct" } },
+      { identifier: unknownOkx, kind: "okx_uid", found: false },
     ]);
     expect(h.cache.getManyCalls).toHaveLength(1);
     expect(h.cache.getManyCalls[0]).toHaveLength(5);

@@ -266,7 +266,7 @@ describe("conflicts", () => {
     const path = await file("orphan.jsonl", [{ telegram_id: t }]);
     const real = await run(fileRecords(path));
     expect(real.counts).toEqual(counts(0, 0, 0, 1, 0));
-    expect(real.problems).toEqual([{ kind: "conflicting", origin: `${path}:1`, reason: "telegramId already belongs to another user" }]);
+    expect(real.problems).toEqual([{ kind: "conflicting", origin: `${path}:1`, reason: "telegramId already belongs to another active user" }]);
     expect(await byTelegram(t)).toBeUndefined();
   });
 
@@ -321,13 +321,13 @@ describe("invalid rows", () => {
       ["1", "not valid JSON"],
       ["2", "not a JSON object"],
       ["3", "no telegram_id"],
-      ["4", "telegramId: must be a positive integer"],
-      ["5", "okxUid: must be 12-20 digits"],
+      ["4", "telegramId: must be an integer (negative for groups and channels)"],
+      ["5", "okxUid: must be 12-20 digits (this one has 3)"],
       ["6", "userId: must be a UUID"],
       ["7", "is_active must be true or false"],
       ["8", "okx_uid is a number too large to be exact; write it as a string"],
       ["9", "telegram_id and telegramId disagree"],
-      ["10", "telegramId: must be a positive integer of at most 52 bits"],
+      ["10", "telegramId: must fit in 52 bits (at most 4503599627370496 either way)"],
     ]);
     expect(await byTelegram(good)).toBeDefined();
   });
@@ -370,7 +370,7 @@ describe("import from the old Redis registration hashes", () => {
         expect.arrayContaining([
           { kind: "invalid", origin: keys.legacyApiKeys(notAHash), reason: expect.stringMatching(/^cannot read telegram_id: WRONGTYPE/) },
           { kind: "invalid", origin: keys.legacyPreferences(noTelegram), reason: "no telegram_id" },
-          { kind: "invalid", origin: keys.legacyPreferences("not-an-okx-uid"), reason: "okxUid: must be 12-20 digits" },
+          { kind: "invalid", origin: keys.legacyPreferences("not-an-okx-uid"), reason: "okxUid: must be digits only" },
         ]),
       );
       expect(scan.mock.calls.length).toBeGreaterThan(keys.legacyRegistrationPatterns().length);
@@ -529,6 +529,7 @@ describe("the ops CLI", () => {
       ["token", "--role", "root", "--subject", "x"],
       ["token", "--role", "user", "--subject", "not-a-uuid"],
       ["token", "--role", "admin", "--subject", "x", "--ttl", "-5"],
+      ["token", "--role", "admin", "--subject", "x", "--ttl", String(13 * 3600)],
     ];
     for (const argv of usages) {
       const cli = memoryIo(app.env);

@@ -70,6 +70,14 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
 
 export const TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789";
 
+/** The Telegram webhook's settings, so every declared function can run; files that talk to a fake Bot API override them. */
+export const TEST_TELEGRAM_ENV = {
+  TELEGRAM_BOT_TOKEN: "1000000001:test-token-of-no-bot-0123456789abcdef",
+  TELEGRAM_WEBHOOK_SECRET: "test-telegram-webhook-secret-0123456789",
+  // Nothing listens there: a test that forgot its fake Bot API fails fast instead of calling Telegram.
+  TELEGRAM_API_ROOT: "http://127.0.0.1:9",
+} as const;
+
 export interface AppEnv {
   readonly database: TestDatabase;
   readonly keyPrefix: string;
@@ -89,6 +97,7 @@ export async function useAppEnv(extra: Record<string, string> = {}): Promise<App
     DATABASE_URL: database.url,
     REDIS_KEY_PREFIX: keyPrefix,
     JWT_SECRET: TEST_JWT_SECRET,
+    ...TEST_TELEGRAM_ENV,
     LOG_LEVEL: "SILENT",
     ...extra,
   };

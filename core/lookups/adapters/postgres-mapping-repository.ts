@@ -1,8 +1,9 @@
 import { ConflictError, UnavailableError } from "../../errors";
-import type { Database } from "../../db/database";
+import type { NeonQueryInTransaction } from "@neondatabase/serverless";
+import type { Database, TransactionSql } from "../../db/database";
 import type { Identifier } from "../identifier";
 import type { Mapping, MappingSource } from "../model";
-import type { MappingChange, MappingInput, MappingRepository } from "../ports";
+import type { MappingChange, MappingInput, MappingPatch, MappingRepository } from "../ports";
 
 interface MappingRow {
   user_id: string;
@@ -38,9 +39,10 @@ function toMapping(row: Record<string, unknown>): Mapping {
 /** Names a unique violation in terms a caller can act on, instead of a constraint name. */
 const CONFLICTS: Record<string, string> = {
   user_identifier_mappings_one_active_telegram_id: "telegramId is already mapped to another active user",
-  app_users_telegram_id_key: "telegramId already belongs to another user",
-  user_identifier_mappings_okx_uid_key: "okxUid is already mapped to another user",
-  app_users_okx_uid_key: "okxUid already belongs to another user",
+  app_users_active_telegram_id: "telegramId already belongs to another active user",
+  user_identifier_mappings_one_active_okx_uid: "okxUid is already mapped to another active user",
+  app_users_active_okx_uid: "okxUid already belongs to another active user",
+  app_users_active_email: "email already belongs to another active user",
 };
 
 /** Unique violations become conflicts; availability failures arrive as UnavailableError already. */
@@ -107,57 +109,87 @@ export class PostgresMappingRepository implements MappingRepository {
   }
 
   /**
-   * One non-interactive transaction: lock and read the previous row, upsert the app user, upsert
-   * the mapping only when something differs (so re-imports report "unchanged").
+   * One non-interactive transaction: take the user's write lock, read the previous row, upsert the
+   * app user, upsert the mapping only when something differs (so re-imports report "unchanged").
    */
   async upsert(input: MappingInput, source: MappingSource): Promise<MappingChange> {
-    this.onQuery();
-    try {
-      const [previousRows, , currentRows] = await this.db.transaction((sql) => [
-        sql.query(`SELECT ${COLUMNS} FROM user_identifier_mappings WHERE user_id = $1 FOR UPDATE`, [input.userId]),
-        sql.query(
-          `INSERT INTO app_users (id, telegram_id, okx_uid, is_active) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (id) DO UPDATE SET telegram_id = EXCLUDED.telegram_id, okx_uid = EXCLUDED.okx_uid, is_active = EXCLUDED.is_active
-           WHERE (app_users.telegram_id, app_users.okx_uid, app_users.is_active)
-             IS DISTINCT FROM (EXCLUDED.telegram_id, EXCLUDED.okx_uid, EXCLUDED.is_active)`,
-          [input.userId, input.telegramId, input.okxUid, input.isActive],
-        ),
-        sql.query(
-          `INSERT INTO user_identifier_mappings (user_id, telegram_id, okx_uid, is_active, source)
-           VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (user_id) DO UPDATE SET telegram_id = EXCLUDED.telegram_id, okx_uid = EXCLUDED.okx_uid,
-             is_active = EXCLUDED.is_active, source = EXCLUDED.source
-           WHERE (user_identifier_mappings.telegram_id, user_identifier_mappings.okx_uid, user_identifier_mappings.is_active)
-             IS DISTINCT FROM (EXCLUDED.telegram_id, EXCLUDED.okx_uid, EXCLUDED.is_active)
-           RETURNING ${COLUMNS}`,
-          [input.userId, input.telegramId, input.okxUid, input.isActive, source],
-        ),
-      ], "mapping write");
-      const previous = previousRows?.[0] ? toMapping(previousRows[0]) : null;
-      const written = currentRows?.[0] ? toMapping(currentRows[0]) : null;
-      const current = written ?? previous;
-      if (!current) throw new UnavailableError("mapping upsert returned no row");
-      return { previous, current, changed: written !== null };
-    } catch (error) {
-      if (error instanceof UnavailableError) throw error;
-      return translate(error);
-    }
+    const change = await this.change(input.userId, "mapping write", (sql) => [
+      sql.query(
+        `INSERT INTO app_users (id, telegram_id, okx_uid, is_active) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (id) DO UPDATE SET telegram_id = EXCLUDED.telegram_id, okx_uid = EXCLUDED.okx_uid, is_active = EXCLUDED.is_active
+         WHERE (app_users.telegram_id, app_users.okx_uid, app_users.is_active)
+           IS DISTINCT FROM (EXCLUDED.telegram_id, EXCLUDED.okx_uid, EXCLUDED.is_active)`,
+        [input.userId, input.telegramId, input.okxUid, input.isActive],
+      ),
+      sql.query(
+        `INSERT INTO user_identifier_mappings (user_id, telegram_id, okx_uid, is_active, source)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (user_id) DO UPDATE SET telegram_id = EXCLUDED.telegram_id, okx_uid = EXCLUDED.okx_uid,
+           is_active = EXCLUDED.is_active, source = EXCLUDED.source
+         WHERE (user_identifier_mappings.telegram_id, user_identifier_mappings.okx_uid, user_identifier_mappings.is_active)
+           IS DISTINCT FROM (EXCLUDED.telegram_id, EXCLUDED.okx_uid, EXCLUDED.is_active)
+         RETURNING ${COLUMNS}`,
+        [input.userId, input.telegramId, input.okxUid, input.isActive, source],
+      ),
+    ]);
+    if (!change) throw new UnavailableError("mapping upsert returned no row");
+    return change;
   }
 
+  /**
+   * A merge in SQL, under the user's write lock: what the patch leaves out is read from the row
+   * itself, so two PATCHes of different fields never undo each other.
+   */
+  async patch(userId: string, patch: MappingPatch, source: MappingSource): Promise<MappingChange | null> {
+    const params = [userId, patch.telegramId ?? null, patch.okxUid !== undefined, patch.okxUid ?? null, patch.isActive ?? null];
+    const merged = "COALESCE($2::bigint, telegram_id), CASE WHEN $3::boolean THEN $4::text ELSE okx_uid END, COALESCE($5::boolean, is_active)";
+    return this.change(userId, "mapping patch", (sql) => [
+      sql.query(
+        `UPDATE app_users SET (telegram_id, okx_uid, is_active) = (${merged})
+         WHERE id = $1 AND (telegram_id, okx_uid, is_active) IS DISTINCT FROM (${merged})`,
+        params,
+      ),
+      sql.query(
+        `UPDATE user_identifier_mappings SET (telegram_id, okx_uid, is_active, source) = (${merged}, $6)
+         WHERE user_id = $1 AND (telegram_id, okx_uid, is_active) IS DISTINCT FROM (${merged})
+         RETURNING ${COLUMNS}`,
+        [...params, source],
+      ),
+    ]);
+  }
+
+  /** The app user goes inactive with its mapping, so its identifiers are free for others (0003). */
   async deactivate(userId: string): Promise<MappingChange | null> {
+    return this.change(userId, "mapping deactivation", (sql) => [
+      sql.query("UPDATE app_users SET is_active = false WHERE id = $1 AND is_active", [userId]),
+      sql.query(`UPDATE user_identifier_mappings SET is_active = false WHERE user_id = $1 AND is_active RETURNING ${COLUMNS}`, [userId]),
+    ]);
+  }
+
+  /**
+   * Runs a change of one user's mapping in one transaction. Writers of the same user queue on a
+   * transaction-scoped advisory lock taken before any row lock, so concurrent writes of one user
+   * run one after another and two transactions never hold the app_users row and the mapping row
+   * in opposite order (the 40P01 deadlock). Statements of `build` run after the previous row is
+   * read; the last one returns the written row (none when nothing changed). Null: no mapping.
+   */
+  private async change(userId: string, what: string, build: (sql: TransactionSql) => NeonQueryInTransaction[]): Promise<MappingChange | null> {
     this.onQuery();
     try {
-      const [previousRows, currentRows] = await this.db.transaction((sql) => [
-        sql.query(`SELECT ${COLUMNS} FROM user_identifier_mappings WHERE user_id = $1 FOR UPDATE`, [userId]),
-        sql.query(
-          `UPDATE user_identifier_mappings SET is_active = false WHERE user_id = $1 AND is_active RETURNING ${COLUMNS}`,
-          [userId],
-        ),
-      ], "mapping deactivation");
-      const previous = previousRows?.[0] ? toMapping(previousRows[0]) : null;
-      if (!previous) return null;
-      const written = currentRows?.[0] ? toMapping(currentRows[0]) : null;
-      return { previous, current: written ?? previous, changed: written !== null };
+      const results = await this.db.transaction(
+        (sql) => [
+          sql.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`user:${userId}`]),
+          sql.query(`SELECT ${COLUMNS} FROM user_identifier_mappings WHERE user_id = $1`, [userId]),
+          ...build(sql),
+        ],
+        what,
+      );
+      const previousRow = results[1]?.[0];
+      const writtenRow = results.at(-1)?.[0];
+      const previous = previousRow ? toMapping(previousRow) : null;
+      const written = writtenRow ? toMapping(writtenRow) : null;
+      const current = written ?? previous;
+      return current ? { previous, current, changed: written !== null } : null;
     } catch (error) {
       return translate(error);
     }

@@ -14,6 +14,7 @@ export function token(role: Role, subject = "ops@botstate"): Promise<string> {
 
 export interface LookupBody {
   readonly identifier: string;
+  readonly kind: string;
   readonly telegramId: string;
   readonly userId: string | null;
   readonly okxUid: string | null;
@@ -39,7 +40,7 @@ export interface ErrorBody {
   };
 }
 
-export type BatchResult = { readonly identifier: string; readonly found: false } | (LookupBody & { readonly found: true });
+export type BatchResult = { readonly identifier: string; readonly kind: string; readonly found: false } | (LookupBody & { readonly found: true });
 
 export interface StatsBody {
   readonly lookups: LookupStatsSnapshot;

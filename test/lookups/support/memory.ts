@@ -6,7 +6,7 @@ import { defaultLookupOptions, LookupService } from "../../../core/lookups/looku
 import type { LookupContext, LookupOptions } from "../../../core/lookups/lookup-service";
 import { mappingMatches } from "../../../core/lookups/model";
 import type { CachedLookup, LegacyAnswer, Mapping, MappingSource } from "../../../core/lookups/model";
-import type { CacheRead, CacheWrite, LegacyLookup, LookupCache, MappingChange, MappingInput, MappingRepository } from "../../../core/lookups/ports";
+import type { CacheRead, CacheWrite, LegacyLookup, LookupCache, MappingChange, MappingInput, MappingPatch, MappingRepository } from "../../../core/lookups/ports";
 import { LookupStats } from "../../../core/lookups/stats";
 import { silentLog } from "../../../core/observability/log-port";
 
@@ -27,8 +27,8 @@ export class ManualClock {
 const keyOf = (identifier: Identifier) => `${identifier.kind}:${identifier.value}`;
 
 /**
- * The Postgres repository's contract in memory, including its constraints: a telegram id belongs
- * to one user (app_users.telegram_id is unique), an okx uid to one mapping.
+ * The Postgres repository's contract in memory, including its constraints: a telegram id and an
+ * okx uid belong to one active user at most.
  */
 export class InMemoryMappingRepository implements MappingRepository {
   readonly rows = new Map<string, Mapping>();
@@ -82,9 +82,10 @@ export class InMemoryMappingRepository implements MappingRepository {
   async upsert(input: MappingInput, source: MappingSource): Promise<MappingChange> {
     this.upserts.push({ input, source });
     for (const row of this.rows.values()) {
-      if (row.userId === input.userId) continue;
-      if (row.telegramId === input.telegramId) throw new ConflictError("telegramId already belongs to another user");
-      if (input.okxUid !== null && row.okxUid === input.okxUid) throw new ConflictError("okxUid is already mapped to another user");
+      // Unique among active users only (migration 0003).
+      if (row.userId === input.userId || !row.isActive || !input.isActive) continue;
+      if (row.telegramId === input.telegramId) throw new ConflictError("telegramId already belongs to another active user");
+      if (input.okxUid !== null && row.okxUid === input.okxUid) throw new ConflictError("okxUid is already mapped to another active user");
     }
     const previous = this.rows.get(input.userId) ?? null;
     if (previous && previous.telegramId === input.telegramId && previous.okxUid === input.okxUid && previous.isActive === input.isActive) {
@@ -98,6 +99,20 @@ export class InMemoryMappingRepository implements MappingRepository {
     };
     this.rows.set(input.userId, current);
     return { previous, current, changed: true };
+  }
+
+  async patch(userId: string, patch: MappingPatch, source: MappingSource): Promise<MappingChange | null> {
+    const previous = this.rows.get(userId);
+    if (!previous) return null;
+    return this.upsert(
+      {
+        userId,
+        telegramId: patch.telegramId ?? previous.telegramId,
+        okxUid: patch.okxUid === undefined ? previous.okxUid : patch.okxUid,
+        isActive: patch.isActive ?? previous.isActive,
+      },
+      source,
+    );
   }
 
   async deactivate(userId: string): Promise<MappingChange | null> {

@@ -1,0 +1,94 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { Redis } from "@upstash/redis";
+import { Api } from "grammy/web";
+import type { Bot } from "grammy/web";
+import { telegramApiConfigSchema, telegramWebhookConfigSchema } from "../core/config";
+import type { Database } from "../core/db/database";
+import { PostgresMappingRepository } from "../core/lookups/adapters/postgres-mapping-repository";
+import { MappingBotAccounts } from "../core/telegram/adapters/mapping-bot-accounts";
+import { PostgresUpdateMarks } from "../core/telegram/adapters/postgres-update-marks";
+import { UpstashChatRateLimiter } from "../core/telegram/adapters/upstash-chat-rate-limiter";
+import { UpstashUpdateMarks } from "../core/telegram/adapters/upstash-update-marks";
+import type { BotServices, ChatRateLimiter, UpdateLedger } from "../core/telegram/ports";
+import { FailoverUpdateLedger } from "../core/telegram/update-ledger";
+import { database } from "./clients/postgres";
+import { redisClient, redisKeys } from "./clients/redis";
+import { configFor, once } from "./config";
+import { exchangeAccounts } from "./exchange";
+import { platform } from "./platform";
+import { createTelegramBot } from "./telegram/bot";
+import { createWebhookHandler } from "./telegram/webhook";
+import type { WebhookHandler } from "./telegram/webhook";
+
+export interface TelegramModule {
+  readonly webhook: WebhookHandler;
+  readonly bot: Bot;
+  readonly ledger: UpdateLedger;
+  readonly rateLimiter: ChatRateLimiter;
+  readonly services: BotServices;
+}
+
+/** Parts a test may swap (a dead Redis or Postgres, a use case of its own); the rest is wired as in Lambda. */
+export interface TelegramWiringOptions {
+  readonly redis?: Redis;
+  readonly database?: Database;
+  readonly services?: Partial<BotServices>;
+}
+
+/**
+ * The use cases the commands call. Registration (settings' `registerUser`), settings and positions
+ * are wired here once their capabilities are on main; until then they are null and their commands
+ * answer that they are not available.
+ */
+function botServices(db: Database, overrides: Partial<BotServices>): BotServices {
+  return {
+    accounts: new MappingBotAccounts(new PostgresMappingRepository(db)),
+    exchange: exchangeAccounts(),
+    registration: null,
+    settings: null,
+    positions: null,
+    ...overrides,
+  };
+}
+
+/** The Bot API as a plain client (ops commands, alerts): no bot, no webhook config. */
+export function telegramApi(): Api {
+  return once(Api, () => {
+    const config = configFor(telegramApiConfigSchema);
+    return new Api(config.TELEGRAM_BOT_TOKEN, { apiRoot: config.TELEGRAM_API_ROOT });
+  });
+}
+
+/** The bot of this container: built on the first update, with its bot info preset (no getMe). */
+export function telegram(): TelegramModule {
+  return once(buildTelegram, () => buildTelegram());
+}
+
+export function buildTelegram(options: TelegramWiringOptions = {}): TelegramModule {
+  const api = configFor(telegramApiConfigSchema);
+  const config = configFor(telegramWebhookConfigSchema);
+  const { logger, clock, ids } = platform();
+  const redis = options.redis ?? redisClient();
+  const db = options.database ?? database();
+  const ledger = new FailoverUpdateLedger({
+    fast: new UpstashUpdateMarks(redis, redisKeys()),
+    durable: new PostgresUpdateMarks(db),
+    ids,
+    log: logger,
+    options: { leaseMs: config.TELEGRAM_UPDATE_LEASE_SECONDS * 1000, ttlSeconds: config.TELEGRAM_UPDATE_TTL_SECONDS, fastTimeoutMs: config.TELEGRAM_REDIS_TIMEOUT_MS },
+  });
+  const rateLimiter = new UpstashChatRateLimiter(redis, redisKeys(), clock, logger, {
+    limit: config.TELEGRAM_RATE_LIMIT,
+    windowSeconds: config.TELEGRAM_RATE_WINDOW_SECONDS,
+    timeoutMs: config.TELEGRAM_REDIS_TIMEOUT_MS,
+  });
+  const services = botServices(db, options.services ?? {});
+  const deadlines = new AsyncLocalStorage<number>();
+  const remainingMs = () => (deadlines.getStore() ?? Date.now() + config.TELEGRAM_HANDLER_BUDGET_MS) - Date.now();
+  const bot = createTelegramBot(
+    { commands: { services, log: logger, remainingMs }, ledger, rateLimiter, log: logger },
+    { token: api.TELEGRAM_BOT_TOKEN, apiRoot: api.TELEGRAM_API_ROOT, username: config.TELEGRAM_BOT_USERNAME },
+  );
+  const webhook = createWebhookHandler({ bot, secret: config.TELEGRAM_WEBHOOK_SECRET, budgetMs: config.TELEGRAM_HANDLER_BUDGET_MS, log: logger, deadlines });
+  return { webhook, bot, ledger, rateLimiter, services };
+}
