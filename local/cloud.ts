@@ -4,7 +4,8 @@ import { startBackingServers } from "./backing";
 import type { BackingServers, EmbeddedMode } from "./backing";
 import { startNeonEndpoint } from "./neon-endpoint";
 import type { NeonEndpoint } from "./neon-endpoint";
-import { connectRedisBackend, createMemoryRedisBackend } from "./redis-backend";
+import { createMemoryRedisBackend } from "./redis-memory-backend";
+import { connectRedisBackend } from "./redis-server-backend";
 import type { RedisBackend } from "./redis-backend";
 import { startLocalSqs } from "./sqs";
 import type { LocalSqs } from "./sqs";
@@ -84,9 +85,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     stack.push(() => upstash.close());
     signal?.throwIfAborted();
 
-    const neon: NeonEndpoint = await startNeonEndpoint(
-      options.ports?.neon !== undefined ? { port: options.ports.neon } : {},
-    );
+    const neon: NeonEndpoint = await startNeonEndpoint({
+      postgresPort: Number(new URL(backing.databaseUrl).port || 5432),
+      ...(options.ports?.neon !== undefined ? { port: options.ports.neon } : {}),
+    });
     stack.push(() => neon.close());
     signal?.throwIfAborted();
 

@@ -1,13 +1,12 @@
 import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { connect as netConnect, isIPv4, isIPv6 } from "node:net";
-import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import pg from "pg";
 import type { CustomTypesConfig, PoolClient, PoolConfig, QueryConfig, QueryResult } from "pg";
 import { WebSocketServer } from "ws";
-import type { RawData, WebSocket } from "ws";
 import { listenLocal } from "./listen";
+import { relay } from "./neon-relay";
 
 /**
  * A stand-in for Neon's serverless proxy in front of a plain PostgreSQL server, so the unmodified
@@ -29,7 +28,6 @@ const MAX_BODY_BYTES = 16 * 1024 * 1024;
 const POOL_MAX_CLIENTS = 10;
 /** Each distinct connection string owns a pool; bound them so a stray loop cannot exhaust Postgres. */
 const MAX_POOLS = 16;
-const WS_HIGH_WATER = 1024 * 1024;
 
 const { Pool, DatabaseError } = pg;
 type PgPool = InstanceType<typeof Pool>;
@@ -104,6 +102,8 @@ interface QueryData {
 
 interface Pools {
   readonly byConnectionString: Map<string, PgPool>;
+  /** Where a connection string without a port points: this endpoint's own Postgres. */
+  readonly defaultPort: number;
   /** Set by close(), so a request still in flight cannot open a pool nobody will end. */
   closed: boolean;
 }
@@ -113,11 +113,20 @@ interface ResultMode {
   readonly types: CustomTypesConfig;
 }
 
-export async function startNeonEndpoint(
-  options: { host?: string; port?: number } = {},
-): Promise<NeonEndpoint> {
+export interface NeonEndpointOptions {
+  readonly host?: string;
+  readonly port?: number;
+  /**
+   * The port of the Postgres this endpoint fronts (default 5432). The driver leaves the port out
+   * of the connection strings it sends (Pool.query with poolQueryViaFetch); Neon's proxy knows its
+   * database by host, this endpoint by this port.
+   */
+  readonly postgresPort?: number;
+}
+
+export async function startNeonEndpoint(options: NeonEndpointOptions = {}): Promise<NeonEndpoint> {
   const host = options.host ?? "127.0.0.1";
-  const pools: Pools = { byConnectionString: new Map(), closed: false };
+  const pools: Pools = { byConnectionString: new Map(), defaultPort: options.postgresPort ?? 5432, closed: false };
   /** Upgraded and upgrading sockets, which the http server no longer tracks for closeAllConnections(). */
   const live = new Set<() => void>();
 
@@ -264,7 +273,7 @@ function poolFor(pools: Pools, connectionString: string): PgPool {
   if (pools.closed) throw new RequestError(503, "Endpoint is shutting down");
 
   const pool = new Pool({
-    ...poolConfigFrom(connectionString),
+    ...poolConfigFrom(connectionString, pools.defaultPort),
     options: UTC_OPTION,
     max: POOL_MAX_CLIENTS,
     idleTimeoutMillis: 30_000,
@@ -291,7 +300,7 @@ function poolFor(pools: Pools, connectionString: string): PgPool {
  * Only host, port, credentials, database and application_name are honoured: sslmode and Neon's
  * `options=endpoint%3D...` make sense to Neon's proxy, not to a plain local server.
  */
-function poolConfigFrom(connectionString: string): PoolConfig {
+function poolConfigFrom(connectionString: string, defaultPort: number): PoolConfig {
   let url: URL;
   try {
     url = new URL(connectionString);
@@ -307,7 +316,7 @@ function poolConfigFrom(connectionString: string): PoolConfig {
   }
   const config: PoolConfig = {
     host,
-    port: url.port ? Number(url.port) : 5432,
+    port: url.port ? Number(url.port) : defaultPort,
     user: decodeURIComponent(url.username),
     database: decodeURIComponent(url.pathname.slice(1)),
   };
@@ -435,101 +444,6 @@ function handleUpgrade(
   });
 }
 
-function relay(ws: WebSocket, tcp: Socket): void {
-  const startup = new StartupRewriter();
-
-  ws.on("message", (data: RawData) => {
-    const bytes = startup.push(toBuffer(data));
-    if (bytes.length > 0 && !tcp.write(bytes)) ws.pause();
-  });
-  tcp.on("drain", () => ws.resume());
-  tcp.on("data", (chunk: Buffer) => {
-    ws.send(chunk, { binary: true }, () => {
-      if (tcp.isPaused() && ws.bufferedAmount < WS_HIGH_WATER / 2) tcp.resume();
-    });
-    if (ws.bufferedAmount > WS_HIGH_WATER) tcp.pause();
-  });
-
-  // Half-close: Postgres still reads a Terminate message that is in flight, then sees EOF.
-  ws.on("close", () => tcp.end());
-  ws.on("error", () => tcp.destroy());
-  tcp.on("error", (error) => {
-    if (ws.readyState === ws.OPEN) ws.close(1011, error.message.slice(0, 120));
-  });
-  tcp.on("close", () => {
-    if (ws.readyState === ws.OPEN) ws.close(1000);
-    else if (ws.readyState !== ws.CLOSED) ws.terminate();
-  });
-}
-
-const SSL_REQUEST = 80877103;
-const GSSENC_REQUEST = 80877104;
-const MAX_STARTUP_BYTES = 10_000;
-
-/**
- * Rewrites the client's StartupMessage to prepend `-c TimeZone=UTC` to its `options`, so WebSocket
- * sessions get the same UTC default as /sql ones. Settings the client makes itself still win,
- * because later -c options and explicit startup parameters override earlier ones.
- */
-class StartupRewriter {
-  private pending: Buffer | undefined;
-  private done = false;
-
-  push(chunk: Buffer): Buffer {
-    if (this.done) return chunk;
-    let buffered = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = undefined;
-    const out: Buffer[] = [];
-    while (!this.done) {
-      if (buffered.length < 8) break;
-      const length = buffered.readInt32BE(0);
-      if (length < 8 || length > MAX_STARTUP_BYTES) {
-        // Not a startup packet (e.g. TLS bytes after an accepted SSLRequest): stop interfering.
-        this.done = true;
-        break;
-      }
-      if (buffered.length < length) break;
-      const code = buffered.readInt32BE(4);
-      const message = buffered.subarray(0, length);
-      buffered = buffered.subarray(length);
-      if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
-        out.push(message);
-        continue;
-      }
-      this.done = true;
-      out.push(code >>> 16 === 3 ? (withUtcOption(message) ?? message) : message);
-    }
-    if (this.done) out.push(buffered);
-    else if (buffered.length > 0) this.pending = buffered;
-    return Buffer.concat(out);
-  }
-}
-
-function withUtcOption(message: Buffer): Buffer | undefined {
-  const params: [string, string][] = [];
-  let offset = 8;
-  while (offset < message.length && message[offset] !== 0) {
-    const keyEnd = message.indexOf(0, offset);
-    if (keyEnd < 0) return undefined;
-    const valueEnd = message.indexOf(0, keyEnd + 1);
-    if (valueEnd < 0) return undefined;
-    params.push([message.toString("utf8", offset, keyEnd), message.toString("utf8", keyEnd + 1, valueEnd)]);
-    offset = valueEnd + 1;
-  }
-  if (offset !== message.length - 1) return undefined;
-
-  const existing = params.find(([key]) => key === "options");
-  if (existing) existing[1] = `${UTC_OPTION} ${existing[1]}`;
-  else params.push(["options", UTC_OPTION]);
-
-  const body = Buffer.from(`${params.map(([key, value]) => `${key}\0${value}\0`).join("")}\0`, "utf8");
-  const rewritten = Buffer.alloc(8 + body.length);
-  rewritten.writeInt32BE(rewritten.length, 0);
-  message.copy(rewritten, 4, 4, 8);
-  body.copy(rewritten, 8);
-  return rewritten;
-}
-
 function rejectUpgrade(socket: Duplex, status: number, message: string): void {
   const reasons: Readonly<Record<number, string>> = { 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 502: "Bad Gateway" };
   const reason = reasons[status] ?? "Error";
@@ -564,12 +478,6 @@ function isLoopback(host: string): boolean {
 
 function unbracket(host: string): string {
   return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
-}
-
-function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -2,9 +2,10 @@ import { timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { listenLocal } from "./listen";
-import { scriptArgsForRedis } from "./upstash-script-flags";
-import { RedisReplyError } from "./redis-backend";
+import { isBlockingCommand, RedisReplyError } from "./redis-backend";
 import type { RawReply, RedisBackend } from "./redis-backend";
+import { scriptArgsForRedis } from "./upstash-script-flags";
+import { streamSubscription } from "./upstash-subscribe";
 
 /**
  * A stand-in for Upstash's REST API in front of a {@link RedisBackend}, so the unmodified
@@ -33,18 +34,22 @@ const MULTI_EXEC_PATH = "/multi-exec";
 const JSON_HEADERS = { "Content-Type": "application/json" } as const;
 
 const CONNECTION_STATE = "it would change the state of the shared Redis connection";
-const PUSH_MODE = "it would turn the shared Redis connection into a push stream";
-const BLOCKING = "it would block the shared Redis connection";
+const PUSH_MODE = "Upstash streams subscriptions over their own request (SUBSCRIBE / PSUBSCRIBE), ended by closing it";
 const TRANSACTION = "send transactions to /multi-exec";
 const ADMIN = "it is not available through the local Upstash endpoint";
+const STREAM_ALONE = "it streams its messages: send it alone (POST / or /subscribe/<channel>) and read the event stream";
 
 const REFUSED_GROUPS: readonly (readonly [reason: string, names: readonly string[]])[] = [
   [CONNECTION_STATE, ["SELECT", "AUTH", "HELLO", "QUIT", "RESET", "CLIENT", "READONLY", "READWRITE"]],
-  [PUSH_MODE, ["SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE", "MONITOR"]],
-  [BLOCKING, ["BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH", "BZPOPMIN", "BZPOPMAX", "BLMPOP", "BZMPOP", "WAIT", "WAITAOF"]],
+  [PUSH_MODE, ["SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE", "MONITOR"]],
   [TRANSACTION, ["MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH"]],
   [ADMIN, ["SHUTDOWN", "DEBUG", "REPLICAOF", "SLAVEOF", "SYNC", "PSYNC", "FAILOVER"]],
 ];
+/** Streamed on a request of their own; refused inside a pipeline or transaction. */
+const SUBSCRIBING: ReadonlyMap<string, "channel" | "pattern"> = new Map([
+  ["SUBSCRIBE", "channel"],
+  ["PSUBSCRIBE", "pattern"],
+]);
 const REFUSED: ReadonlyMap<string, string> = new Map(
   REFUSED_GROUPS.flatMap(([reason, names]) => names.map((name) => [name, reason] as const)),
 );
@@ -72,9 +77,15 @@ export async function startUpstashEndpoint(options: UpstashEndpointOptions): Pro
   const host = options.host ?? "127.0.0.1";
   const expectedAuthorization = Buffer.from(`Bearer ${token}`);
 
+  let requests = 0;
   const server = createServer((req, res) => {
-    handleRequest(req, backend, token, expectedAuthorization).then(
-      ({ status, body }) => send(res, status, body),
+    // Upstash's read-your-writes token, which the client echoes on its next request: one Redis
+    // here, so every read already sees every write, and a fresh value per answer is all it needs.
+    res.setHeader("Upstash-Sync-Token", String(++requests));
+    handleRequest(req, res, backend, token, expectedAuthorization).then(
+      (reply) => {
+        if (reply !== STREAMED) send(res, reply.status, reply.body);
+      },
       (error: unknown) => {
         if (error instanceof RequestError) {
           // The rest of an oversized body is not worth reading; drop the connection after answering.
@@ -111,12 +122,16 @@ interface Reply {
   readonly body: unknown;
 }
 
+/** The response was taken over (an event stream) and is not a JSON reply. */
+const STREAMED = Symbol("streamed");
+
 async function handleRequest(
   req: IncomingMessage,
+  res: ServerResponse,
   backend: RedisBackend,
   token: string,
   expectedAuthorization: Buffer,
-): Promise<Reply> {
+): Promise<Reply | typeof STREAMED> {
   const target = req.url ?? "/";
   const queryAt = target.indexOf("?");
   const path = queryAt < 0 ? target : target.slice(0, queryAt);
@@ -130,38 +145,87 @@ async function handleRequest(
   }
   const base64 = req.headers["upstash-encoding"] === "base64";
   const body = await readBody(req);
+  const context: RequestContext = { res, backend, base64, gone: clientGone(res) };
 
-  if (path === "/") {
-    const command = parseCommand(parseJson(body));
-    return singleReply(await execute(backend, command), base64);
+  if (path === PIPELINE_PATH) return pipeline(context, parseCommandList(parseJson(body)));
+  if (path === MULTI_EXEC_PATH) return multiExec(context, parseCommandList(parseJson(body)));
+  const command = path === "/" ? parseCommand(parseJson(body)) : pathCommand(path, req.method === "POST" ? body : undefined);
+  return single(context, command);
+}
+
+interface RequestContext {
+  readonly res: ServerResponse;
+  readonly backend: RedisBackend;
+  readonly base64: boolean;
+  /** Aborted when the client goes away before its answer: blocking commands stop waiting. */
+  readonly gone: AbortSignal;
+}
+
+function clientGone(res: ServerResponse): AbortSignal {
+  const gone = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) gone.abort(new Error("the client closed the connection"));
+  });
+  return gone.signal;
+}
+
+async function single(context: RequestContext, command: RedisCommand): Promise<Reply | typeof STREAMED> {
+  const subscribing = SUBSCRIBING.get(command.name);
+  if (subscribing !== undefined && refusalOf(command) === undefined) {
+    if (command.args.length === 0) return { status: 400, body: { error: `ERR wrong number of arguments for '${command.name.toLowerCase()}' command` } };
+    await streamSubscription(context.res, context.backend, subscribing, command.args.map(String));
+    return STREAMED;
   }
-  if (path === PIPELINE_PATH) {
-    const commands = parseCommandList(parseJson(body));
-    const replies = await Promise.all(commands.map((command) => execute(backend, command)));
-    return { status: 200, body: replies.map((reply) => pipelineEntry(reply, base64)) };
+  return singleReply(await execute(context, command), context.base64);
+}
+
+/**
+ * Commands run in request order without awaiting in between, each reaching the shared connection
+ * before the next; with a blocking command among them, one after the other, so that none starts
+ * before the blocking one has answered (as on one Redis connection).
+ */
+async function pipeline(context: RequestContext, commands: readonly RedisCommand[]): Promise<Reply> {
+  const inline = commands.map((command) => (SUBSCRIBING.has(command.name) ? refusedInBatch(command) : command));
+  let replies: RawReply[];
+  if (inline.some((command) => !(command instanceof RedisReplyError) && isBlockingCommand(command.name, command.args))) {
+    replies = [];
+    for (const command of inline) replies.push(command instanceof RedisReplyError ? command : await execute(context, command));
+  } else {
+    replies = await Promise.all(inline.map((command) => (command instanceof RedisReplyError ? command : execute(context, command))));
   }
-  if (path === MULTI_EXEC_PATH) {
-    const commands = parseCommandList(parseJson(body));
-    // Like a command Redis rejects while queueing: nothing of the transaction runs.
-    for (const command of commands) {
-      const refusal = refusalOf(command);
-      if (refusal !== undefined) return { status: 400, body: { error: refusal } };
-      if (scanWithTypeAt(command) >= 0) {
-        return { status: 400, body: { error: "ERR SCAN WITHTYPE is not supported inside /multi-exec" } };
-      }
+  return { status: 200, body: replies.map((reply) => pipelineEntry(reply, context.base64)) };
+}
+
+async function multiExec(context: RequestContext, commands: readonly RedisCommand[]): Promise<Reply> {
+  // Like a command Redis rejects while queueing: nothing of the transaction runs.
+  for (const command of commands) {
+    const refusal = SUBSCRIBING.has(command.name) ? refusedInBatch(command).message : refusalOf(command);
+    if (refusal !== undefined) return { status: 400, body: { error: refusal } };
+    if (scanWithTypeAt(command) >= 0) {
+      return { status: 400, body: { error: "ERR SCAN WITHTYPE is not supported inside /multi-exec" } };
     }
-    const replies = await backend.transaction(commands.map((command) => [command.name, ...command.args]));
-    if (replies instanceof RedisReplyError) return { status: 400, body: { error: replies.message } };
-    return { status: 200, body: replies.map((reply) => pipelineEntry(reply, base64)) };
   }
+  if (commands.length === 0) return { status: 200, body: [] };
+  const replies = await context.backend.transaction(commands.map((command) => [command.name, ...scriptArgsForRedis(command.name, command.args)]));
+  if (replies instanceof RedisReplyError) return { status: 400, body: { error: replies.message } };
+  return { status: 200, body: replies.map((reply) => pipelineEntry(reply, context.base64)) };
+}
 
-  // Upstash's REST form: /set/key/value, with a POST body appended as the last argument.
-  const segments = path.slice(1).split("/").map(decodeSegment);
-  const [name = "", ...args] = segments;
+function refusedInBatch(command: RedisCommand): RedisReplyError {
+  return new RedisReplyError(`ERR ${command.name} is not allowed in a pipeline or transaction: ${STREAM_ALONE}`);
+}
+
+/**
+ * Upstash's REST form: /set/key/value, with a POST body appended as the last argument; except
+ * for /subscribe/<channel> and /psubscribe/<pattern>, whose body (the client sends `[]`) is ignored.
+ */
+function pathCommand(path: string, body: Buffer | undefined): RedisCommand {
+  const [name = "", ...args] = path.slice(1).split("/").map(decodeSegment);
   if (name.length === 0) throw new RequestError(400, "ERR Expected a command: POST a JSON array to / or use /command/arg...");
+  const upper = name.toUpperCase();
   const argv: (string | Buffer)[] = args;
-  if (req.method === "POST" && body.length > 0) argv.push(body);
-  return singleReply(await execute(backend, { name: name.toUpperCase(), args: argv }), base64);
+  if (body !== undefined && body.length > 0 && !SUBSCRIBING.has(upper)) argv.push(body);
+  return { name: upper, args: argv };
 }
 
 function singleReply(reply: RawReply, base64: boolean): Reply {
@@ -221,9 +285,10 @@ function parseJson(body: Buffer): unknown {
   }
 }
 
+/** An empty list is an empty answer, as Upstash gives. */
 function parseCommandList(value: unknown): RedisCommand[] {
-  if (!Array.isArray(value) || value.length === 0) {
-    throw new RequestError(400, "ERR Expected a non-empty JSON array of commands, e.g. [[\"SET\",\"k\",\"v\"],[\"GET\",\"k\"]]");
+  if (!Array.isArray(value)) {
+    throw new RequestError(400, "ERR Expected a JSON array of commands, e.g. [[\"SET\",\"k\",\"v\"],[\"GET\",\"k\"]]");
   }
   return value.map(parseCommand);
 }
@@ -254,35 +319,18 @@ function decodeSegment(segment: string): string {
 // ---------------------------------------------------------------------------------------------
 // Commands
 
-/**
- * Called in request order without awaiting in between: each command reaches the backend's
- * connection before the next, so a pipeline's commands run in the order they were sent.
- */
-function execute(backend: RedisBackend, command: RedisCommand): Promise<RawReply> {
+function execute(context: RequestContext, command: RedisCommand): Promise<RawReply> {
   const refusal = refusalOf(command);
   if (refusal !== undefined) return Promise.resolve(new RedisReplyError(refusal));
   const withType = scanWithTypeAt(command);
-  if (withType >= 0) return scanWithType(backend, command, withType);
-  return backend.call(command.name, scriptArgsForRedis(command.name, command.args));
+  if (withType >= 0) return scanWithType(context.backend, command, withType);
+  if (isBlockingCommand(command.name, command.args)) return context.backend.callBlocking(command.name, command.args, context.gone);
+  return context.backend.call(command.name, scriptArgsForRedis(command.name, command.args));
 }
 
 function refusalOf(command: RedisCommand): string | undefined {
   const reason = REFUSED.get(command.name);
-  if (reason !== undefined) return `ERR ${command.name} is not allowed: ${reason}`;
-  if ((command.name === "XREAD" || command.name === "XREADGROUP") && hasBlockOption(command.args)) {
-    return `ERR ${command.name} with BLOCK is not allowed: ${BLOCKING}`;
-  }
-  return undefined;
-}
-
-/** Options precede STREAMS; after it come key names and ids, which may spell anything. */
-function hasBlockOption(args: readonly (string | Buffer)[]): boolean {
-  for (const arg of args) {
-    const word = arg.toString().toUpperCase();
-    if (word === "STREAMS") return false;
-    if (word === "BLOCK") return true;
-  }
-  return false;
+  return reason === undefined ? undefined : `ERR ${command.name} is not allowed: ${reason}`;
 }
 
 /** Index of the WITHTYPE flag in SCAN's options (an Upstash extension), or -1. */

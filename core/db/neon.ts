@@ -23,7 +23,6 @@ function configureDriver(options: NeonOptions): void {
     neonConfig.wsProxy = (host, port) => `${proxy}?address=${host}:${port}`;
     // The local relay speaks plain ws:// and Postgres behind it has no TLS.
     neonConfig.useSecureWebSocket = false;
-    neonConfig.pipelineConnect = false;
     neonConfig.forceDisablePgSSL = true;
   }
   // Node 22 (Lambda) has a global WebSocket; Node 20 (local tools) needs the ws package. Loaded

@@ -13,7 +13,7 @@ const FIXTURE_CONFIG = resolve("test/fixtures/exit-code/vitest.config.ts");
 describe.concurrent("a failing test fails the run", () => {
   for (const mode of ["1", "memory"] as const) {
     it(`exits non-zero under BOTSTATE_EMBEDDED=${mode}, and leaves no cluster folder`, { timeout: 120_000 }, async () => {
-      const run = await runToEnd(process.execPath, [VITEST, "run", "--config", FIXTURE_CONFIG], {
+      const run = await runToEnd(process.execPath, [VITEST, "run", "--config", FIXTURE_CONFIG, "failing"], {
         env: childEnv({ BOTSTATE_EMBEDDED: mode, CI: "true", FORCE_COLOR: undefined, NO_COLOR: "1" }),
         timeoutMs: 110_000,
       });
@@ -26,4 +26,16 @@ describe.concurrent("a failing test fails the run", () => {
       expect(existsSync(clusterDir ?? "")).toBe(false);
     });
   }
+});
+
+describe("a test leaving something in the temp folder fails the run", () => {
+  it("names what it left and exits non-zero, though every test passed", { timeout: 120_000 }, async () => {
+    const run = await runToEnd(process.execPath, [VITEST, "run", "--config", FIXTURE_CONFIG, "leaves-a-file"], {
+      env: childEnv({ CI: "true", FORCE_COLOR: undefined, NO_COLOR: "1" }),
+      timeoutMs: 110_000,
+    });
+    expect(run.output).toMatch(/Tests\s+1 passed/);
+    expect(run.output).toContain("tests left left-behind.txt in the temp folder");
+    expect(run.code).toBe(1);
+  });
 });

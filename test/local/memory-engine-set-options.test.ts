@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMemoryRedisBackend } from "../../local/redis-backend";
+import { createMemoryRedisBackend } from "../../local/redis-memory-backend";
 import type { RedisBackend } from "../../local/redis-backend";
 
 /** Replies as text (the engine keeps bulk strings as bytes, like the real server). */

@@ -3,11 +3,14 @@ import { Client, neon, neonConfig, NeonDbError, Pool } from "@neondatabase/serve
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
+import { createServer, connect as netConnect } from "node:net";
+import type { AddressInfo } from "node:net";
 import { startNeonEndpoint } from "../../local/neon-endpoint.js";
 import type { NeonEndpoint } from "../../local/neon-endpoint.js";
 import { backing } from "../support/backing";
 
 const dbName = `neon_t_${randomBytes(6).toString("hex")}`;
+const roleName = `neon_t_role_${randomBytes(6).toString("hex")}`;
 let endpoint: NeonEndpoint;
 let connStr: string;
 let pool: Pool;
@@ -48,8 +51,7 @@ beforeAll(async () => {
   neonConfig.webSocketConstructor = WebSocket;
   neonConfig.wsProxy = endpoint.wsProxy;
   neonConfig.useSecureWebSocket = false;
-  // The pipelined startup assumes cleartext password auth, which a trust-auth server never asks for.
-  neonConfig.pipelineConnect = false;
+  // pipelineConnect stays at the driver's default ("password"), as against Neon.
   neonConfig.forceDisablePgSSL = true;
 
   const sql = neon(connStr);
@@ -62,7 +64,83 @@ beforeAll(async () => {
 afterAll(async () => {
   await pool?.end();
   await endpoint?.close();
-  await admin((client) => client.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`));
+  await admin(async (client) => {
+    await client.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+    await client.query(`DROP ROLE IF EXISTS "${roleName}"`);
+  });
+});
+
+/** A TCP forwarder to the backing Postgres on a port of its own, counting the connections it carries. */
+async function countingForwarder(): Promise<{ port: number; connections: () => number; close(): Promise<void> }> {
+  const target = Number(new URL(backing().databaseUrl).port || 5432);
+  let connections = 0;
+  const server = createServer((socket) => {
+    connections += 1;
+    const upstream = netConnect({ host: "127.0.0.1", port: target });
+    socket.pipe(upstream).pipe(socket);
+    socket.on("error", () => upstream.destroy());
+    upstream.on("error", () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    connections: () => connections,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.unref();
+      }),
+  };
+}
+
+describe("what Neon's proxy accepts", () => {
+  it("a Pool and a Client with the driver's pipelined startup (password role), and without it", async () => {
+    await admin((client) => client.query(`CREATE ROLE "${roleName}" LOGIN PASSWORD 'pipelined-secret'`));
+    const url = new URL(connStr);
+    url.username = roleName;
+    url.password = "pipelined-secret";
+    for (const pipelineConnect of ["password", false] as const) {
+      const rolePool = new Pool({ connectionString: url.toString(), max: 1 });
+      rolePool.on("error", () => {});
+      const client = new Client(url.toString());
+      client.neonConfig.pipelineConnect = pipelineConnect;
+      try {
+        neonConfig.pipelineConnect = pipelineConnect;
+        const { rows } = await rolePool.query<{ me: string; one: number }>("SELECT current_user AS me, $1::int AS one", [1]);
+        expect(rows, `pipelineConnect ${pipelineConnect}`).toEqual([{ me: roleName, one: 1 }]);
+        await client.connect();
+        const again = await client.query<{ me: string }>("SELECT current_user AS me");
+        expect(again.rows).toEqual([{ me: roleName }]);
+      } finally {
+        neonConfig.pipelineConnect = "password";
+        await client.end().catch(() => {});
+        await rolePool.end();
+      }
+    }
+  });
+
+  it("Pool.query() with poolQueryViaFetch reaches the endpoint's own Postgres, though the driver sends no port", async () => {
+    const forwarder = await countingForwarder();
+    // An endpoint whose Postgres is reachable only through the forwarder's port.
+    const own = await startNeonEndpoint({ port: 0, postgresPort: forwarder.port });
+    const url = new URL(connStr);
+    url.port = String(forwarder.port);
+    const viaFetch = new Pool({ connectionString: url.toString() });
+    try {
+      neonConfig.fetchEndpoint = own.fetchEndpoint;
+      neonConfig.poolQueryViaFetch = true;
+      const result = await viaFetch.query<{ db: string; one: number }>("SELECT current_database() AS db, $1::int AS one", [1]);
+      expect((result as { viaNeonFetch?: boolean }).viaNeonFetch).toBe(true);
+      expect(result.rows).toEqual([{ db: dbName, one: 1 }]);
+      expect(forwarder.connections()).toBeGreaterThan(0);
+    } finally {
+      neonConfig.poolQueryViaFetch = false;
+      neonConfig.fetchEndpoint = endpoint.fetchEndpoint;
+      await viaFetch.end();
+      await own.close();
+      await forwarder.close();
+    }
+  });
 });
 
 describe("neon() over HTTP", () => {

@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from "node:crypto";
 import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { connectRedisBackend, createMemoryRedisBackend } from "../../local/redis-backend";
+import { createMemoryRedisBackend } from "../../local/redis-memory-backend";
+import { connectRedisBackend } from "../../local/redis-server-backend";
 import type { RedisBackend } from "../../local/redis-backend";
 import { startUpstashEndpoint } from "../../local/upstash-endpoint";
 import type { UpstashEndpoint } from "../../local/upstash-endpoint";
@@ -149,7 +150,7 @@ describe("Upstash REST endpoint", () => {
     expect(raw).toEqual({ status: 200, body: [{ result: "OK" }, { error: wrongType }, { result: "x" }] });
 
     // Rejected while queueing: nothing of the transaction runs.
-    const aborted = await post(h, "/multi-exec", [["SET", `${h.prefix}tx:never`, "1"], ["BLPOP", key, "0"]]);
+    const aborted = await post(h, "/multi-exec", [["SET", `${h.prefix}tx:never`, "1"], ["SELECT", "2"]]);
     expect(aborted.status).toBe(400);
     expect(await h.redis.exists(`${h.prefix}tx:never`)).toBe(0);
   });
@@ -238,35 +239,34 @@ describe("Upstash REST endpoint", () => {
     expect(await response.json()).toEqual({ error: expect.stringMatching(/Unauthorized/) });
   });
 
-  it("refuses commands that would change or block the shared connection", async () => {
+  it("refuses commands that would change the shared connection, and subscriptions inside a batch", async () => {
     const refused = [
       ["SELECT", "1"],
       ["CLIENT", "SETNAME", "x"],
-      ["SUBSCRIBE", "channel"],
+      ["UNSUBSCRIBE", "channel"],
+      ["MONITOR"],
       ["MULTI"],
       ["WATCH", `${h.prefix}k`],
-      ["BLPOP", `${h.prefix}list`, "0"],
-      ["XREAD", "COUNT", "1", "BLOCK", "0", "STREAMS", `${h.prefix}stream`, "$"],
       ["SHUTDOWN"],
     ];
     for (const command of refused) {
       const reply = await post(h, "/", command);
       expect(reply.status, command.join(" ")).toBe(400);
-      expect(reply.body).toEqual({ error: expect.stringMatching(new RegExp(`^ERR ${command[0]}( with BLOCK)? is not allowed`)) });
+      expect(reply.body).toEqual({ error: expect.stringMatching(new RegExp(`^ERR ${command[0]} is not allowed`)) });
     }
-    // BLOCK counts only among the options: here it is a stream name, and XREAD an ordinary read.
-    const plain = await post(h, "/", ["XREAD", "COUNT", "1", "STREAMS", "BLOCK", "0"]);
-    expect(plain.body).not.toEqual({ error: expect.stringMatching(/not allowed/) });
-
-    const pipelined = await post(h, "/pipeline", [["SELECT", "2"], ["PING"]]);
-    expect(pipelined).toEqual({ status: 200, body: [{ error: expect.stringMatching(/SELECT is not allowed/) }, { result: "PONG" }] });
+    const pipelined = await post(h, "/pipeline", [["SELECT", "2"], ["SUBSCRIBE", "c"], ["PING"]]);
+    expect(pipelined).toEqual({
+      status: 200,
+      body: [{ error: expect.stringMatching(/SELECT is not allowed/) }, { error: expect.stringMatching(/SUBSCRIBE is not allowed in a pipeline/) }, { result: "PONG" }],
+    });
+    expect(await post(h, "/multi-exec", [["PSUBSCRIBE", "c*"]])).toEqual({ status: 400, body: { error: expect.stringMatching(/PSUBSCRIBE is not allowed in a pipeline or transaction/) } });
     await expect(h.redis.exec(["SELECT", "1"])).rejects.toThrow(/SELECT is not allowed/);
   });
 
   it("rejects malformed and oversized bodies", async () => {
     expect(await post(h, "/", "{not json")).toEqual({ status: 400, body: { error: expect.stringMatching(/not valid JSON/) } });
     expect(await post(h, "/", { command: "PING" })).toEqual({ status: 400, body: { error: expect.any(String) } });
-    expect(await post(h, "/pipeline", [])).toEqual({ status: 400, body: { error: expect.any(String) } });
+    expect(await post(h, "/pipeline", {})).toEqual({ status: 400, body: { error: expect.any(String) } });
     expect(await post(h, "/", ["SET", `${h.prefix}k`, { nested: true }])).toEqual({ status: 400, body: { error: expect.any(String) } });
     const huge = JSON.stringify(["SET", `${h.prefix}huge`, "x".repeat(11 * 1024 * 1024)]);
     expect(await post(h, "/", huge)).toEqual({ status: 413, body: { error: expect.stringMatching(/exceeds/) } });
@@ -282,6 +282,16 @@ describe("Upstash REST endpoint", () => {
     const posted = await fetch(`${h.endpoint.url}/set/${encodeURIComponent(key)}`, { method: "POST", headers: auth, body: "from the body" });
     expect(await posted.json()).toEqual({ result: "OK" });
     expect(await h.redis.get(key)).toBe("from the body");
+  });
+
+  it("sends a fresh Upstash-Sync-Token with every answer, which the client's read-your-writes mode keeps", async () => {
+    const tokens = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const response = await fetch(`${h.endpoint.url}/get/${encodeURIComponent(`${h.prefix}sync`)}`, { headers: { Authorization: `Bearer ${h.endpoint.token}` } });
+      tokens.add(response.headers.get("upstash-sync-token") ?? "");
+    }
+    expect(tokens.size).toBe(3);
+    expect(tokens.has("")).toBe(false);
   });
 
   it("auto-pipelines concurrent commands into one request", async () => {
