@@ -5,36 +5,8 @@
 import { exchangeSegment, legacySegment, sideSegment, symbolSegment, userSegment } from "./segments";
 import type { PositionSide } from "./segments";
 
-/** The legacy position and order layouts that `ops migrate-keys` moves into the standard. */
-export const legacyKeyForms = ["position_symbol", "user_position", "position_exchange", "grid_array", "order_placed"] as const;
-export type LegacyKeyForm = (typeof legacyKeyForms)[number];
-export const orderKeySuffixes = ["orders", "order_placed", "order_placed_index"] as const;
-export type OrderKeySuffix = (typeof orderKeySuffixes)[number];
-
-/** A legacy key read back into its parts (segments unvalidated: the migration decides what moves). */
-export type LegacyKey =
-  | { readonly form: "position_symbol"; readonly user: string; readonly symbol: string }
-  | { readonly form: "user_position"; readonly user: string; readonly symbol: string; readonly side: string }
-  | { readonly form: "position_exchange"; readonly user: string; readonly exchange: string; readonly symbol: string; readonly side: string }
-  | { readonly form: "grid_array"; readonly exchange: string; readonly user: string }
-  | { readonly form: "order_placed"; readonly exchange: string; readonly user: string; readonly symbol: string; readonly suffix: OrderKeySuffix };
-
-const LEGACY_PATTERNS: readonly { readonly regex: RegExp; readonly read: (m: readonly string[]) => LegacyKey }[] = [
-  { regex: /^position:([^:]+):([^:]+)$/, read: (m) => ({ form: "position_symbol", user: m[1] ?? "", symbol: m[2] ?? "" }) },
-  { regex: /^user:([^:]+):position:([^:]+):([^:]+)$/, read: (m) => ({ form: "user_position", user: m[1] ?? "", symbol: m[2] ?? "", side: m[3] ?? "" }) },
-  {
-    regex: /^position:([^:]+):([^:]+):([^:]+):([^:]+)$/,
-    read: (m) => ({ form: "position_exchange", user: m[1] ?? "", exchange: m[2] ?? "", symbol: m[3] ?? "", side: m[4] ?? "" }),
-  },
-  { regex: /^([a-z0-9]+):positions:([^:]+)$/, read: (m) => ({ form: "grid_array", exchange: m[1] ?? "", user: m[2] ?? "" }) },
-  {
-    regex: /^([a-z0-9]+):user:([^:]+):symbol:([^:]+):(orders|order_placed|order_placed_index)$/,
-    read: (m) => ({ form: "order_placed", exchange: m[1] ?? "", user: m[2] ?? "", symbol: m[3] ?? "", suffix: (m[4] ?? "orders") as OrderKeySuffix }),
-  },
-];
-
 export class RedisKeys {
-  constructor(private readonly prefix: string = "") {}
+  constructor(readonly prefix: string = "") {}
 
   private key(...parts: readonly (string | number)[]): string {
     return this.prefix + parts.join(":");
@@ -80,8 +52,79 @@ export class RedisKeys {
   // ---- settings (user settings fast copy, sync cursors) ----
 
   // ---- positions (positions, orders, legacy position forms, cache tags) ----
+  // In a class of its own, PositionKeys (end of this file), so that bundles without positions leave
+  // it out (every function bundles RedisKeys; the 400 KB budget is tight).
+
+  // ---- provisioning (system mode, alert dedup) ----
+
+  /** The system mode as `<version>:<mode>`, a copy of system_config that every container polls. */
+  systemMode(): string {
+    return this.key("provisioning", "mode", "v1");
+  }
+
+  // ---- telegram (update dedup, rate limits) ----
+
+  /** Mark of one webhook update: `p:<claim token>` while handled (with a lease), `done` after (with a TTL). */
+  telegramUpdate(updateId: number): string {
+    return this.key("telegram", "update", updateId);
+  }
+
+  /** Prefix of @upstash/ratelimit's per-chat windows (the library appends the chat id and window). */
+  telegramRateLimitPrefix(): string {
+    return this.key("telegram", "ratelimit");
+  }
+
+  /** Set while a chat over its limit has been told so once in the current window. */
+  telegramRateNotice(chatId: string): string {
+    return this.key("telegram", "ratelimit-notice", chatId);
+  }
+
+  // ---- trust (invalidation outbox, fleet stats) ----
+}
+
+/** The legacy position and order layouts that `ops migrate-keys` moves into the standard. */
+export const legacyKeyForms = ["position_symbol", "user_position", "position_exchange", "grid_array", "order_placed"] as const;
+export type LegacyKeyForm = (typeof legacyKeyForms)[number];
+export const orderKeySuffixes = ["orders", "order_placed", "order_placed_index"] as const;
+export type OrderKeySuffix = (typeof orderKeySuffixes)[number];
+
+/** A legacy key read back into its parts (segments unvalidated: the migration decides what moves). */
+export type LegacyKey =
+  | { readonly form: "position_symbol"; readonly user: string; readonly symbol: string }
+  | { readonly form: "user_position"; readonly user: string; readonly symbol: string; readonly side: string }
+  | { readonly form: "position_exchange"; readonly user: string; readonly exchange: string; readonly symbol: string; readonly side: string }
+  | { readonly form: "grid_array"; readonly exchange: string; readonly user: string }
+  | { readonly form: "order_placed"; readonly exchange: string; readonly user: string; readonly symbol: string; readonly suffix: OrderKeySuffix };
+
+const LEGACY_PATTERNS: readonly { readonly regex: RegExp; readonly read: (m: readonly string[]) => LegacyKey }[] = [
+  { regex: /^position:([^:]+):([^:]+)$/, read: (m) => ({ form: "position_symbol", user: m[1] ?? "", symbol: m[2] ?? "" }) },
+  { regex: /^user:([^:]+):position:([^:]+):([^:]+)$/, read: (m) => ({ form: "user_position", user: m[1] ?? "", symbol: m[2] ?? "", side: m[3] ?? "" }) },
+  {
+    regex: /^position:([^:]+):([^:]+):([^:]+):([^:]+)$/,
+    read: (m) => ({ form: "position_exchange", user: m[1] ?? "", exchange: m[2] ?? "", symbol: m[3] ?? "", side: m[4] ?? "" }),
+  },
+  { regex: /^([a-z0-9]+):positions:([^:]+)$/, read: (m) => ({ form: "grid_array", exchange: m[1] ?? "", user: m[2] ?? "" }) },
+  {
+    regex: /^([a-z0-9]+):user:([^:]+):symbol:([^:]+):(orders|order_placed|order_placed_index)$/,
+    read: (m) => ({ form: "order_placed", exchange: m[1] ?? "", user: m[2] ?? "", symbol: m[3] ?? "", suffix: (m[4] ?? "orders") as OrderKeySuffix }),
+  },
+];
+
+/**
+ * Positions section of the key standard: positions, their index, orders, the legacy forms that
+ * `ops migrate-keys` moves, its saved state. Every segment is validated (core/redis/segments.ts)
+ * before a key is built: a user is an app user id, an exchange `[a-z0-9]+`, a symbol an upper-case
+ * instrument id, a side long | short.
+ */
+export class PositionKeys {
+  constructor(readonly prefix: string = "") {}
+
   // Every segment is validated (core/redis/segments.ts) before a key is built: a user is an app user
   // id, an exchange `[a-z0-9]+`, a symbol an upper-case instrument id, a side long | short.
+
+  private key(...parts: readonly string[]): string {
+    return this.prefix + parts.join(":");
+  }
 
   /** One open position (hash of its snake_case fields). */
   position(user: string, exchange: string, symbol: string, side: PositionSide): string {
@@ -158,7 +201,7 @@ export class RedisKeys {
 
   /** The SCAN pattern the migration walks (every key of this prefix; legacyKeyOf sorts them). */
   legacyScanPattern(): string {
-    return this.everythingPattern();
+    return `${this.prefix}*`;
   }
 
   /** Which legacy form `key` is, with its parts; null for any other key. */
@@ -171,30 +214,4 @@ export class RedisKeys {
     }
     return null;
   }
-
-  // ---- provisioning (system mode, alert dedup) ----
-
-  /** The system mode as `<version>:<mode>`, a copy of system_config that every container polls. */
-  systemMode(): string {
-    return this.key("provisioning", "mode", "v1");
-  }
-
-  // ---- telegram (update dedup, rate limits) ----
-
-  /** Mark of one webhook update: `p:<claim token>` while handled (with a lease), `done` after (with a TTL). */
-  telegramUpdate(updateId: number): string {
-    return this.key("telegram", "update", updateId);
-  }
-
-  /** Prefix of @upstash/ratelimit's per-chat windows (the library appends the chat id and window). */
-  telegramRateLimitPrefix(): string {
-    return this.key("telegram", "ratelimit");
-  }
-
-  /** Set while a chat over its limit has been told so once in the current window. */
-  telegramRateNotice(chatId: string): string {
-    return this.key("telegram", "ratelimit-notice", chatId);
-  }
-
-  // ---- trust (invalidation outbox, fleet stats) ----
 }

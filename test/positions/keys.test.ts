@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../core/errors";
-import { RedisKeys } from "../../core/redis/keys";
+import { PositionKeys } from "../../core/redis/keys";
 import { exchangeSegment, sideSegment, symbolSegment, unsafeSegmentProblem, userSegment } from "../../core/redis/segments";
 
 const USER = "0b6c2a4e-3f1d-4c8e-9a7b-5d2e1f0a9c8b";
-const keys = new RedisKeys("stage:");
+const keys = new PositionKeys("stage:");
 
 function fieldOf(run: () => unknown): string | undefined {
   try {
