@@ -155,6 +155,31 @@ export const telegramWebhookConfigSchema = z.object({
   TELEGRAM_REDIS_TIMEOUT_MS: positiveInt(300),
 });
 
+/** A 32-byte key, base64 (standard or URL alphabet, padding optional): `openssl rand -base64 32`. */
+const encryptionKeyText = z.string().check(
+  z.trim(),
+  z.refine((value) => /^[A-Za-z0-9+/_-]{43}=?$/.test(value) && Buffer.from(value, "base64").length === 32, "must be 32 bytes, base64-encoded"),
+);
+
+/** Exchange credentials' key ring (core/credentials/key-ring.ts): the key that seals, and older ones that still open. */
+export const credentialsConfigSchema = z.object({
+  /** The current key (the EncryptionKey secret): every new or rotated value is sealed with it. */
+  ENCRYPTION_KEY: encryptionKeyText,
+  /**
+   * Keys rotated out, comma-separated base64 (the EncryptionPreviousKeys secret; empty or `none`
+   * for none): rows sealed with them still open until rotate-credentials re-seals them.
+   */
+  ENCRYPTION_PREVIOUS_KEYS: z.pipe(
+    z._default(z.string(), ""),
+    z.pipe(
+      z.transform((value: string) => (value.trim() === "none" ? [] : value.split(",").map((part) => part.trim()).filter((part) => part !== ""))),
+      z.array(encryptionKeyText),
+    ),
+  ),
+  /** Rows re-sealed per statement by rotate-credentials. */
+  CREDENTIALS_ROTATION_BATCH: positiveInt(200),
+});
+
 export type PlatformConfig = z.infer<typeof platformConfigSchema>;
 export type RedisConfig = z.infer<typeof redisConfigSchema>;
 export type PostgresConfig = z.infer<typeof postgresConfigSchema>;
@@ -169,6 +194,7 @@ export type OutboxConfig = z.infer<typeof outboxConfigSchema>;
 export type ExchangeConfig = z.infer<typeof exchangeConfigSchema>;
 export type TelegramApiConfig = z.infer<typeof telegramApiConfigSchema>;
 export type TelegramWebhookConfig = z.infer<typeof telegramWebhookConfigSchema>;
+export type CredentialsConfig = z.infer<typeof credentialsConfigSchema>;
 export type ConfigSource = Readonly<Record<string, string | undefined>>;
 
 /** Validates one schema's names at once, so one cold start names every bad value; values never echoed. */
