@@ -155,29 +155,15 @@ export const telegramWebhookConfigSchema = z.object({
   TELEGRAM_REDIS_TIMEOUT_MS: positiveInt(300),
 });
 
-/** A 32-byte key, base64 (standard or URL alphabet, padding optional): `openssl rand -base64 32`. */
-const encryptionKeyText = z.string().check(
-  z.trim(),
-  z.refine((value) => /^[A-Za-z0-9+/_-]{43}=?$/.test(value) && Buffer.from(value, "base64").length === 32, "must be 32 bytes, base64-encoded"),
-);
-
-/** Exchange credentials' key ring (core/credentials/key-ring.ts): the key that seals, and older ones that still open. */
+/**
+ * Exchange credentials' key ring: ENCRYPTION_KEY (the EncryptionKey secret, 32 bytes base64) seals
+ * every new or rotated value; ENCRYPTION_PREVIOUS_KEYS (the EncryptionPreviousKeys secret,
+ * comma-separated base64, empty or `none` for none) still open what they sealed until
+ * rotate-credentials re-seals it. core/credentials/key-ring.ts decodes them and names a bad one.
+ */
 export const credentialsConfigSchema = z.object({
-  /** The current key (the EncryptionKey secret): every new or rotated value is sealed with it. */
-  ENCRYPTION_KEY: encryptionKeyText,
-  /**
-   * Keys rotated out, comma-separated base64 (the EncryptionPreviousKeys secret; empty or `none`
-   * for none): rows sealed with them still open until rotate-credentials re-seals them.
-   */
-  ENCRYPTION_PREVIOUS_KEYS: z.pipe(
-    z._default(z.string(), ""),
-    z.pipe(
-      z.transform((value: string) => (value.trim() === "none" ? [] : value.split(",").map((part) => part.trim()).filter((part) => part !== ""))),
-      z.array(encryptionKeyText),
-    ),
-  ),
-  /** Rows re-sealed per statement by rotate-credentials. */
-  CREDENTIALS_ROTATION_BATCH: positiveInt(200),
+  ENCRYPTION_KEY: z.string().check(z.minLength(1)),
+  ENCRYPTION_PREVIOUS_KEYS: z._default(z.string(), ""),
 });
 
 export type PlatformConfig = z.infer<typeof platformConfigSchema>;

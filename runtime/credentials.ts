@@ -1,12 +1,11 @@
-import type { Redis } from "@upstash/redis";
+import { Redis } from "@upstash/redis";
 import { credentialsConfigSchema, redisConfigSchema } from "../core/config";
 import { PostgresCredentialsStore } from "../core/credentials/adapters/postgres-credentials-store";
 import { CredentialsCipher } from "../core/credentials/cipher";
 import type { CredentialsSummaryDeps } from "../core/credentials/get-credentials-summary";
-import { keyRingFrom } from "../core/credentials/key-ring";
+import { keyRingFrom, previousKeysOf } from "../core/credentials/key-ring";
 import type { PutCredentialsDeps } from "../core/credentials/put-credentials";
 import type { ReadCredentialsDeps } from "../core/credentials/read-credentials";
-import { createUpstashRedis } from "../core/redis/upstash";
 import { database } from "./clients/postgres";
 import { configFor, once } from "./config";
 import { userDirectory } from "./identity";
@@ -16,7 +15,7 @@ import { platform } from "./platform";
 export function credentialsCipher(): CredentialsCipher {
   return once(credentialsCipher, () => {
     const config = configFor(credentialsConfigSchema);
-    return new CredentialsCipher(keyRingFrom(config.ENCRYPTION_KEY, config.ENCRYPTION_PREVIOUS_KEYS));
+    return new CredentialsCipher(keyRingFrom(config.ENCRYPTION_KEY, previousKeysOf(config.ENCRYPTION_PREVIOUS_KEYS)));
   });
 }
 
@@ -47,6 +46,13 @@ export function readCredentialsDeps(): ReadCredentialsDeps {
 export function rawRedisClient(): Redis {
   return once(rawRedisClient, () => {
     const config = configFor(redisConfigSchema);
-    return createUpstashRedis({ url: config.UPSTASH_REDIS_REST_URL, token: config.UPSTASH_REDIS_REST_TOKEN, retries: config.REDIS_RETRIES, automaticDeserialization: false });
+    // Built here rather than in core/redis/upstash.ts so the request handlers' bundles stay as they are.
+    return new Redis({
+      url: config.UPSTASH_REDIS_REST_URL,
+      token: config.UPSTASH_REDIS_REST_TOKEN,
+      enableTelemetry: false,
+      automaticDeserialization: false,
+      retry: { retries: config.REDIS_RETRIES, backoff: (attempt) => Math.min(25 * 2 ** attempt, 200) },
+    });
   });
 }

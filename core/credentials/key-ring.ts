@@ -25,9 +25,18 @@ export function keyIdOf(key: Buffer): string {
 }
 
 function decodeKey(text: string, name: string): Buffer {
-  const key = Buffer.from(text.trim(), "base64");
-  if (key.length !== KEY_BYTES) throw new ConfigError(`${name} must be ${KEY_BYTES} bytes, base64-encoded`);
+  const trimmed = text.trim();
+  const key = Buffer.from(trimmed, "base64");
+  if (!/^[A-Za-z0-9+/_-]{43}=?$/.test(trimmed) || key.length !== KEY_BYTES) {
+    throw new ConfigError(`Invalid configuration: ${name} must be ${KEY_BYTES} bytes, base64-encoded (openssl rand -base64 32)`);
+  }
   return key;
+}
+
+/** ENCRYPTION_PREVIOUS_KEYS as a list: comma-separated, blank or `none` for none. */
+export function previousKeysOf(text: string): string[] {
+  if (text.trim() === "none") return [];
+  return text.split(",").map((part) => part.trim()).filter((part) => part !== "");
 }
 
 /** The ring from the configured keys (base64); a previous key equal to the current one is ignored. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { credentialsConfigSchema, parseConfig } from "../../core/config";
 import { CredentialsCipher } from "../../core/credentials/cipher";
 import { CredentialDecryptionError } from "../../core/credentials/errors";
-import { keyIdOf, keyRingFrom } from "../../core/credentials/key-ring";
+import { keyIdOf, keyRingFrom, previousKeysOf } from "../../core/credentials/key-ring";
 import type { SealedCredentials } from "../../core/credentials/model";
 
 const newKey = () => randomBytes(32).toString("base64");
@@ -109,12 +109,14 @@ describe("key ring and rotation", () => {
 
   it("config: 32-byte base64 keys only, previous keys comma-separated, `none` for none", () => {
     const key = newKey();
-    expect(parseConfig(credentialsConfigSchema, { ENCRYPTION_KEY: key }).ENCRYPTION_PREVIOUS_KEYS).toEqual([]);
-    expect(parseConfig(credentialsConfigSchema, { ENCRYPTION_KEY: key, ENCRYPTION_PREVIOUS_KEYS: "none" }).ENCRYPTION_PREVIOUS_KEYS).toEqual([]);
-    const previous = [newKey(), newKey()];
-    expect(parseConfig(credentialsConfigSchema, { ENCRYPTION_KEY: key, ENCRYPTION_PREVIOUS_KEYS: previous.join(", ") }).ENCRYPTION_PREVIOUS_KEYS).toEqual(previous);
-    expect(() => parseConfig(credentialsConfigSchema, { ENCRYPTION_KEY: randomBytes(16).toString("base64") })).toThrow(/ENCRYPTION_KEY must be 32 bytes, base64-encoded/);
+    expect(parseConfig(credentialsConfigSchema, { ENCRYPTION_KEY: key }).ENCRYPTION_PREVIOUS_KEYS).toBe("");
     expect(() => parseConfig(credentialsConfigSchema, {})).toThrow(/ENCRYPTION_KEY is missing/);
-    expect(() => parseConfig(credentialsConfigSchema, { ENCRYPTION_KEY: key, ENCRYPTION_PREVIOUS_KEYS: "short" })).toThrow(/ENCRYPTION_PREVIOUS_KEYS/);
+    expect(previousKeysOf("none")).toEqual([]);
+    expect(previousKeysOf("")).toEqual([]);
+    const previous = [newKey(), newKey()];
+    expect(previousKeysOf(previous.join(", "))).toEqual(previous);
+    expect(keyRingFrom(key, [...previous, key]).ids).toHaveLength(3);
+    expect(() => keyRingFrom(randomBytes(16).toString("base64"))).toThrow(/ENCRYPTION_KEY must be 32 bytes, base64-encoded/);
+    expect(() => keyRingFrom(key, [key, "short"])).toThrow(/ENCRYPTION_PREVIOUS_KEYS\[1\] must be 32 bytes/);
   });
 });

@@ -36,8 +36,9 @@ describe("PUT / GET / DELETE /v1/users/{ref}/credentials/{exchange}", () => {
 
     const row = await storedRow(user.id);
     expect(row?.api_key_last4).toBe(creds.apiKey.slice(-4));
-    const everything = JSON.stringify(row, (_key, value: unknown) => (value && typeof value === "object" && "type" in value && (value as { type: string }).type === "Buffer" ? Buffer.from((value as { data: number[] }).data).toString("latin1") : value));
-    for (const secret of [creds.apiKey, creds.secret, creds.passphrase]) expect(everything).not.toContain(secret);
+    const sealed = ["api_key", "secret", "passphrase"].map((column) => Buffer.from(row?.[column] as Buffer).toString("latin1")).join("|");
+    for (const secret of [creds.apiKey, creds.secret, creds.passphrase]) expect(sealed).not.toContain(secret);
+    expect(row?.key_id).toMatch(/^k[0-9a-f]{12}$/);
 
     const got = await call<{ exchange: string; apiKeyLast4: string; updatedAt: string }>(harness, "GET", path(user.id), { token: harness.admin });
     expect(got.status).toBe(200);
