@@ -22,6 +22,7 @@ export default $config({
     const { telegramInfra } = await import("./infra/telegram");
     const { outboxInfra } = await import("./infra/outbox");
     const { syncInfra } = await import("./infra/sync");
+    const { credentialsInfra } = await import("./infra/credentials");
 
     const platform = platformInfra();
     const provisioning = provisioningInfra(platform);
@@ -30,6 +31,7 @@ export default $config({
     telegramInfra(platform);
     outboxInfra(platform);
     syncInfra(platform);
+    credentialsInfra(platform);
 
     return { api: platform.api.url };
   },
