@@ -75,4 +75,9 @@ export class RedisKeys {
   }
 
   // ---- trust (invalidation outbox, fleet stats) ----
+
+  /** Fleet-wide lookup counters of one minute (epoch minute): a hash with a field per container and counter. */
+  lookupStatsMinute(minute: number): string {
+    return this.key("stats", "lookups", "v1", minute);
+  }
 }
