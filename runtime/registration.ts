@@ -1,12 +1,15 @@
+import { lookupConfigSchema } from "../core/config";
+import { UpstashLookupCache } from "../core/lookups/adapters/upstash-lookup-cache";
+import { BoundedLookupInvalidation } from "../core/registration/adapters/bounded-lookup-invalidation";
 import { PostgresRegistrationStore } from "../core/registration/adapters/postgres-registration-store";
 import { botRegistration } from "../core/registration/bot-registration";
 import type { RegisterUserDeps } from "../core/registration/register-user";
 import { defaultSettingsStatements } from "../core/settings/adapters/postgres-settings-store";
 import type { BotRegistration } from "../core/telegram/ports";
 import { database } from "./clients/postgres";
-import { once } from "./config";
+import { configFor, once } from "./config";
 import { credentialsCipher } from "./credentials";
-import { lookups } from "./lookups";
+import { redisClient, redisKeys } from "./clients/redis";
 import { platform } from "./platform";
 
 /** User, mapping, sealed credentials and the settings' defaults, in one transaction. */
@@ -18,7 +21,8 @@ export function registrationStore(): PostgresRegistrationStore {
 export function registerUserDeps(): RegisterUserDeps {
   return once(registerUserDeps, () => {
     const { clock, ids, logger } = platform();
-    return { store: registrationStore(), cipher: credentialsCipher(), lookups: lookups().cache, clock, ids, log: logger };
+    const invalidation = new BoundedLookupInvalidation(new UpstashLookupCache(redisClient(), redisKeys(), ids), configFor(lookupConfigSchema).LOOKUP_CACHE_TIMEOUT_MS, logger);
+    return { store: registrationStore(), cipher: credentialsCipher(), lookups: invalidation, clock, ids, log: logger };
   });
 }
 
