@@ -155,6 +155,14 @@ export const telegramWebhookConfigSchema = z.object({
   TELEGRAM_REDIS_TIMEOUT_MS: positiveInt(300),
 });
 
+/** The shared read-through cache (core/cache) of every capability that caches views. */
+export const cacheConfigSchema = z.object({
+  /** Longest a cache call to Redis may take before the read goes to the source. */
+  CACHE_STORE_TIMEOUT_MS: positiveInt(200),
+  /** How long after its TTL an entry is still served (marked stale) when its source fails. */
+  CACHE_STALE_IF_ERROR_SECONDS: positiveInt(60),
+});
+
 export type PlatformConfig = z.infer<typeof platformConfigSchema>;
 export type RedisConfig = z.infer<typeof redisConfigSchema>;
 export type PostgresConfig = z.infer<typeof postgresConfigSchema>;
@@ -169,6 +177,7 @@ export type OutboxConfig = z.infer<typeof outboxConfigSchema>;
 export type ExchangeConfig = z.infer<typeof exchangeConfigSchema>;
 export type TelegramApiConfig = z.infer<typeof telegramApiConfigSchema>;
 export type TelegramWebhookConfig = z.infer<typeof telegramWebhookConfigSchema>;
+export type CacheConfig = z.infer<typeof cacheConfigSchema>;
 export type ConfigSource = Readonly<Record<string, string | undefined>>;
 
 /** Validates one schema's names at once, so one cold start names every bad value; values never echoed. */

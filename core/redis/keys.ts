@@ -50,6 +50,23 @@ export class RedisKeys {
 
   // ---- positions (positions, orders, legacy position forms, cache tags) ----
 
+  // ---- cache (core/cache: read-through entries, fill locks, tag versions) ----
+
+  /** One entry of a read-through cache (`<freshUntilMs>|<tag stamp>|<payload>`). */
+  cacheEntry(cache: string, key: string): string {
+    return this.key("cache", "v1", cache, key);
+  }
+
+  /** Short lock held by the container filling one cache entry. */
+  cacheFillLock(cache: string, key: string): string {
+    return this.key("cache", "v1", "fill", cache, key);
+  }
+
+  /** Version counter of one tag (INCR on every write it covers); part of every entry's stamp. */
+  cacheTag(tag: string): string {
+    return this.key("cache", "v1", "tag", tag);
+  }
+
   // ---- provisioning (system mode, alert dedup) ----
 
   /** The system mode as `<version>:<mode>`, a copy of system_config that every container polls. */
