@@ -155,12 +155,15 @@ export const telegramWebhookConfigSchema = z.object({
   TELEGRAM_REDIS_TIMEOUT_MS: positiveInt(300),
 });
 
-/** The shared read-through cache (core/cache) of every capability that caches views. */
-export const cacheConfigSchema = z.object({
+/**
+ * The shared read-through cache (core/cache) of every capability that caches views. Marked pure so
+ * that bundles of functions that never read it drop it (the lookups handlers sit at their budget).
+ */
+export const cacheConfigSchema = /* @__PURE__ */ z.object({
   /** Longest a cache call to Redis may take before the read goes to the source. */
-  CACHE_STORE_TIMEOUT_MS: positiveInt(200),
+  CACHE_STORE_TIMEOUT_MS: /* @__PURE__ */ positiveInt(200),
   /** How long after its TTL an entry is still served (marked stale) when its source fails. */
-  CACHE_STALE_IF_ERROR_SECONDS: positiveInt(60),
+  CACHE_STALE_IF_ERROR_SECONDS: /* @__PURE__ */ positiveInt(60),
 });
 
 export type PlatformConfig = z.infer<typeof platformConfigSchema>;
