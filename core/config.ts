@@ -75,6 +75,18 @@ export const lookupConfigSchema = z.object({
   LOOKUP_NEGATIVE_TTL_SECONDS: positiveInt(30),
   /** Longest a lookup waits on Redis before answering from the database. */
   LOOKUP_CACHE_TIMEOUT_MS: positiveInt(100),
+  /** Legacy calls in flight at once per container; more wait (within their own budget) for a free slot. */
+  LEGACY_LOOKUP_MAX_IN_FLIGHT: positiveInt(8),
+  /** A legacy reply body longer than this is aborted while it is read (a valid answer is under 200 bytes). */
+  LEGACY_LOOKUP_MAX_BODY_BYTES: positiveInt(16 * 1024),
+});
+
+/** Fleet-wide lookup figures in Redis (core/lookups/fleet-stats.ts). */
+export const lookupStatsConfigSchema = z.object({
+  /** A container writes its counts at most this often, in the background. */
+  LOOKUP_STATS_FLUSH_INTERVAL_MS: positiveInt(1_000),
+  /** Longest one write of the counts may take before it is left to the next one. */
+  LOOKUP_STATS_FLUSH_TIMEOUT_MS: positiveInt(1_000),
 });
 
 export const provisioningConfigSchema = z.object({
