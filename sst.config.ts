@@ -22,6 +22,7 @@ export default $config({
     const { telegramInfra } = await import("./infra/telegram");
     const { outboxInfra } = await import("./infra/outbox");
     const { positionsInfra } = await import("./infra/positions");
+    const { credentialsInfra } = await import("./infra/credentials");
 
     const platform = platformInfra();
     const provisioning = provisioningInfra(platform);
@@ -30,6 +31,7 @@ export default $config({
     telegramInfra(platform);
     outboxInfra(platform);
     positionsInfra(platform);
+    credentialsInfra(platform);
 
     return { api: platform.api.url };
   },

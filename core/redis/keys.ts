@@ -50,6 +50,33 @@ export class RedisKeys {
   }
 
   // ---- settings (user settings fast copy, sync cursors) ----
+  // The fast copy lives in the keys legacy bots read: `user:{okx_uid}:preferences` (hash),
+  // `user:{okx_uid}:settings` (JSON string, the params), `user:{okx_uid}:dual_side` (hash), named by
+  // the user id when the user has no OKX UID. The companion hash `user:{base}:settings:meta` holds,
+  // per type, the version, a hash of the content as written, and the normalised document.
+
+  /** The legacy key of one settings type of one user (`base`: the OKX UID, or the user id without one). */
+  settingsFastCopy(base: string, type: "preferences" | "params" | "dual_side"): string {
+    return this.key("user", base, type === "params" ? "settings" : type);
+  }
+
+  /** Companion hash of a user's fast copies: one field per type (version, content hash, document). */
+  settingsMeta(base: string): string {
+    return this.key("user", base, "settings", "meta");
+  }
+
+  /** SCAN patterns of the legacy settings keys (the sync reads them); match with settingsKeyParts. */
+  settingsFastCopyPatterns(): readonly string[] {
+    return [this.key("user", "*", "preferences"), this.key("user", "*", "settings"), this.key("user", "*", "dual_side")];
+  }
+
+  /** Inverse of settingsFastCopy: the base and type of a legacy settings key, or null. */
+  settingsKeyParts(key: string): { readonly base: string; readonly type: "preferences" | "params" | "dual_side" } | null {
+    if (!key.startsWith(this.prefix)) return null;
+    const match = /^user:([^:]+):(preferences|settings|dual_side)$/.exec(key.slice(this.prefix.length));
+    if (!match?.[1] || !match[2]) return null;
+    return { base: match[1], type: match[2] === "settings" ? "params" : (match[2] as "preferences" | "dual_side") };
+  }
 
   // ---- positions (positions, orders, legacy position forms, cache tags) ----
   // In a class of its own, PositionKeys (end of this file), so that bundles without positions leave
@@ -80,6 +107,11 @@ export class RedisKeys {
   }
 
   // ---- trust (invalidation outbox, fleet stats) ----
+
+  /** Fleet-wide lookup counters of one minute (epoch minute): a hash with a field per container and counter. */
+  lookupStatsMinute(minute: number): string {
+    return this.key("stats", "lookups", "v1", minute);
+  }
 }
 
 /** The legacy position and order layouts that `ops migrate-keys` moves into the standard. */
