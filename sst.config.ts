@@ -22,6 +22,7 @@ export default $config({
     const { telegramInfra } = await import("./infra/telegram");
     const { outboxInfra } = await import("./infra/outbox");
     const { positionsInfra } = await import("./infra/positions");
+    const { syncInfra } = await import("./infra/sync");
     const { credentialsInfra } = await import("./infra/credentials");
 
     const platform = platformInfra();
@@ -31,6 +32,7 @@ export default $config({
     telegramInfra(platform);
     outboxInfra(platform);
     positionsInfra(platform);
+    syncInfra(platform);
     credentialsInfra(platform);
 
     return { api: platform.api.url };

@@ -124,6 +124,16 @@ export const outboxConfigSchema = z.object({
   OUTBOX_DRAIN_BATCH: positiveInt(100),
 });
 
+/** The scheduled Redis -> Postgres sync (core/sync); the schedule itself is in infra/sync.ts. */
+export const syncConfigSchema = z.object({
+  /** SCAN COUNT: keys examined per page (each page is one pipeline, one plan query, one write). */
+  SYNC_PAGE_SIZE: positiveInt(500),
+  /** Time kept free before the function's timeout, on top of the slowest page of the run. */
+  SYNC_RESERVE_MS: positiveInt(5_000),
+  /** A run's lock frees itself this long after its last cursor save (a run that died). */
+  SYNC_LEASE_MS: positiveInt(120_000),
+});
+
 const booleanFlag = z.pipe(
   z._default(z.enum(["true", "false", "1", "0", ""]), "false"),
   z.transform((value) => value === "true" || value === "1"),
@@ -188,6 +198,7 @@ export type LookupConfig = z.infer<typeof lookupConfigSchema>;
 export type ProvisioningConfig = z.infer<typeof provisioningConfigSchema>;
 export type SystemModeConfig = z.infer<typeof systemModeConfigSchema>;
 export type AlertConfig = z.infer<typeof alertConfigSchema>;
+export type SyncConfig = z.infer<typeof syncConfigSchema>;
 export type OutboxConfig = z.infer<typeof outboxConfigSchema>;
 export type ExchangeConfig = z.infer<typeof exchangeConfigSchema>;
 export type TelegramApiConfig = z.infer<typeof telegramApiConfigSchema>;
