@@ -18,9 +18,10 @@ import { floorWorkloads } from "./workloads/floors";
 import { importWorkloads } from "./workloads/imports";
 import { lookupWorkloads } from "./workloads/lookups";
 import { provisioningWorkloads } from "./workloads/provisioning";
+import { syncWorkloads } from "./workloads/sync";
 
 /** Every workload, floors first so ratios can be computed in the same run. */
-const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads, ...provisioningWorkloads, ...importWorkloads];
+const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads, ...provisioningWorkloads, ...syncWorkloads, ...importWorkloads];
 
 const JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123";
 
