@@ -124,6 +124,16 @@ export const outboxConfigSchema = z.object({
   OUTBOX_DRAIN_BATCH: positiveInt(100),
 });
 
+/** The scheduled Redis -> Postgres sync (core/sync); the schedule itself is in infra/sync.ts. */
+export const syncConfigSchema = z.object({
+  /** SCAN COUNT: keys examined per page (each page is one pipeline, one plan query, one write). */
+  SYNC_PAGE_SIZE: positiveInt(500),
+  /** Time kept free before the function's timeout, on top of the slowest page of the run. */
+  SYNC_RESERVE_MS: positiveInt(5_000),
+  /** A run's lock frees itself this long after its last cursor save (a run that died). */
+  SYNC_LEASE_MS: positiveInt(120_000),
+});
+
 const booleanFlag = z.pipe(
   z._default(z.enum(["true", "false", "1", "0", ""]), "false"),
   z.transform((value) => value === "true" || value === "1"),
@@ -168,6 +178,17 @@ export const telegramWebhookConfigSchema = z.object({
 });
 
 /**
+ * The shared read-through cache (core/cache) of every capability that caches views. Marked pure so
+ * that bundles of functions that never read it drop it (the lookups handlers sit at their budget).
+ */
+export const cacheConfigSchema = /* @__PURE__ */ z.object({
+  /** Longest a cache call to Redis may take before the read goes to the source. */
+  CACHE_STORE_TIMEOUT_MS: /* @__PURE__ */ positiveInt(200),
+  /** How long after its TTL an entry is still served (marked stale) when its source fails. */
+  CACHE_STALE_IF_ERROR_SECONDS: /* @__PURE__ */ positiveInt(60),
+});
+
+/**
  * Exchange credentials' key ring: ENCRYPTION_KEY (the EncryptionKey secret, 32 bytes base64) seals
  * every new or rotated value; ENCRYPTION_PREVIOUS_KEYS (the EncryptionPreviousKeys secret,
  * comma-separated base64, empty or `none` for none) still open what they sealed until
@@ -188,10 +209,12 @@ export type LookupConfig = z.infer<typeof lookupConfigSchema>;
 export type ProvisioningConfig = z.infer<typeof provisioningConfigSchema>;
 export type SystemModeConfig = z.infer<typeof systemModeConfigSchema>;
 export type AlertConfig = z.infer<typeof alertConfigSchema>;
+export type SyncConfig = z.infer<typeof syncConfigSchema>;
 export type OutboxConfig = z.infer<typeof outboxConfigSchema>;
 export type ExchangeConfig = z.infer<typeof exchangeConfigSchema>;
 export type TelegramApiConfig = z.infer<typeof telegramApiConfigSchema>;
 export type TelegramWebhookConfig = z.infer<typeof telegramWebhookConfigSchema>;
+export type CacheConfig = z.infer<typeof cacheConfigSchema>;
 export type CredentialsConfig = z.infer<typeof credentialsConfigSchema>;
 export type ConfigSource = Readonly<Record<string, string | undefined>>;
 
