@@ -13,7 +13,7 @@ import { migrateCredentialsCommand } from "./migrate-credentials";
 import { provisioningStatusCommand } from "./provisioning-status";
 import { redriveDlqCommand } from "./redrive-dlq";
 import { rotateCredentialsCommand } from "./rotate-credentials";
-import { syncIdentifiersCommand } from "./sync";
+import { syncIdentifiersCommand, syncSettingsCommand } from "./sync";
 import { telegramCommand } from "./telegram";
 import { tokenCommand } from "./token";
 
@@ -26,6 +26,7 @@ const COMMANDS: readonly OpsCommand[] = [
   redriveDlqCommand,
   rotateCredentialsCommand,
   syncIdentifiersCommand,
+  syncSettingsCommand,
   telegramCommand,
   tokenCommand,
 ] as readonly OpsCommand[];
