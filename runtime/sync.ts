@@ -13,6 +13,7 @@ import { redisClient, redisKeys } from "./clients/redis";
 import { configFor, once } from "./config";
 import { cronDispositionOf } from "./cron/error-mapping";
 import { platform } from "./platform";
+import { positionsSyncSource } from "./positions";
 
 /** CloudWatch (EMF) figures of each run, dimension `source`: rows written, conflicts, invalid, failed, lag. */
 class PowertoolsSyncMetrics implements SyncMetrics {
@@ -63,4 +64,5 @@ export function identifiersSyncSource(): IdentifiersSyncSource {
  */
 export const syncSources: Readonly<Record<string, () => SyncSource>> = {
   identifiers: identifiersSyncSource as () => SyncSource,
+  positions: positionsSyncSource as () => SyncSource,
 };
