@@ -11,7 +11,7 @@ import { importMappingsCommand } from "./import-mappings";
 import { migrateCommand } from "./migrate";
 import { provisioningStatusCommand } from "./provisioning-status";
 import { redriveDlqCommand } from "./redrive-dlq";
-import { syncIdentifiersCommand } from "./sync";
+import { syncIdentifiersCommand, syncSettingsCommand } from "./sync";
 import { syncPositionsCommand } from "./sync-positions";
 import { telegramCommand } from "./telegram";
 import { tokenCommand } from "./token";
@@ -24,6 +24,7 @@ const COMMANDS: readonly OpsCommand[] = [
   redriveDlqCommand,
   syncIdentifiersCommand,
   syncPositionsCommand,
+  syncSettingsCommand,
   telegramCommand,
   tokenCommand,
 ] as readonly OpsCommand[];
