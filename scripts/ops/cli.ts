@@ -14,6 +14,7 @@ import { provisioningStatusCommand } from "./provisioning-status";
 import { redriveDlqCommand } from "./redrive-dlq";
 import { rotateCredentialsCommand } from "./rotate-credentials";
 import { syncIdentifiersCommand, syncSettingsCommand } from "./sync";
+import { syncPositionsCommand } from "./sync-positions";
 import { telegramCommand } from "./telegram";
 import { tokenCommand } from "./token";
 
@@ -26,6 +27,7 @@ const COMMANDS: readonly OpsCommand[] = [
   redriveDlqCommand,
   rotateCredentialsCommand,
   syncIdentifiersCommand,
+  syncPositionsCommand,
   syncSettingsCommand,
   telegramCommand,
   tokenCommand,
