@@ -58,6 +58,11 @@ export interface SettingsStore {
   remove(userId: string, type: SettingsType, expectedVersion: number | null): Promise<SettingsRemoval>;
   history(query: HistoryQuery): Promise<SettingsHistoryEntry[]>;
   historyVersion(userId: string, type: SettingsType, version: number): Promise<SettingsHistoryEntry | null>;
+  /**
+   * Refreshes owed by any container: outbox rows of the fast-copy topic whose writer failed to
+   * deliver them or that are past the writer's grace (rows a live writer is about to deliver are not).
+   */
+  owedRefreshes(): Promise<number>;
 }
 
 /** What one read of a user's fast copy found, per type. */

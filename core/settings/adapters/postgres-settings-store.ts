@@ -196,4 +196,13 @@ export class PostgresSettingsStore implements SettingsStore {
     );
     return row ? toHistory(row) : null;
   }
+
+  async owedRefreshes(): Promise<number> {
+    const [row] = await this.query(
+      "count owed refreshes",
+      `SELECT count(*)::int AS owed FROM outbox WHERE topic = $1 AND (last_error IS NOT NULL OR next_attempt_at <= now())`,
+      [SETTINGS_FAST_COPY_TOPIC],
+    );
+    return Number(row?.owed ?? 0);
+  }
 }
