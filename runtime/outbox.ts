@@ -3,6 +3,7 @@ import { PostgresOutbox, defaultOutboxOptions } from "../core/outbox/adapters/po
 import type { OutboxDeliveryDeps } from "../core/outbox/delivery";
 import type { OutboxHandlers } from "../core/outbox/model";
 import { database } from "./clients/postgres";
+import { cacheOutbox } from "./cache";
 import { configFor, once } from "./config";
 import { platform } from "./platform";
 
@@ -24,7 +25,12 @@ export function outbox(): OutboxModule {
  * Every topic the drain delivers, from the capabilities that write outbox rows. Each capability
  * adds its handlers here (imported lazily, so only the drain function pays for all of them).
  */
-const handlerSources: readonly (() => Promise<OutboxHandlers>)[] = [];
+const handlerSources: readonly (() => Promise<OutboxHandlers>)[] = [
+  // core/cache: tag bumps owed by committed writes (reconciliation events, equity, …). A static
+  // import: only the drain imports this module, and a dynamic one made esbuild wrap core/config
+  // lazily, which defeats tree shaking of zod/locales (every locale in the bundle).
+  async () => cacheOutbox(),
+];
 
 export async function outboxHandlers(): Promise<OutboxHandlers> {
   const all = await Promise.all(handlerSources.map((source) => source()));

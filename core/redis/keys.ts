@@ -82,6 +82,23 @@ export class RedisKeys {
   // In a class of its own, PositionKeys (end of this file), so that bundles without positions leave
   // it out (every function bundles RedisKeys; the 400 KB budget is tight).
 
+  // ---- cache (core/cache: read-through entries, fill locks, tag versions) ----
+
+  /** One entry of a read-through cache (`<freshUntilMs>|<tag stamp>|<payload>`). */
+  cacheEntry(cache: string, key: string): string {
+    return this.key("cache", "v1", cache, key);
+  }
+
+  /** Short lock held by the container filling one cache entry. */
+  cacheFillLock(cache: string, key: string): string {
+    return this.key("cache", "v1", "fill", cache, key);
+  }
+
+  /** Version counter of one tag (INCR on every write it covers); part of every entry's stamp. */
+  cacheTag(tag: string): string {
+    return this.key("cache", "v1", "tag", tag);
+  }
+
   // ---- provisioning (system mode, alert dedup) ----
 
   /** The system mode as `<version>:<mode>`, a copy of system_config that every container polls. */
