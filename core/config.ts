@@ -123,6 +123,8 @@ export const alertConfigSchema = z.object({
 export const settingsConfigSchema = z.object({
   /** Longest a settings read or refresh waits on Redis before Postgres answers (or the outbox keeps the refresh). */
   SETTINGS_CACHE_TIMEOUT_MS: positiveInt(250),
+  /** After repeated Redis failures, how long reads skip Redis before one trial call. */
+  SETTINGS_BREAKER_RESET_MS: positiveInt(5_000),
   /** How long a container remembers a user's OKX UID (the name of its fast copy). */
   SETTINGS_OWNER_TTL_MS: positiveInt(60_000),
 });

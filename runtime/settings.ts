@@ -43,8 +43,7 @@ export function settings(): SettingsModule {
 
 /**
  * The outbox as settings writers and their recovery use it. Built here rather than taken from
- * runtime/outbox.ts, which imports this module lazily for the drain: importing it back would make
- * that a cycle, and esbuild then wraps the modules and keeps all of zod's locale index in bundles.
+ * runtime/outbox.ts, which imports this module for the drain's handlers (a cycle otherwise).
  */
 function settingsOutbox(): OutboxDeliveryDeps {
   return once(settingsOutbox, () => ({ store: new PostgresOutbox(database(), defaultOutboxOptions), log: platform().logger }));
@@ -54,7 +53,7 @@ export function buildSettings(options: SettingsWiringOptions = {}): SettingsModu
   const config = configFor(settingsConfigSchema);
   const { logger, clock, ids } = platform();
   const store = new PostgresSettingsStore(database(), ids, options.onQuery);
-  const fastCopy = new ResilientFastCopy(new UpstashFastCopy(options.redis ?? redisClient(), redisKeys()), { timeoutMs: config.SETTINGS_CACHE_TIMEOUT_MS }, logger);
+  const fastCopy = new ResilientFastCopy(new UpstashFastCopy(options.redis ?? redisClient(), redisKeys()), { timeoutMs: config.SETTINGS_CACHE_TIMEOUT_MS, resetTimeoutMs: config.SETTINGS_BREAKER_RESET_MS }, logger);
   const owners = new OwnerMemo(store, { ttlMs: config.SETTINGS_OWNER_TTL_MS, maxEntries: 10_000 });
   const base = { store, fastCopy, clock, log: logger, owners };
   const handlers: OutboxHandlers = { [SETTINGS_FAST_COPY_TOPIC]: fastCopyRefreshHandler(base) };

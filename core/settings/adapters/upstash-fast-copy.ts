@@ -7,7 +7,8 @@ import { legacyHashTypes, toLegacyRepresentation } from "../schemas";
 
 /**
  * Writes one type's legacy key and its meta field, unless the meta already holds a newer version
- * (a late refresh never puts an older document back). The version is read from the meta JSON by
+ * (a late refresh never puts an older document back) or the same one with the key present (a
+ * repeated refresh costs nothing, and a bot's direct edit of that version is left for the sync). The version is read from the meta JSON by
  * pattern: it is written first (`{"v":N,`), and the in-process Redis engine has no cjson.
  * KEYS: legacy key, meta key. ARGV: type, version, mode (json | hash | delete), meta, then the JSON
  * string or the hash's field/value pairs.
@@ -15,7 +16,8 @@ import { legacyHashTypes, toLegacyRepresentation } from "../schemas";
 const WRITE_IF_NEWER = `local current = redis.call("HGET", KEYS[2], ARGV[1])
 if current then
   local stored = tonumber(string.match(current, '^{"v":(%d+)'))
-  if stored and stored > tonumber(ARGV[2]) then return 0 end
+  local version = tonumber(ARGV[2])
+  if stored and (stored > version or (stored == version and redis.call("EXISTS", KEYS[1]) == 1)) then return 0 end
 end
 redis.call("DEL", KEYS[1])
 if ARGV[3] == "json" then
