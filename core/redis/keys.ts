@@ -190,6 +190,21 @@ export class PositionKeys {
     return this.key("positions", "exchanges", userSegment(user));
   }
 
+  /** Where the open position with this id lives (JSON of its user, exchange, symbol, side); gone when it closes. */
+  positionById(id: string): string {
+    return this.key("positions", "by-id", userSegment(id, "id"));
+  }
+
+  /**
+   * Start of positionIndex(user, exchange) without the exchange, and of position(user, ...) without
+   * exchange, symbol and side: the read script of a user's open positions appends the exchanges and
+   * index members it finds (one round trip), so these two and positionIndexMember define its keys.
+   */
+  positionScriptPrefixes(user: string): { readonly index: string; readonly hash: string } {
+    const id = userSegment(user);
+    return { index: `${this.key("positions", "index", id)}:`, hash: `${this.key("positions", id)}:` };
+  }
+
   /** A member of positionIndex. */
   positionIndexMember(symbol: string, side: PositionSide): string {
     return `${symbolSegment(symbol)}:${sideSegment(side)}`;
