@@ -1,5 +1,5 @@
 import { expectedVersionOf, settingsTypeOf } from "../core/settings/presenters";
-import { settingsPathSchema } from "../core/settings/schemas";
+import { settingsPathSchema } from "../core/settings/wire-schemas";
 import { deleteSettings } from "../core/settings/write-settings";
 import { httpRoute } from "../runtime/http/route";
 import { settings, settingsUser } from "../runtime/settings";

@@ -1,6 +1,6 @@
 import { getAllSettings } from "../core/settings/get-settings";
 import { presentAll } from "../core/settings/presenters";
-import { allSettingsWireSchema, settingsRefPathSchema } from "../core/settings/schemas";
+import { allSettingsWireSchema, settingsRefPathSchema } from "../core/settings/wire-schemas";
 import { httpRoute } from "../runtime/http/route";
 import { settings, settingsUser } from "../runtime/settings";
 

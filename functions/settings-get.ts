@@ -1,6 +1,6 @@
 import { getSettings } from "../core/settings/get-settings";
 import { etagOf, presentEntry, settingsTypeOf } from "../core/settings/presenters";
-import { settingsEntryWireSchema, settingsPathSchema } from "../core/settings/schemas";
+import { settingsEntryWireSchema, settingsPathSchema } from "../core/settings/wire-schemas";
 import { httpRoute } from "../runtime/http/route";
 import { settings, settingsUser } from "../runtime/settings";
 

@@ -1,6 +1,6 @@
 import { listHistory } from "../core/settings/list-history";
 import { presentHistory, settingsTypeOf } from "../core/settings/presenters";
-import { historyQuerySchema, historyWireSchema, settingsPathSchema } from "../core/settings/schemas";
+import { historyQuerySchema, historyWireSchema, settingsPathSchema } from "../core/settings/wire-schemas";
 import { httpRoute } from "../runtime/http/route";
 import { settings, settingsUser } from "../runtime/settings";
 

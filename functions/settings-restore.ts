@@ -1,6 +1,6 @@
 import { etagOf, expectedVersionOf, presentEntry, settingsTypeOf } from "../core/settings/presenters";
 import { SETTINGS_MAX_BODY_BYTES } from "../core/settings/model";
-import { restoreBodySchema, settingsEntryWireSchema, settingsPathSchema } from "../core/settings/schemas";
+import { restoreBodySchema, settingsEntryWireSchema, settingsPathSchema } from "../core/settings/wire-schemas";
 import { restoreSettings } from "../core/settings/write-settings";
 import { httpRoute } from "../runtime/http/route";
 import { settings, settingsUser } from "../runtime/settings";

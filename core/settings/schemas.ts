@@ -3,7 +3,7 @@ import { UnprocessableError } from "../errors";
 import type { FieldIssue } from "../errors";
 import { INSTRUMENT_ID, knownFields } from "./fields";
 import type { FieldSpec } from "./fields";
-import { SETTINGS_KEY_NAME, SETTINGS_MAX_DOCUMENT_BYTES, SETTINGS_MAX_KEYS, settingsTypes } from "./model";
+import { SETTINGS_KEY_NAME, SETTINGS_MAX_DOCUMENT_BYTES, SETTINGS_MAX_KEYS } from "./model";
 import type { SettingsDocument, SettingsType, SettingsValue } from "./model";
 
 /** Longest string kept under a key that no schema knows (the document bound still applies). */
@@ -149,8 +149,6 @@ export function defaultSettingsFor(type: SettingsType): SettingsDocument {
   return Object.fromEntries(Object.entries(knownFields[type]).map(([key, spec]) => [key, spec.default as SettingsValue]));
 }
 
-export const settingsTypeSchema = z.enum(settingsTypes, `must be one of ${settingsTypes.join(", ")}`);
-
 // ---- the legacy representation (what bots read and write in Redis) ----
 
 /**
@@ -229,42 +227,3 @@ export function fromLegacyRepresentation(type: SettingsType, raw: unknown, path 
   );
   return parseSettingsDocument(type, coerced, path);
 }
-
-// ---- wire shapes of the HTTP API ----
-
-export const MERGE_PATCH_CONTENT_TYPE = "application/merge-patch+json";
-
-/** `{ref}` is parsed by core/identity/user-ref.ts, `{type}` by the use case (an unknown type is a 404). */
-export const settingsPathSchema = z.object({ ref: z.string(), type: z.string() });
-export const settingsRefPathSchema = z.object({ ref: z.string() });
-
-/** The settings document of a PUT (validated per type by the use case, so any JSON reaches it). */
-export const settingsBodySchema = z.unknown();
-
-export const historyQuerySchema = z.object({
-  limit: z._default(z.coerce.number().check(z.int("must be an integer"), z.minimum(1, "must be at least 1"), z.maximum(100, "must be at most 100")), 20),
-  beforeVersion: z.optional(z.coerce.number().check(z.int("must be an integer"), z.minimum(1, "must be at least 1"))),
-});
-
-export const restoreBodySchema = z.object({ version: z.int("must be an integer").check(z.minimum(1, "must be at least 1")) });
-
-const documentWire = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
-
-export const settingsEntryWireSchema = z.object({
-  settings: documentWire,
-  version: z.int(),
-  updatedAt: z.nullable(z.string()),
-  synced: z.boolean(),
-});
-
-export const allSettingsWireSchema = z.object({
-  preferences: z.nullable(settingsEntryWireSchema),
-  params: z.nullable(settingsEntryWireSchema),
-  dual_side: z.nullable(settingsEntryWireSchema),
-});
-
-export const historyWireSchema = z.object({
-  versions: z.array(
-    z.object({ version: z.int(), settings: documentWire, changedAt: z.string(), actor: z.string(), source: z.enum(["api", "registration", "sync", "sync-conflict", "restore"]) }),
-  ),
-});
