@@ -216,6 +216,18 @@ export class PositionKeys {
     return match ? { symbol: match[1] ?? "", side: (match[2] ?? "long") as PositionSide } : null;
   }
 
+  /** SCAN pattern of every user's exchange set: one key per user who ever had a position (the positions sync walks these). */
+  positionExchangesPattern(): string {
+    return this.key("positions", "exchanges", "*");
+  }
+
+  /** Inverse of positionExchanges for a key the SCAN returned; null when it is not one. */
+  userOfPositionExchangesKey(key: string): string | null {
+    if (!key.startsWith(this.prefix)) return null;
+    const match = /^positions:exchanges:([0-9a-f-]{36})$/.exec(key.slice(this.prefix.length));
+    return match?.[1] ?? null;
+  }
+
   /** SCAN pattern of every position index (the sync's walk over users with open positions). */
   positionIndexPattern(): string {
     return this.key("positions", "index", "*");

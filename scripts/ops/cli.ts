@@ -12,6 +12,7 @@ import { migrateCommand } from "./migrate";
 import { provisioningStatusCommand } from "./provisioning-status";
 import { redriveDlqCommand } from "./redrive-dlq";
 import { syncIdentifiersCommand, syncSettingsCommand } from "./sync";
+import { syncPositionsCommand } from "./sync-positions";
 import { telegramCommand } from "./telegram";
 import { tokenCommand } from "./token";
 
@@ -22,6 +23,7 @@ const COMMANDS: readonly OpsCommand[] = [
   provisioningStatusCommand,
   redriveDlqCommand,
   syncIdentifiersCommand,
+  syncPositionsCommand,
   syncSettingsCommand,
   telegramCommand,
   tokenCommand,
