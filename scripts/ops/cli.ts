@@ -11,6 +11,7 @@ import { importMappingsCommand } from "./import-mappings";
 import { migrateCommand } from "./migrate";
 import { provisioningStatusCommand } from "./provisioning-status";
 import { redriveDlqCommand } from "./redrive-dlq";
+import { exportSettingsCommand, importSettingsCommand } from "./settings-backup";
 import { syncIdentifiersCommand, syncSettingsCommand } from "./sync";
 import { syncPositionsCommand } from "./sync-positions";
 import { telegramCommand } from "./telegram";
@@ -18,7 +19,9 @@ import { tokenCommand } from "./token";
 
 /** Every command, in the order `help` lists them. */
 const COMMANDS: readonly OpsCommand[] = [
+  exportSettingsCommand,
   importMappingsCommand,
+  importSettingsCommand,
   migrateCommand,
   provisioningStatusCommand,
   redriveDlqCommand,
