@@ -23,6 +23,7 @@ export default $config({
     const { outboxInfra } = await import("./infra/outbox");
     const { syncInfra } = await import("./infra/sync");
     const { credentialsInfra } = await import("./infra/credentials");
+    const { reconciliationInfra } = await import("./infra/reconciliation");
 
     const platform = platformInfra();
     const provisioning = provisioningInfra(platform);
@@ -32,6 +33,7 @@ export default $config({
     outboxInfra(platform);
     syncInfra(platform);
     credentialsInfra(platform);
+    reconciliationInfra(platform);
 
     return { api: platform.api.url };
   },
