@@ -71,7 +71,11 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
     stats,
     logger,
   );
-  const legacy = options.legacy ?? new HttpLegacyLookup({ baseUrl: config.LEGACY_LOOKUP_URL });
+  const legacy = options.legacy ?? new HttpLegacyLookup({
+      baseUrl: config.LEGACY_LOOKUP_URL,
+      maxInFlight: config.LEGACY_LOOKUP_MAX_IN_FLIGHT,
+      maxBodyBytes: config.LEGACY_LOOKUP_MAX_BODY_BYTES,
+    });
   const service = new LookupService({
     repository,
     cache,

@@ -190,6 +190,21 @@ export class PositionKeys {
     return this.key("positions", "exchanges", userSegment(user));
   }
 
+  /** Where the open position with this id lives (JSON of its user, exchange, symbol, side); gone when it closes. */
+  positionById(id: string): string {
+    return this.key("positions", "by-id", userSegment(id, "id"));
+  }
+
+  /**
+   * Start of positionIndex(user, exchange) without the exchange, and of position(user, ...) without
+   * exchange, symbol and side: the read script of a user's open positions appends the exchanges and
+   * index members it finds (one round trip), so these two and positionIndexMember define its keys.
+   */
+  positionScriptPrefixes(user: string): { readonly index: string; readonly hash: string } {
+    const id = userSegment(user);
+    return { index: `${this.key("positions", "index", id)}:`, hash: `${this.key("positions", id)}:` };
+  }
+
   /** A member of positionIndex. */
   positionIndexMember(symbol: string, side: PositionSide): string {
     return `${symbolSegment(symbol)}:${sideSegment(side)}`;
@@ -199,6 +214,18 @@ export class PositionKeys {
   parsePositionIndexMember(member: string): { readonly symbol: string; readonly side: PositionSide } | null {
     const match = /^([A-Z0-9_/-]+):(long|short)$/.exec(member);
     return match ? { symbol: match[1] ?? "", side: (match[2] ?? "long") as PositionSide } : null;
+  }
+
+  /** SCAN pattern of every user's exchange set: one key per user who ever had a position (the positions sync walks these). */
+  positionExchangesPattern(): string {
+    return this.key("positions", "exchanges", "*");
+  }
+
+  /** Inverse of positionExchanges for a key the SCAN returned; null when it is not one. */
+  userOfPositionExchangesKey(key: string): string | null {
+    if (!key.startsWith(this.prefix)) return null;
+    const match = /^positions:exchanges:([0-9a-f-]{36})$/.exec(key.slice(this.prefix.length));
+    return match?.[1] ?? null;
   }
 
   /** SCAN pattern of every position index (the sync's walk over users with open positions). */

@@ -11,7 +11,8 @@ import { importMappingsCommand } from "./import-mappings";
 import { migrateCommand } from "./migrate";
 import { provisioningStatusCommand } from "./provisioning-status";
 import { redriveDlqCommand } from "./redrive-dlq";
-import { syncIdentifiersCommand } from "./sync";
+import { syncIdentifiersCommand, syncSettingsCommand } from "./sync";
+import { syncPositionsCommand } from "./sync-positions";
 import { telegramCommand } from "./telegram";
 import { tokenCommand } from "./token";
 
@@ -22,6 +23,8 @@ const COMMANDS: readonly OpsCommand[] = [
   provisioningStatusCommand,
   redriveDlqCommand,
   syncIdentifiersCommand,
+  syncPositionsCommand,
+  syncSettingsCommand,
   telegramCommand,
   tokenCommand,
 ] as readonly OpsCommand[];
