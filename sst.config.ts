@@ -25,6 +25,7 @@ export default $config({
     const { syncInfra } = await import("./infra/sync");
     const { credentialsInfra } = await import("./infra/credentials");
     const { reconciliationInfra } = await import("./infra/reconciliation");
+    const { settingsInfra } = await import("./infra/settings");
 
     const platform = platformInfra();
     const provisioning = provisioningInfra(platform);
@@ -36,6 +37,7 @@ export default $config({
     syncInfra(platform);
     credentialsInfra(platform);
     reconciliationInfra(platform);
+    settingsInfra(platform);
 
     return { api: platform.api.url };
   },
