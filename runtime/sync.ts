@@ -2,9 +2,6 @@ import type { Clock } from "../core/clock";
 import { syncConfigSchema } from "../core/config";
 import type { SyncConfig } from "../core/config";
 import { UpstashLookupCache } from "../core/lookups/adapters/upstash-lookup-cache";
-import { PostgresOutbox, defaultOutboxOptions } from "../core/outbox/adapters/postgres-outbox";
-import { deliverCommitted } from "../core/outbox/delivery";
-import type { OutboxDeliveryDeps } from "../core/outbox/delivery";
 import { IdentifiersSyncSource } from "../core/sync/adapters/identifiers-source";
 import { SettingsSyncSource } from "../core/sync/adapters/settings-source";
 import { PostgresSyncStateStore } from "../core/sync/adapters/postgres-sync-state";
@@ -16,7 +13,6 @@ import { database } from "./clients/postgres";
 import { redisClient, redisKeys } from "./clients/redis";
 import { configFor, once } from "./config";
 import { cronDispositionOf } from "./cron/error-mapping";
-import { settingsOutboxHandlers } from "./settings";
 import { platform } from "./platform";
 import { positionsSyncSource } from "./positions";
 
@@ -75,11 +71,6 @@ export function identifiersSyncSource(): IdentifiersSyncSource {
   });
 }
 
-/** The outbox rows a sync commits (fast-copy repairs), delivered right after the commit. */
-function syncOutbox(): OutboxDeliveryDeps {
-  return once(syncOutbox, () => ({ store: new PostgresOutbox(database(), defaultOutboxOptions), log: platform().logger }));
-}
-
 /** Legacy settings keys → user_settings (new versions, conflicts kept as history, fast copy repaired). */
 export function settingsSyncSource(): SettingsSyncSource {
   return once(settingsSyncSource, () => {
@@ -89,10 +80,6 @@ export function settingsSyncSource(): SettingsSyncSource {
       keys: redisKeys(),
       db: database(),
       ids,
-      // The settings capability's own refresh handler (not runtime/outbox.ts: only the drain bundles every topic).
-      deliver: async (messages) => {
-        if (messages.length > 0) await deliverCommitted(syncOutbox(), messages, settingsOutboxHandlers());
-      },
     });
   });
 }

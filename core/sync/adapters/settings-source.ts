@@ -3,7 +3,6 @@ import type { IdGenerator } from "../../clock";
 import type { Database, Row } from "../../db/database";
 import { UnprocessableError } from "../../errors";
 import { isUuid } from "../../identity/uuid";
-import type { OutboxMessage } from "../../outbox/model";
 import type { RedisKeys } from "../../redis/keys";
 import { encodeMeta, legacyContentHash } from "../../settings/fast-copy";
 import { SETTINGS_FAST_COPY_TOPIC, settingsTypes } from "../../settings/model";
@@ -19,8 +18,6 @@ export interface SettingsSourceDeps {
   readonly keys: RedisKeys;
   readonly db: Database;
   readonly ids: IdGenerator;
-  /** Delivers fast-copy refreshes committed with a batch (the settings capability's outbox handler); never throws. */
-  readonly deliver: (messages: readonly OutboxMessage[]) => Promise<void>;
 }
 
 /**
@@ -68,8 +65,6 @@ for i, key in ipairs(KEYS) do
 end
 return out`;
 
-/** Refreshes a drain may take only after this (the sync delivers its own at once). */
-const WRITER_GRACE_MS = 10_000;
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
@@ -108,8 +103,7 @@ export class SettingsSyncSource implements SyncSource<SettingsCandidate, Setting
   async apply(work: readonly SyncWork<SettingsChange>[]): Promise<SyncApplyResult> {
     const changes = work.filter((entry) => entry.change !== undefined && entry.change.op !== "meta").map((entry) => entry.change as SettingsChange);
     const upkeep = work.filter((entry) => entry.change?.op === "meta").map((entry) => entry.change as SettingsChange);
-    const outcome = changes.length > 0 ? await this.write(changes) : { written: [], conflicted: [], refreshes: [] };
-    await this.deps.deliver(outcome.refreshes);
+    const outcome = changes.length > 0 ? await this.write(changes) : { written: [], conflicted: [] };
     await this.moveMetas([...outcome.written, ...upkeep]);
     // Conflicts planned as such plus `version` writes that met a concurrent API write (now conflicts too).
     const bare = work.filter((entry) => entry.kind === "conflict" && entry.change === undefined).length;
@@ -207,9 +201,10 @@ export class SettingsSyncSource implements SyncSource<SettingsCandidate, Setting
    * One statement: new versions of what only Redis changed (applied only where the row is still at
    * the planned version; one that moved meanwhile turns into a conflict), their history rows
    * (`sync`), the Redis content of conflicts as `sync-conflict` history rows, and the fast-copy
-   * refresh of every conflict in the outbox (delivered right after, or by the drain).
+   * refresh of every conflict in the outbox, due at once: the outbox drain (every minute) repairs
+   * the copy with the settings capability's handler, which the cron does not bundle.
    */
-  private async write(changes: readonly SettingsChange[]): Promise<{ written: SettingsChange[]; conflicted: SettingsChange[]; refreshes: OutboxMessage[] }> {
+  private async write(changes: readonly SettingsChange[]): Promise<{ written: SettingsChange[]; conflicted: SettingsChange[] }> {
     const input = changes.map((change) => ({
       user_id: change.userId,
       setting_type: change.type,
@@ -219,17 +214,14 @@ export class SettingsSyncSource implements SyncSource<SettingsCandidate, Setting
       row_id: this.deps.ids.uuid(),
       outbox_id: this.deps.ids.uuid(),
     }));
-    const [rows = []] = await this.deps.db.transaction((sql) => [sql.query(WRITE_SQL, [JSON.stringify(input), SETTINGS_FAST_COPY_TOPIC, WRITER_GRACE_MS])], "settings sync write");
+    const [rows = []] = await this.deps.db.transaction((sql) => [sql.query(WRITE_SQL, [JSON.stringify(input), SETTINGS_FAST_COPY_TOPIC])], "settings sync write");
     const byRow = new Map(changes.map((change) => [`${change.userId}:${change.type}`, change]));
     const pick = (kind: string) => rows.filter((row) => row.kind === kind).flatMap((row) => byRow.get(`${String(row.user_id)}:${String(row.setting_type)}`) ?? []);
     const written = rows.filter((row) => row.kind === "written").flatMap((row) => {
       const change = byRow.get(`${String(row.user_id)}:${String(row.setting_type)}`);
       return change ? [{ ...change, expected: Number(row.version), updatedAt: new Date(row.updated_at as string | Date) }] : [];
     });
-    const refreshes = rows
-      .filter((row) => row.kind === "conflict")
-      .map((row) => ({ id: String(row.outbox_id), topic: SETTINGS_FAST_COPY_TOPIC, key: `${String(row.user_id)}:${String(row.setting_type)}`, payload: { userId: String(row.user_id), type: String(row.setting_type) } }));
-    return { written, conflicted: pick("conflict"), refreshes };
+    return { written, conflicted: pick("conflict") };
   }
 
   /** The meta of each written (or already equal) type moved to its Postgres version, in one script; a miss is repaired by the next run. */
@@ -275,8 +267,7 @@ const WRITE_SQL = `WITH input AS (
     FROM conflicted c LEFT JOIN user_settings s ON s.user_id = c.user_id AND s.setting_type = c.setting_type),
   refreshes AS (
     INSERT INTO outbox (id, topic, key, payload, next_attempt_at)
-    SELECT c.outbox_id, $2, c.user_id::text || ':' || c.setting_type, jsonb_build_object('userId', c.user_id, 'type', c.setting_type),
-           now() + $3::int * interval '1 millisecond'
+    SELECT c.outbox_id, $2, c.user_id::text || ':' || c.setting_type, jsonb_build_object('userId', c.user_id, 'type', c.setting_type), now()
     FROM conflicted c)
   SELECT 'written' AS kind, user_id::text AS user_id, setting_type, version, updated_at, NULL::text AS outbox_id FROM written
   UNION ALL SELECT 'conflict', user_id::text, setting_type, NULL, NULL, outbox_id::text FROM conflicted`;
