@@ -7,12 +7,20 @@ import { PostgresMappingRepository } from "../core/lookups/adapters/postgres-map
 import type { ImportDeps } from "../core/lookups/import";
 import type { LegacyLookup, LookupCache } from "../core/lookups/ports";
 import { ResilientLookupCache } from "../core/lookups/resilient-cache";
+import { GatedLookupCache, InvalidationGate, defaultGateOptions } from "../core/lookups/invalidation-gate";
+import { drainInvalidations, lookupInvalidationHandlers } from "../core/lookups/invalidation";
+import type { InvalidationDeliveryDeps } from "../core/lookups/invalidation";
+import { PostgresPendingInvalidations } from "../core/lookups/adapters/postgres-pending-invalidations";
+import { errorMessage } from "../core/errors";
+import type { OutboxDeliveryDeps } from "../core/outbox/delivery";
+import type { OutboxHandlers } from "../core/outbox/model";
 import { LookupStats } from "../core/lookups/stats";
 import { UpstashLookupCache } from "../core/lookups/adapters/upstash-lookup-cache";
 import { redisClient, redisKeys } from "./clients/redis";
 import { database } from "./clients/postgres";
 import { configFor, once } from "./config";
 import { createMetrics } from "./metrics";
+import { outbox } from "./outbox";
 import { platform } from "./platform";
 import { sleep } from "../core/resilience/timeout";
 
@@ -20,7 +28,12 @@ export interface LookupModule {
   readonly service: LookupService;
   readonly admin: MappingAdminDeps;
   readonly stats: LookupStats;
+  /** Redis behind its timeout and breaker (its state for stats; the outbox handler delivers through it). */
   readonly cache: ResilientLookupCache;
+  /** Which entries reads trust while invalidations are undelivered. */
+  readonly gate: InvalidationGate;
+  /** How mapping changes deliver the invalidations they owe. */
+  readonly invalidations: InvalidationDeliveryDeps;
   readonly legacy: LegacyLookup;
   readonly repository: PostgresMappingRepository;
   readonly metrics: ReturnType<typeof createMetrics>["metrics"];
@@ -42,17 +55,15 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
   const { logger, clock, ids, config: platformConfig } = platform();
   const { metrics, sink } = createMetrics(platformConfig.SERVICE_NAME);
   const stats = new LookupStats(clock.now(), sink);
-  const repository = new PostgresMappingRepository(database(), () => stats.databaseQuery());
-  const cache = new ResilientLookupCache(
-    new UpstashLookupCache(options.redis ?? redisClient(), redisKeys(), ids, Math.max(5_000, 2 * config.LEGACY_LOOKUP_TIMEOUT_MS)),
-    { timeoutMs: config.LOOKUP_CACHE_TIMEOUT_MS },
-    stats,
-    logger,
-  );
+  const repository = new PostgresMappingRepository(database(), { onQuery: () => stats.databaseQuery(), ids });
+  const delivery = outbox();
+  const { gate, cache, gated } = guardedCache(options, delivery);
+  const invalidations: InvalidationDeliveryDeps = { outbox: delivery, cache, onUndelivered: (identifiers) => gate.remember(identifiers) };
   const legacy = options.legacy ?? new HttpLegacyLookup({ baseUrl: config.LEGACY_LOOKUP_URL });
   const service = new LookupService({
     repository,
-    cache,
+    cache: gated,
+    invalidations,
     legacy,
     stats,
     ids,
@@ -67,7 +78,45 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
       fillLockMs: Math.max(defaultLookupOptions.fillLockMs, config.LEGACY_LOOKUP_TIMEOUT_MS + 500),
     },
   });
-  return { service, admin: { repository, cache }, repository, stats, cache, legacy, metrics };
+  return { service, admin: { repository, invalidations }, repository, stats, cache, gate, invalidations, legacy, metrics };
+
+  /** Redis with its timeout and breaker, behind the gate of undelivered invalidations. */
+  function guardedCache(wiring: LookupWiringOptions, deliveryDeps: OutboxDeliveryDeps) {
+    const upstash = new UpstashLookupCache(wiring.redis ?? redisClient(), redisKeys(), ids, Math.max(5_000, 2 * config.LEGACY_LOOKUP_TIMEOUT_MS));
+    const resilient: ResilientLookupCache = new ResilientLookupCache(
+      upstash,
+      { timeoutMs: config.LOOKUP_CACHE_TIMEOUT_MS, resetTimeoutMs: config.LOOKUP_CACHE_RESET_MS, onFailure: () => guard.markSuspect() },
+      stats,
+      logger,
+    );
+    const deliverOwed = singleFlight(async () => {
+      // Only while Redis answers: against an open breaker every row would just be rescheduled.
+      if (resilient.healthy()) await drainInvalidations(deliveryDeps, resilient, 100);
+    }, (error) => logger.warn("pending lookup invalidations not delivered", { reason: errorMessage(error) }));
+    const guard = new InvalidationGate(
+      new PostgresPendingInvalidations(outbox().store),
+      () => clock.now().getTime(),
+      logger,
+      { ...defaultGateOptions, refreshMs: config.LOOKUP_PENDING_CHECK_MS, maxAgeMs: 5 * config.LOOKUP_PENDING_CHECK_MS },
+      deliverOwed,
+    );
+    return { gate: guard, cache: resilient, gated: new GatedLookupCache(resilient, guard) };
+  }
+}
+
+/** The outbox handlers of lookups (runtime/outbox.ts): invalidations through this container's cache and breaker. */
+export function lookupOutboxHandlers(): OutboxHandlers {
+  return lookupInvalidationHandlers(lookups().cache);
+}
+
+/** Runs `work` in the background, one run at a time; a call while one runs is dropped. */
+function singleFlight(work: () => Promise<void>, onError: (error: unknown) => void): () => void {
+  let running: Promise<void> | undefined;
+  return () => {
+    running ??= work()
+      .catch(onError)
+      .finally(() => (running = undefined));
+  };
 }
 
 /**
@@ -77,7 +126,7 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
 export function mappingImportDeps(options: { readonly withCache: boolean }): ImportDeps {
   const { ids } = platform();
   const cache: LookupCache = options.withCache ? new UpstashLookupCache(redisClient(), redisKeys(), ids) : noCache;
-  return { repository: new PostgresMappingRepository(database()), cache, ids };
+  return { repository: new PostgresMappingRepository(database(), { ids }), cache, outbox: outbox(), ids };
 }
 
 const refuse = () => Promise.reject(new Error("no cache configured"));

@@ -24,7 +24,10 @@ export function outbox(): OutboxModule {
  * Every topic the drain delivers, from the capabilities that write outbox rows. Each capability
  * adds its handlers here (imported lazily, so only the drain function pays for all of them).
  */
-const handlerSources: readonly (() => Promise<OutboxHandlers>)[] = [];
+const handlerSources: readonly (() => Promise<OutboxHandlers>)[] = [
+  // lookups.invalidate: cache invalidations owed by mapping changes (core/lookups/invalidation.ts).
+  async () => (await import("./lookups")).lookupOutboxHandlers(),
+];
 
 export async function outboxHandlers(): Promise<OutboxHandlers> {
   const all = await Promise.all(handlerSources.map((source) => source()));

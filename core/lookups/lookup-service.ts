@@ -4,11 +4,12 @@ import { ConflictError, NotFoundError, errorMessage } from "../errors";
 import type { LogPort } from "../observability/log-port";
 import { identifierOf } from "./identifier";
 import type { Identifier, IdentifierKind } from "./identifier";
-import { invalidateChange } from "./mapping-admin";
+import { deliverInvalidation } from "./invalidation";
+import type { InvalidationDeliveryDeps } from "./invalidation";
 import { mappingMatches } from "./model";
 import type { BatchEntry, CachedLookup, LegacyAnswer, LookupResult } from "./model";
 import { LegacyBreakerOpenError } from "./ports";
-import type { LegacyLookup, LookupCache, MappingRepository } from "./ports";
+import type { LegacyLookup, LookupCache, MappingRepository, RequestCache, RequestScopedCache } from "./ports";
 import type { LookupStats } from "./stats";
 
 export interface LookupOptions {
@@ -35,8 +36,10 @@ export const defaultLookupOptions: LookupOptions = {
 
 export interface LookupDeps {
   readonly repository: MappingRepository;
-  /** Already resilient: never throws (see ResilientLookupCache). */
-  readonly cache: LookupCache;
+  /** Already resilient: never throws, and each request gets its own view (see ResilientLookupCache). */
+  readonly cache: RequestScopedCache;
+  /** Delivers the invalidation a mapping learned from the legacy service owes. */
+  readonly invalidations: Omit<InvalidationDeliveryDeps, "cache">;
   readonly legacy: LegacyLookup;
   readonly stats: LookupStats;
   readonly ids: IdGenerator;
@@ -124,7 +127,8 @@ export class LookupService {
 
     if (mine.length > 0) {
       try {
-        const settled = await this.resolveOwn(mine, context, lockAcrossContainers);
+        // One view per request: once a cache call has failed, the request makes no other.
+        const settled = await this.resolveOwn(mine, context, lockAcrossContainers, this.deps.cache.forRequest());
         for (const identifier of mine) {
           const key = keyOf(identifier);
           const outcome = settled.get(key) ?? null;
@@ -143,13 +147,18 @@ export class LookupService {
   }
 
   /** Cache first, then one fill for every miss; counts each lookup by the tier that answered. */
-  private async resolveOwn(identifiers: readonly Identifier[], context: LookupContext, lockAcrossContainers: boolean): Promise<Map<string, Outcome>> {
+  private async resolveOwn(
+    identifiers: readonly Identifier[],
+    context: LookupContext,
+    lockAcrossContainers: boolean,
+    cache: RequestCache,
+  ): Promise<Map<string, Outcome>> {
     const [only] = identifiers;
     if (lockAcrossContainers && only && identifiers.length === 1) {
-      return new Map([[keyOf(only), await this.resolveSingle(only, context)]]);
+      return new Map([[keyOf(only), await this.resolveSingle(only, context, cache)]]);
     }
     const results = new Map<string, Outcome>();
-    const reads = await this.deps.cache.getMany(identifiers);
+    const reads = await cache.getMany(identifiers);
     const misses: Identifier[] = [];
     const slots = new Map<string, string | null>();
     identifiers.forEach((identifier, index) => {
@@ -166,7 +175,7 @@ export class LookupService {
       }
     });
     if (misses.length > 0) {
-      const filled = await this.fillFromSources(misses, context, slots, undefined);
+      const filled = await this.fillFromSources(misses, context, slots, undefined, cache);
       for (const identifier of misses) {
         const outcome = filled.get(keyOf(identifier)) ?? null;
         results.set(keyOf(identifier), outcome);
@@ -192,9 +201,9 @@ export class LookupService {
    * One identifier, with cross-container stampede protection: the cache read takes the fill lock
    * when the entry is absent (one round trip); whoever does not get it waits briefly for the filler.
    */
-  private async resolveSingle(identifier: Identifier, context: LookupContext): Promise<Outcome> {
-    const { entry, slot, locked } = await this.deps.cache.getOrLockFill(identifier, this.deps.options.fillLockMs);
-    const answered = entry ?? (locked ? undefined : await this.waitForFiller(identifier));
+  private async resolveSingle(identifier: Identifier, context: LookupContext, cache: RequestCache): Promise<Outcome> {
+    const { entry, slot, locked } = await cache.getOrLockFill(identifier, this.deps.options.fillLockMs);
+    const answered = entry ?? (locked ? undefined : await this.waitForFiller(identifier, cache));
     if (answered?.kind === "hit") {
       this.deps.stats.resolved("cache");
       return fromCache(answered);
@@ -205,23 +214,23 @@ export class LookupService {
     }
     try {
       // The lock goes back in the same round trip as the cache write.
-      const filled = await this.fillFromSources([identifier], context, new Map([[keyOf(identifier), slot]]), locked ? identifier : undefined);
+      const filled = await this.fillFromSources([identifier], context, new Map([[keyOf(identifier), slot]]), locked ? identifier : undefined, cache);
       const outcome = filled.get(keyOf(identifier)) ?? null;
       this.count(outcome);
       return outcome;
     } catch (error) {
-      if (locked) await this.deps.cache.releaseFill(identifier);
+      if (locked) await cache.releaseFill(identifier);
       throw error;
     }
   }
 
   /** Another container holds the fill lock: poll the cache briefly; undefined = gave up waiting. */
-  private async waitForFiller(identifier: Identifier): Promise<CachedLookup | undefined> {
+  private async waitForFiller(identifier: Identifier, cache: LookupCache): Promise<CachedLookup | undefined> {
     const { fillWaitMs, fillPollMs } = this.deps.options;
     this.deps.stats.fillWait();
     for (let waited = 0; waited < fillWaitMs; waited += fillPollMs) {
       await this.deps.sleep(fillPollMs);
-      const [read] = await this.deps.cache.getMany([identifier]);
+      const [read] = await cache.getMany([identifier]);
       if (read?.entry) return read.entry;
     }
     return undefined;
@@ -233,6 +242,7 @@ export class LookupService {
     /** What each slot held when read, so the write-back cannot overwrite a newer invalidation. */
     slots: ReadonlyMap<string, string | null>,
     heldLock: Identifier | undefined,
+    cache: RequestCache,
   ): Promise<Map<string, Outcome>> {
     const results = new Map<string, Outcome>();
     const mappings = await this.deps.repository.findMappings(identifiers);
@@ -257,7 +267,7 @@ export class LookupService {
     if (this.deps.legacy.enabled && unresolved.length > 0) {
       await Promise.all(
         unresolved.map(async (identifier) => {
-          const answer = budgetMs > 0 ? await this.askLegacy(identifier, budgetMs) : "inconclusive";
+          const answer = budgetMs > 0 ? await this.askLegacy(identifier, budgetMs, cache) : "inconclusive";
           if (answer === "inconclusive") inconclusive.add(keyOf(identifier));
           else if (answer) results.set(keyOf(identifier), { ...answer, source: "legacy" });
         }),
@@ -274,7 +284,7 @@ export class LookupService {
     }
 
     const { positiveTtlSeconds, negativeTtlSeconds } = this.deps.options;
-    await this.deps.cache.setMany(
+    await cache.setMany(
       identifiers.map((identifier) => {
         const key = keyOf(identifier);
         const outcome = results.get(key) ?? null;
@@ -289,7 +299,7 @@ export class LookupService {
     return results;
   }
 
-  private async askLegacy(identifier: Identifier, budgetMs: number): Promise<LegacyAnswer | null | "inconclusive"> {
+  private async askLegacy(identifier: Identifier, budgetMs: number, cache: RequestCache): Promise<LegacyAnswer | null | "inconclusive"> {
     let answer: LegacyAnswer | null;
     try {
       answer = await this.deps.legacy.lookup(identifier, budgetMs);
@@ -309,11 +319,11 @@ export class LookupService {
       okxUid: answer.okxUid ?? (identifier.kind === "okx_uid" ? identifier.value : null),
       userId: answer.userId && isUuid(answer.userId) ? answer.userId.toLowerCase() : identifier.kind === "user_id" ? identifier.value : null,
     };
-    return this.learn(learned, identifier);
+    return this.learn(learned, identifier, cache);
   }
 
   /** Writes what the legacy service taught us, so the next miss is answered by the database. */
-  private async learn(answer: LegacyAnswer, asked: Identifier): Promise<LegacyAnswer> {
+  private async learn(answer: LegacyAnswer, asked: Identifier, cache: RequestCache): Promise<LegacyAnswer> {
     try {
       const existing = answer.userId
         ? await this.deps.repository.getByUserId(answer.userId)
@@ -338,7 +348,7 @@ export class LookupService {
       );
       // A gap filled in an existing mapping changes what its other identifiers should answer; the
       // asked identifier's slot is the one this fill is about to write.
-      await invalidateChange(this.deps.cache, change, [asked]);
+      await deliverInvalidation({ ...this.deps.invalidations, cache }, change.invalidation, [asked]);
       return { telegramId: change.current.telegramId, userId: change.current.userId, okxUid: change.current.okxUid };
     } catch (error) {
       // A conflicting mapping is never overwritten by the legacy service; the answer still serves this call.
