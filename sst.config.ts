@@ -21,6 +21,7 @@ export default $config({
     const { provisioningInfra } = await import("./infra/provisioning");
     const { telegramInfra } = await import("./infra/telegram");
     const { outboxInfra } = await import("./infra/outbox");
+    const { credentialsInfra } = await import("./infra/credentials");
 
     const platform = platformInfra();
     const provisioning = provisioningInfra(platform);
@@ -28,6 +29,7 @@ export default $config({
     lookupsInfra(platform);
     telegramInfra(platform);
     outboxInfra(platform);
+    credentialsInfra(platform);
 
     return { api: platform.api.url };
   },

@@ -159,6 +159,17 @@ export const telegramWebhookConfigSchema = z.object({
   TELEGRAM_REDIS_TIMEOUT_MS: positiveInt(300),
 });
 
+/**
+ * Exchange credentials' key ring: ENCRYPTION_KEY (the EncryptionKey secret, 32 bytes base64) seals
+ * every new or rotated value; ENCRYPTION_PREVIOUS_KEYS (the EncryptionPreviousKeys secret,
+ * comma-separated base64, empty or `none` for none) still open what they sealed until
+ * rotate-credentials re-seals it. core/credentials/key-ring.ts decodes them and names a bad one.
+ */
+export const credentialsConfigSchema = z.object({
+  ENCRYPTION_KEY: z.string().check(z.minLength(1)),
+  ENCRYPTION_PREVIOUS_KEYS: z._default(z.string(), ""),
+});
+
 export type PlatformConfig = z.infer<typeof platformConfigSchema>;
 export type RedisConfig = z.infer<typeof redisConfigSchema>;
 export type PostgresConfig = z.infer<typeof postgresConfigSchema>;
@@ -173,6 +184,7 @@ export type OutboxConfig = z.infer<typeof outboxConfigSchema>;
 export type ExchangeConfig = z.infer<typeof exchangeConfigSchema>;
 export type TelegramApiConfig = z.infer<typeof telegramApiConfigSchema>;
 export type TelegramWebhookConfig = z.infer<typeof telegramWebhookConfigSchema>;
+export type CredentialsConfig = z.infer<typeof credentialsConfigSchema>;
 export type ConfigSource = Readonly<Record<string, string | undefined>>;
 
 /** Validates one schema's names at once, so one cold start names every bad value; values never echoed. */

@@ -1,7 +1,6 @@
-import { ValidationError } from "../core/errors";
 import type { CreationOutcome } from "../core/provisioning/model";
 import { provisioningLocation } from "../core/provisioning/presenters";
-import { acceptedResponseSchema, createUserBodySchema, idempotencyKeySchema, userResponseSchema } from "../core/provisioning/schemas";
+import { acceptedResponseSchema, createUserBodySchema, createUserHeadersSchema, userResponseSchema } from "../core/provisioning/schemas";
 import { submitUserCreation } from "../core/provisioning/submit-user";
 import { httpRoute } from "../runtime/http/route";
 import { submitUserDeps } from "../runtime/provisioning-queue";
@@ -16,13 +15,14 @@ export const handler = httpRoute(
       "Create a paying user exactly once (header Idempotency-Key, 1-255 visible characters): 201 created (sync_direct), " +
       "202 queued with Location (async_queue), 200 when these identifiers already name that user; replays answer the same with Idempotent-Replayed: true",
     auth: ["service", "admin"],
+    requestHeaders: createUserHeadersSchema,
     body: createUserBodySchema,
     responses: { 200: userResponseSchema, 201: userResponseSchema, 202: acceptedResponseSchema },
   },
   async ({ body, headers }) => {
-    const key = idempotencyKeySchema.safeParse(headers["idempotency-key"]);
-    if (!key.success) throw ValidationError.field("headers.idempotency-key", key.error.issues[0]?.message ?? "is invalid");
-    const result = await submitUserCreation(submitUserDeps(), { idempotencyKey: key.data, request: body });
+    // Checked against createUserHeadersSchema before this runs.
+    const idempotencyKey = headers["idempotency-key"] ?? "";
+    const result = await submitUserCreation(submitUserDeps(), { idempotencyKey, request: body });
     const answer: Record<string, string> = {};
     if (result.outcome === "accepted") answer.location = provisioningLocation((result.body as { provisioningId: string }).provisioningId);
     if (result.replayed) answer["idempotent-replayed"] = "true";

@@ -100,6 +100,17 @@ export async function startBackingServers(options: StartBackingOptions = {}): Pr
 
 // ---------------------------------------------------------------------------------------------- redis
 
+/**
+ * Redis alone, chosen as {@link startBackingServers} chooses it: for what needs no Postgres (the
+ * @upstash/redis yardstick). `url` null means the in-process engine.
+ */
+export async function startRedisBacking(
+  options: Pick<StartBackingOptions, "forceEmbedded" | "log" | "env"> = {},
+): Promise<{ readonly url: string | null; readonly source: BackingServers["redisSource"]; stop(): Promise<void> }> {
+  const env = options.env ?? process.env;
+  return chooseRedis(env, options.forceEmbedded ?? embeddedModeFromEnv(env), options.log ?? (() => {}));
+}
+
 async function chooseRedis(
   env: Readonly<Record<string, string | undefined>>,
   mode: EmbeddedMode,

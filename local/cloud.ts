@@ -55,91 +55,94 @@ export function databaseUrl(maintenanceUrl: string, name: string): string {
   return url.toString();
 }
 
+/** What a start-up has started so far, stopped in reverse order (by stop() or a failed start). */
+class StartedParts {
+  private readonly steps: (() => Promise<void>)[] = [];
+
+  constructor(private readonly signal: AbortSignal | undefined) {}
+
+  /** Records how to stop a part just started; an abort (Ctrl-C) then ends the start-up here. */
+  add<T>(part: T, stop: (part: T) => Promise<void>): T {
+    this.steps.push(() => stop(part));
+    this.signal?.throwIfAborted();
+    return part;
+  }
+
+  readonly stopAll = async (): Promise<void> => {
+    for (const step of this.steps.splice(0).reverse()) await step().catch(() => undefined);
+  };
+}
+
 /**
  * Starts, on 127.0.0.1, everything the production clients talk to: an Upstash REST endpoint and a
  * Neon SQL/WebSocket endpoint in front of real Redis and Postgres, and an SQS emulator with the
  * declared queues. Whatever it started, stop() stops, in reverse order.
  */
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
-  const stack: (() => Promise<void>)[] = [];
-  const stop = async () => {
-    for (const step of stack.splice(0).reverse()) await step().catch(() => undefined);
-  };
-  const { signal } = options;
+  const parts = new StartedParts(options.signal);
   try {
-    const backing = await startBackingServers({
-      ...(options.forceEmbedded !== undefined ? { forceEmbedded: options.forceEmbedded } : {}),
-      ...(options.log ? { log: options.log } : {}),
-      ...(signal ? { signal } : {}),
-    });
-    stack.push(() => backing.stop());
-    signal?.throwIfAborted();
-
-    const redisBackend = backing.redisUrl ? await connectRedisBackend(backing.redisUrl) : createMemoryRedisBackend();
-    stack.push(() => redisBackend.close());
-    const upstash: UpstashEndpoint = await startUpstashEndpoint({
-      backend: redisBackend,
-      token: randomBytes(24).toString("base64url"),
-      ...(options.ports?.upstash !== undefined ? { port: options.ports.upstash } : {}),
-    });
-    stack.push(() => upstash.close());
-    signal?.throwIfAborted();
-
-    const neon: NeonEndpoint = await startNeonEndpoint({
-      postgresPort: Number(new URL(backing.databaseUrl).port || 5432),
-      ...(options.ports?.neon !== undefined ? { port: options.ports.neon } : {}),
-    });
-    stack.push(() => neon.close());
-    signal?.throwIfAborted();
-
-    const sqs = await startLocalSqs(options.ports?.sqs !== undefined ? { port: options.ports.sqs } : {});
-    stack.push(() => sqs.close());
-    signal?.throwIfAborted();
-    const queueUrls = await sqs.createQueues(
-      (options.queues ?? []).map((queue) => ({
-        name: queue.name,
-        visibilityTimeoutSeconds: queue.visibilityTimeoutSeconds,
-        ...(queue.dlq ? { dlq: queue.dlq } : {}),
-      })),
+    const backing = parts.add(await startBackingServers(backingOptions(options)), (started) => started.stop());
+    const redisBackend = parts.add(backing.redisUrl ? await connectRedisBackend(backing.redisUrl) : createMemoryRedisBackend(), (started) => started.close());
+    const upstash = parts.add(await startUpstashEndpoint({ backend: redisBackend, token: randomBytes(24).toString("base64url"), ...portOption(options.ports?.upstash) }), (started) => started.close());
+    const neon = parts.add(
+      await startNeonEndpoint({ postgresPort: Number(new URL(backing.databaseUrl).port || 5432), ...portOption(options.ports?.neon) }),
+      (started) => started.close(),
     );
-
-    const env: LocalCloudEnv = {
-      UPSTASH_REDIS_REST_URL: upstash.url,
-      UPSTASH_REDIS_REST_TOKEN: upstash.token,
-      NEON_FETCH_ENDPOINT: neon.fetchEndpoint,
-      NEON_WS_PROXY: neon.wsProxy,
-      SQS_ENDPOINT: sqs.endpoint,
-      AWS_REGION: sqs.region,
-      ...Object.fromEntries(Object.entries(queueUrls).map(([name, url]) => [queueUrlEnvName(name), url])),
-    };
-
-    const admin = new pg.Pool({ connectionString: backing.databaseUrl, max: 2, idleTimeoutMillis: 1_000 });
-    // An idle client dies when Postgres stops (Ctrl-C reaches the embedded server too); the pool
-    // drops it, and without a listener the 'error' event would take the process down.
-    admin.on("error", () => {});
-    stack.push(() => admin.end());
-    signal?.throwIfAborted();
-    return {
-      env,
-      backing,
-      redisBackend,
-      sqs,
-      queueUrls,
-      ensureDatabase: async (name) => {
-        if (!DATABASE_NAME.test(name)) throw new Error(`invalid database name: ${name}`);
-        const { rowCount } = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
-        if (!rowCount) {
-          await admin.query(`CREATE DATABASE "${name}"`).catch((error: { code?: string }) => {
-            // Another process created it between our check and our CREATE.
-            if (error.code !== "42P04" && error.code !== "23505") throw error;
-          });
-        }
-        return databaseUrl(backing.databaseUrl, name);
-      },
-      stop,
-    };
+    const sqs = parts.add(await startLocalSqs(portOption(options.ports?.sqs)), (started) => started.close());
+    const queueUrls = await sqs.createQueues((options.queues ?? []).map(queueOptions));
+    const admin = parts.add(adminPool(backing.databaseUrl), (pool) => pool.end());
+    const env = cloudEnvOf(upstash, neon, sqs, queueUrls);
+    return { env, backing, redisBackend, sqs, queueUrls, ensureDatabase: (name) => ensureDatabase(admin, backing.databaseUrl, name), stop: parts.stopAll };
   } catch (error) {
-    await stop();
+    await parts.stopAll();
     throw error;
   }
+}
+
+function backingOptions(options: LocalCloudOptions): Parameters<typeof startBackingServers>[0] {
+  return {
+    ...(options.forceEmbedded !== undefined ? { forceEmbedded: options.forceEmbedded } : {}),
+    ...(options.log ? { log: options.log } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+}
+
+function portOption(port: number | undefined): { port?: number } {
+  return port !== undefined ? { port } : {};
+}
+
+function queueOptions(queue: QueueDecl) {
+  return { name: queue.name, visibilityTimeoutSeconds: queue.visibilityTimeoutSeconds, ...(queue.dlq ? { dlq: queue.dlq } : {}) };
+}
+
+function cloudEnvOf(upstash: UpstashEndpoint, neon: NeonEndpoint, sqs: { endpoint: string; region: string }, queueUrls: Record<string, string>): LocalCloudEnv {
+  return {
+    UPSTASH_REDIS_REST_URL: upstash.url,
+    UPSTASH_REDIS_REST_TOKEN: upstash.token,
+    NEON_FETCH_ENDPOINT: neon.fetchEndpoint,
+    NEON_WS_PROXY: neon.wsProxy,
+    SQS_ENDPOINT: sqs.endpoint,
+    AWS_REGION: sqs.region,
+    ...Object.fromEntries(Object.entries(queueUrls).map(([name, url]) => [queueUrlEnvName(name), url])),
+  };
+}
+
+function adminPool(maintenanceUrl: string): pg.Pool {
+  const admin = new pg.Pool({ connectionString: maintenanceUrl, max: 2, idleTimeoutMillis: 1_000 });
+  // An idle client dies when Postgres stops (Ctrl-C reaches the embedded server too); the pool
+  // drops it, and without a listener the 'error' event would take the process down.
+  admin.on("error", () => {});
+  return admin;
+}
+
+async function ensureDatabase(admin: pg.Pool, maintenanceUrl: string, name: string): Promise<string> {
+  if (!DATABASE_NAME.test(name)) throw new Error(`invalid database name: ${name}`);
+  const { rowCount } = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+  if (!rowCount) {
+    await admin.query(`CREATE DATABASE "${name}"`).catch((error: { code?: string }) => {
+      // Another process created it between our check and our CREATE.
+      if (error.code !== "42P04" && error.code !== "23505") throw error;
+    });
+  }
+  return databaseUrl(maintenanceUrl, name);
 }

@@ -83,6 +83,8 @@ async function startEverything(signal: AbortSignal, stops: Stop[]): Promise<Runn
   // Keep the dev secret across restarts so tokens printed earlier stay valid.
   const previous = readEnvFile(ENV_FILE);
   const jwtSecret = process.env.JWT_SECRET ?? previous.JWT_SECRET ?? randomBytes(32).toString("base64url");
+  // Same for the credentials key: rows sealed in an earlier session must still open.
+  const encryptionKey = process.env.ENCRYPTION_KEY ?? previous.ENCRYPTION_KEY ?? randomBytes(32).toString("base64");
   const fakes = await startFakes(previous, stops);
   signal.throwIfAborted();
   const functionEnv = Object.assign({}, ...manifest.routes.map((route) => route.function.environment)) as Record<string, string>;
@@ -91,6 +93,7 @@ async function startEverything(signal: AbortSignal, stops: Stop[]): Promise<Runn
   Object.assign(process.env, { ...functionEnv, STAGE: "local" }, cloud.env, fakes.env, {
     DATABASE_URL: databaseUrl,
     JWT_SECRET: jwtSecret,
+    ENCRYPTION_KEY: encryptionKey,
     LOG_LEVEL: process.env.LOG_LEVEL ?? "INFO",
   });
 
@@ -106,7 +109,7 @@ async function startEverything(signal: AbortSignal, stops: Stop[]): Promise<Runn
   writeEnvFile(
     ENV_FILE,
     // The dev admin token goes to the mode-600 env file, never to the terminal (logs get shared).
-    { ...cloud.env, ...fakes.env, DATABASE_URL: databaseUrl, API_URL: server.url, JWT_SECRET: jwtSecret, BOTSTATE_DEV_ADMIN_TOKEN: adminToken },
+    { ...cloud.env, ...fakes.env, DATABASE_URL: databaseUrl, API_URL: server.url, JWT_SECRET: jwtSecret, ENCRYPTION_KEY: encryptionKey, BOTSTATE_DEV_ADMIN_TOKEN: adminToken },
     "written by npm start: the endpoints of the running local cloud",
   );
   signal.throwIfAborted();

@@ -104,15 +104,8 @@ async function createClusterDir(dir: string, runAs: OsUser | null): Promise<Clus
   return { dir, port, dataDir: join(dir, "data"), scratchDir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
-async function startCluster(
-  EmbeddedPostgres: EmbeddedPostgresClass,
-  cluster: ClusterDir,
-  runAs: OsUser | null,
-  signal: AbortSignal | undefined,
-): Promise<EmbeddedPostgresHandle> {
-  const password = randomBytes(16).toString("hex");
-  const tail = createTail();
-  const server = new EmbeddedPostgres({
+function clusterServer(EmbeddedPostgres: EmbeddedPostgresClass, cluster: ClusterDir, password: string, tail: ReturnType<typeof createTail>) {
+  return new EmbeddedPostgres({
     databaseDir: cluster.dataDir,
     port: cluster.port,
     user: "postgres",
@@ -136,32 +129,57 @@ async function startCluster(
     onLog: (message) => tail.push(message),
     onError: (error) => tail.push(error instanceof Error ? error.message : String(error)),
   });
-  let pid: number | null = null;
-  const killOnExit = (): void => {
+}
+
+/** The postmaster of one cluster: found after start, killed on process exit, stopped and removed on stop(). */
+class ClusterProcess {
+  private pid: number | null = null;
+
+  constructor(private readonly cluster: ClusterDir) {
+    process.once("exit", this.killOnExit);
+  }
+
+  async started(): Promise<void> {
+    this.pid = await postmasterPid(this.cluster.dataDir);
+  }
+
+  private readonly killOnExit = (): void => {
     // A crash must not leave a server running on a scratch folder; SIGQUIT takes its children along.
-    if (pid !== null) killQuietly(pid, "SIGQUIT");
-    rmSync(cluster.dir, { recursive: true, force: true });
+    if (this.pid !== null) killQuietly(this.pid, "SIGQUIT");
+    rmSync(this.cluster.dir, { recursive: true, force: true });
   };
-  process.once("exit", killOnExit);
-  const stop = async (): Promise<void> => {
-    process.removeListener("exit", killOnExit);
-    pid ??= await postmasterPid(cluster.dataDir);
-    if (pid !== null && pidAlive(pid)) {
+
+  readonly stop = async (): Promise<void> => {
+    process.removeListener("exit", this.killOnExit);
+    this.pid ??= await postmasterPid(this.cluster.dataDir);
+    if (this.pid !== null && pidAlive(this.pid)) {
       // Fast shutdown; the package's own stop() waits forever for a server that already exited (Ctrl-C reaches it too).
-      killQuietly(pid, "SIGINT");
-      await waitForPidGone(pid, STOP_TIMEOUT_MS, "SIGQUIT");
+      killQuietly(this.pid, "SIGINT");
+      await waitForPidGone(this.pid, STOP_TIMEOUT_MS, "SIGQUIT");
     }
-    await cluster.remove();
+    await this.cluster.remove();
   };
+}
+
+async function startCluster(
+  EmbeddedPostgres: EmbeddedPostgresClass,
+  cluster: ClusterDir,
+  runAs: OsUser | null,
+  signal: AbortSignal | undefined,
+): Promise<EmbeddedPostgresHandle> {
+  const password = randomBytes(16).toString("hex");
+  const tail = createTail();
+  const server = clusterServer(EmbeddedPostgres, cluster, password, tail);
+  const postmaster = new ClusterProcess(cluster);
   try {
     await withPrivateTmpdir(cluster.scratchDir, () => server.initialise());
     signal?.throwIfAborted();
     // start() rejects with undefined when postgres exits early (port taken, bad flag).
     await server.start();
-    pid = await postmasterPid(cluster.dataDir);
+    await postmaster.started();
     signal?.throwIfAborted();
   } catch (error) {
-    await stop();
+    await postmaster.stop();
     if (signal?.aborted) throw signal.reason;
     const reason = error instanceof Error ? error.message : "postgres exited";
     throw new Error(`embedded PostgreSQL failed on port ${cluster.port}: ${reason}\n${tail.text()}`);
@@ -171,7 +189,7 @@ async function startCluster(
     port: cluster.port,
     dir: cluster.dir,
     runAs: runAs?.name ?? null,
-    stop,
+    stop: postmaster.stop,
   };
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { presetBotInfo } from "../runtime/telegram/bot";
 import { parseTelegramHtml } from "./fake-telegram-html";
 import { listenLocal } from "./listen";
 
@@ -318,19 +319,8 @@ function getWebhookInfo(_params: Params, state: State): Answer {
 }
 
 const METHODS: Readonly<Record<string, (params: Params, state: State) => Answer>> = {
-  getme: (_params, state) =>
-    ok({
-      ...state.bot,
-      can_join_groups: true,
-      can_read_all_group_messages: false,
-      supports_inline_queries: false,
-      can_connect_to_business: false,
-      has_main_web_app: false,
-      has_topics_enabled: false,
-      allows_users_to_create_topics: false,
-      can_manage_bots: false,
-      supports_join_request_queries: false,
-    }),
+  // The same answer the webhook presets instead of calling getMe on a cold start.
+  getme: (_params, state) => ok({ ...presetBotInfo(`${state.bot.id}:x`, state.bot.username), ...state.bot }),
   sendmessage: sendMessage,
   editmessagetext: editMessageText,
   deletemessage: deleteMessage,

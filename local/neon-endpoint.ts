@@ -1,5 +1,5 @@
 import { createServer } from "node:http";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { connect as netConnect, isIPv4, isIPv6 } from "node:net";
 import type { Duplex } from "node:stream";
 import pg from "pg";
@@ -129,34 +129,13 @@ export async function startNeonEndpoint(options: NeonEndpointOptions = {}): Prom
   const pools: Pools = { byConnectionString: new Map(), defaultPort: options.postgresPort ?? 5432, closed: false };
   /** Upgraded and upgrading sockets, which the http server no longer tracks for closeAllConnections(). */
   const live = new Set<() => void>();
-
-  const server = createServer((req, res) => {
-    const path = pathOf(req.url);
-    if (path !== SQL_PATH) {
-      sendJson(res, 404, { message: `Not found: ${path}` });
-      return;
-    }
-    if (req.method !== "POST") {
-      res.setHeader("Allow", "POST");
-      sendJson(res, 405, { message: "Use POST" });
-      return;
-    }
-    handleSql(req, pools).then(
-      (payload) => sendJson(res, 200, payload),
-      (error: unknown) => {
-        const { status, body } = describeError(error);
-        sendJson(res, status, body);
-      },
-    );
-  });
+  const server = createServer((req, res) => serveSql(req, res, pools));
   // Above undici's 4s idle timeout, so the server never closes a socket the client is about to reuse.
   server.keepAliveTimeout = 65_000;
-
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     handleUpgrade(req, socket, head, wss, live);
   });
-
   const authority = await listenLocal(server, host, options.port);
 
   let closing: Promise<void> | undefined;
@@ -164,18 +143,40 @@ export async function startNeonEndpoint(options: NeonEndpointOptions = {}): Prom
     fetchEndpoint: `http://${authority}${SQL_PATH}`,
     wsProxy: `${authority}${WS_PATH}`,
     close() {
-      closing ??= (async () => {
-        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeAllConnections();
-        for (const destroy of live) destroy();
-        wss.close();
-        pools.closed = true;
-        await Promise.all([stopped, ...[...pools.byConnectionString.values()].map((pool) => pool.end())]);
-        pools.byConnectionString.clear();
-      })();
+      closing ??= closeEndpoint(server, wss, live, pools);
       return closing;
     },
   };
+}
+
+function serveSql(req: IncomingMessage, res: ServerResponse, pools: Pools): void {
+  const path = pathOf(req.url);
+  if (path !== SQL_PATH) {
+    sendJson(res, 404, { message: `Not found: ${path}` });
+    return;
+  }
+  if (req.method !== "POST") {
+    res.setHeader("Allow", "POST");
+    sendJson(res, 405, { message: "Use POST" });
+    return;
+  }
+  handleSql(req, pools).then(
+    (payload) => sendJson(res, 200, payload),
+    (error: unknown) => {
+      const { status, body } = describeError(error);
+      sendJson(res, status, body);
+    },
+  );
+}
+
+async function closeEndpoint(server: Server, wss: WebSocketServer, live: Set<() => void>, pools: Pools): Promise<void> {
+  const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+  for (const destroy of live) destroy();
+  wss.close();
+  pools.closed = true;
+  await Promise.all([stopped, ...[...pools.byConnectionString.values()].map((pool) => pool.end())]);
+  pools.byConnectionString.clear();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -55,56 +55,15 @@ function toRecord(message: Message, options: QueuePollerOptions): SQSRecord {
  */
 export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
   const abort = new AbortController();
-  const { subscription } = options;
   const loop = (async () => {
     while (!abort.signal.aborted) {
-      let messages: Message[];
-      try {
-        const received = await options.sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: options.queueUrl,
-            MaxNumberOfMessages: Math.min(subscription.batchSize, 10),
-            WaitTimeSeconds: options.waitSeconds ?? 5,
-            MessageSystemAttributeNames: ["All"],
-            MessageAttributeNames: ["All"],
-          }),
-          { abortSignal: abort.signal },
-        );
-        messages = received.Messages ?? [];
-      } catch (error) {
-        if (abort.signal.aborted) return;
-        options.log?.(`[queue ${subscription.queue}] receive failed: ${(error as Error).message}`);
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        continue;
-      }
-      if (messages.length === 0) continue;
-      const event: SQSEvent = { Records: messages.map((message) => toRecord(message, options)) };
-      let failed: Set<string>;
-      try {
-        const result = (await invokeFunction(subscription.function, event)) as SQSBatchResponse | undefined;
-        failed = new Set(
-          subscription.partialResponses ? (result?.batchItemFailures ?? []).map((item) => item.itemIdentifier) : [],
-        );
-      } catch (error) {
-        options.log?.(`[queue ${subscription.queue}] handler failed, batch will be retried: ${(error as Error).message}`);
-        continue;
-      }
+      const messages = await receiveBatch(options, abort.signal);
+      if (messages === null || messages.length === 0) continue;
+      const failed = await invokeSubscriber(options, messages);
+      if (failed === null) continue;
       const done = messages.filter((message) => !failed.has(message.MessageId ?? ""));
-      if (done.length > 0) {
-        try {
-          await options.sqs.send(
-            new DeleteMessageBatchCommand({
-              QueueUrl: options.queueUrl,
-              Entries: done.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle ?? "" })),
-            }),
-          );
-        } catch (error) {
-          // As in Lambda: undeleted messages come back after their visibility timeout; the poller goes on.
-          if (abort.signal.aborted) return;
-          options.log?.(`[queue ${subscription.queue}] delete failed, ${done.length} message(s) will be redelivered: ${(error as Error).message}`);
-        }
-      }
-      options.log?.(`[queue ${subscription.queue}] ${messages.length} received, ${done.length} done, ${failed.size} failed`);
+      await deleteDone(options, done, abort.signal);
+      options.log?.(`[queue ${options.subscription.queue}] ${messages.length} received, ${done.length} done, ${failed.size} failed`);
     }
   })();
   return {
@@ -113,4 +72,55 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
       await loop;
     },
   };
+}
+
+/** One long poll; null after a failed receive (logged, retried after a pause) or an abort. */
+async function receiveBatch(options: QueuePollerOptions, signal: AbortSignal): Promise<Message[] | null> {
+  try {
+    const received = await options.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: options.queueUrl,
+        MaxNumberOfMessages: Math.min(options.subscription.batchSize, 10),
+        WaitTimeSeconds: options.waitSeconds ?? 5,
+        MessageSystemAttributeNames: ["All"],
+        MessageAttributeNames: ["All"],
+      }),
+      { abortSignal: signal },
+    );
+    return received.Messages ?? [];
+  } catch (error) {
+    if (signal.aborted) return null;
+    options.log?.(`[queue ${options.subscription.queue}] receive failed: ${(error as Error).message}`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    return null;
+  }
+}
+
+/** The ids the subscriber reported failed; null when it threw (the whole batch comes back). */
+async function invokeSubscriber(options: QueuePollerOptions, messages: readonly Message[]): Promise<Set<string> | null> {
+  const { subscription } = options;
+  const event: SQSEvent = { Records: messages.map((message) => toRecord(message, options)) };
+  try {
+    const result = (await invokeFunction(subscription.function, event)) as SQSBatchResponse | undefined;
+    return new Set(subscription.partialResponses ? (result?.batchItemFailures ?? []).map((item) => item.itemIdentifier) : []);
+  } catch (error) {
+    options.log?.(`[queue ${subscription.queue}] handler failed, batch will be retried: ${(error as Error).message}`);
+    return null;
+  }
+}
+
+async function deleteDone(options: QueuePollerOptions, done: readonly Message[], signal: AbortSignal): Promise<void> {
+  if (done.length === 0) return;
+  try {
+    await options.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: options.queueUrl,
+        Entries: done.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle ?? "" })),
+      }),
+    );
+  } catch (error) {
+    // As in Lambda: undeleted messages come back after their visibility timeout; the poller goes on.
+    if (signal.aborted) return;
+    options.log?.(`[queue ${options.subscription.queue}] delete failed, ${done.length} message(s) will be redelivered: ${(error as Error).message}`);
+  }
 }

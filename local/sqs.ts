@@ -49,57 +49,8 @@ export async function startLocalSqs(options: StartLocalSqsOptions = {}): Promise
   const { port } = app.server.address() as AddressInfo;
   const endpoint = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   const client = createSqsClient({ endpoint, region });
-
   const queueUrl = (name: string): string => `http://sqs.${region}.${QUEUE_URL_HOST}:${port}/${ACCOUNT_ID}/${name}`;
-
-  const ensureQueue = async (name: string, attributes: Record<string, string>): Promise<string> => {
-    try {
-      const created = await client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
-      if (!created.QueueUrl) throw new Error(`CreateQueue ${name} returned no QueueUrl`);
-      return created.QueueUrl;
-    } catch (error) {
-      // Re-declaring with changed attributes (e.g. after editing a declaration in dev) should converge
-      // rather than fail, as an IaC deploy would.
-      if (!(error instanceof Error) || error.name !== "QueueNameExists") throw error;
-      const existing = await client.send(new GetQueueUrlCommand({ QueueName: name }));
-      if (!existing.QueueUrl) throw error;
-      if (Object.keys(attributes).length > 0) {
-        await client.send(new SetQueueAttributesCommand({ QueueUrl: existing.QueueUrl, Attributes: attributes }));
-      }
-      return existing.QueueUrl;
-    }
-  };
-
-  const createQueues = async (decls: readonly QueueDeclaration[]): Promise<Record<string, string>> => {
-    const byName = new Map(decls.map((d) => [d.name, d]));
-    const urls: Record<string, string> = {};
-    const arns = new Map<string, string>();
-
-    const create = async (decl: QueueDeclaration, path: readonly string[]): Promise<void> => {
-      if (urls[decl.name] !== undefined) return;
-      if (path.includes(decl.name)) throw new Error(`DLQ cycle: ${[...path, decl.name].join(" -> ")}`);
-      const attributes: Record<string, string> = {};
-      if (decl.visibilityTimeoutSeconds !== undefined) attributes.VisibilityTimeout = String(decl.visibilityTimeoutSeconds);
-      if (decl.messageRetentionSeconds !== undefined) attributes.MessageRetentionPeriod = String(decl.messageRetentionSeconds);
-      if (decl.dlq) {
-        // A DLQ may also be declared on its own (retention, its own DLQ); that declaration wins.
-        await create(byName.get(decl.dlq.name) ?? { name: decl.dlq.name }, [...path, decl.name]);
-        attributes.RedrivePolicy = JSON.stringify({
-          deadLetterTargetArn: arns.get(decl.dlq.name),
-          maxReceiveCount: String(decl.dlq.maxReceiveCount),
-        });
-      }
-      const url = await ensureQueue(decl.name, attributes);
-      const got = await client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }));
-      const arn = got.Attributes?.QueueArn;
-      if (arn === undefined) throw new Error(`GetQueueAttributes ${decl.name} returned no QueueArn`);
-      urls[decl.name] = url;
-      arns.set(decl.name, arn);
-    };
-
-    for (const decl of decls) await create(decl, []);
-    return urls;
-  };
+  const createQueues = (decls: readonly QueueDeclaration[]) => new QueueDeclarations(client, decls).createAll();
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -118,4 +69,60 @@ export async function startLocalSqs(options: StartLocalSqsOptions = {}): Promise
   }
 
   return { endpoint, region, queueUrl, createQueues, close };
+}
+
+/** Creates declared queues, each DLQ before the queue that redrives into it (its ARN goes in the policy). */
+class QueueDeclarations {
+  private readonly byName: Map<string, QueueDeclaration>;
+  private readonly urls: Record<string, string> = {};
+  private readonly arns = new Map<string, string>();
+
+  constructor(
+    private readonly client: ReturnType<typeof createSqsClient>,
+    private readonly decls: readonly QueueDeclaration[],
+  ) {
+    this.byName = new Map(decls.map((decl) => [decl.name, decl]));
+  }
+
+  async createAll(): Promise<Record<string, string>> {
+    for (const decl of this.decls) await this.create(decl, []);
+    return this.urls;
+  }
+
+  private async create(decl: QueueDeclaration, path: readonly string[]): Promise<void> {
+    if (this.urls[decl.name] !== undefined) return;
+    if (path.includes(decl.name)) throw new Error(`DLQ cycle: ${[...path, decl.name].join(" -> ")}`);
+    const attributes: Record<string, string> = {};
+    if (decl.visibilityTimeoutSeconds !== undefined) attributes.VisibilityTimeout = String(decl.visibilityTimeoutSeconds);
+    if (decl.messageRetentionSeconds !== undefined) attributes.MessageRetentionPeriod = String(decl.messageRetentionSeconds);
+    if (decl.dlq) {
+      // A DLQ may also be declared on its own (retention, its own DLQ); that declaration wins.
+      await this.create(this.byName.get(decl.dlq.name) ?? { name: decl.dlq.name }, [...path, decl.name]);
+      attributes.RedrivePolicy = JSON.stringify({ deadLetterTargetArn: this.arns.get(decl.dlq.name), maxReceiveCount: String(decl.dlq.maxReceiveCount) });
+    }
+    const url = await this.ensureQueue(decl.name, attributes);
+    const got = await this.client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }));
+    const arn = got.Attributes?.QueueArn;
+    if (arn === undefined) throw new Error(`GetQueueAttributes ${decl.name} returned no QueueArn`);
+    this.urls[decl.name] = url;
+    this.arns.set(decl.name, arn);
+  }
+
+  private async ensureQueue(name: string, attributes: Record<string, string>): Promise<string> {
+    try {
+      const created = await this.client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+      if (!created.QueueUrl) throw new Error(`CreateQueue ${name} returned no QueueUrl`);
+      return created.QueueUrl;
+    } catch (error) {
+      // Re-declaring with changed attributes (e.g. after editing a declaration in dev) should converge
+      // rather than fail, as an IaC deploy would.
+      if (!(error instanceof Error) || error.name !== "QueueNameExists") throw error;
+      const existing = await this.client.send(new GetQueueUrlCommand({ QueueName: name }));
+      if (!existing.QueueUrl) throw error;
+      if (Object.keys(attributes).length > 0) {
+        await this.client.send(new SetQueueAttributesCommand({ QueueUrl: existing.QueueUrl, Attributes: attributes }));
+      }
+      return existing.QueueUrl;
+    }
+  }
 }

@@ -206,9 +206,15 @@ async function multiExec(context: RequestContext, commands: readonly RedisComman
     }
   }
   if (commands.length === 0) return { status: 200, body: [] };
-  const replies = await context.backend.transaction(commands.map((command) => [command.name, ...scriptArgsForRedis(command.name, command.args)]));
+  const replies = await context.backend.transaction(commands.map(transactionCommand));
   if (replies instanceof RedisReplyError) return { status: 400, body: { error: replies.message } };
   return { status: 200, body: replies.map((reply) => pipelineEntry(reply, context.base64)) };
+}
+
+function transactionCommand(command: RedisCommand): (string | Buffer)[] {
+  // Upstash's 0 for a COPY onto itself, from inside the transaction and without touching a key.
+  if (isCopyOntoItself(command)) return ["EVAL", "return 0", "0"];
+  return [command.name, ...scriptArgsForRedis(command.name, command.args)];
 }
 
 function refusedInBatch(command: RedisCommand): RedisReplyError {
@@ -322,6 +328,7 @@ function decodeSegment(segment: string): string {
 function execute(context: RequestContext, command: RedisCommand): Promise<RawReply> {
   const refusal = refusalOf(command);
   if (refusal !== undefined) return Promise.resolve(new RedisReplyError(refusal));
+  if (isCopyOntoItself(command)) return Promise.resolve(0);
   const withType = scanWithTypeAt(command);
   if (withType >= 0) return scanWithType(context.backend, command, withType);
   if (isBlockingCommand(command.name, command.args)) return context.backend.callBlocking(command.name, command.args, context.gone);
@@ -331,6 +338,17 @@ function execute(context: RequestContext, command: RedisCommand): Promise<RawRep
 function refusalOf(command: RedisCommand): string | undefined {
   const reason = REFUSED.get(command.name);
   return reason === undefined ? undefined : `ERR ${command.name} is not allowed: ${reason}`;
+}
+
+/**
+ * COPY of a key onto itself: Upstash answers 0 (nothing copied) where Redis 7 answers "ERR source
+ * and destination objects are the same"; code written against Upstash expects the 0. Upstash has
+ * one database: a COPY with a DB option is left to Redis.
+ */
+function isCopyOntoItself(command: RedisCommand): boolean {
+  if (command.name !== "COPY" || command.args.length < 2) return false;
+  const [source, destination, ...options] = command.args.map(String);
+  return source === destination && !options.some((option) => option.toUpperCase() === "DB");
 }
 
 /** Index of the WITHTYPE flag in SCAN's options (an Upstash extension), or -1. */

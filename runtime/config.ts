@@ -11,6 +11,7 @@ import type { ConfigSource } from "../core/config";
 const linkedSecrets: Readonly<Record<string, string>> = {
   JWT_SECRET: "JwtSecret",
   ENCRYPTION_KEY: "EncryptionKey",
+  ENCRYPTION_PREVIOUS_KEYS: "EncryptionPreviousKeys",
   UPSTASH_REDIS_REST_URL: "UpstashRedisRestUrl",
   UPSTASH_REDIS_REST_TOKEN: "UpstashRedisRestToken",
   DATABASE_URL: "DatabaseUrl",

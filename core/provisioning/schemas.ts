@@ -21,6 +21,9 @@ export const createUserBodySchema = z.object({
 /** Idempotency-Key: 1-255 visible ASCII characters. */
 export const idempotencyKeySchema = z.string({ error: "is required" }).check(z.regex(/^[\x21-\x7E]{1,255}$/, "must be 1-255 visible ASCII characters (no spaces)"));
 
+/** Headers of `POST /v1/users`: the key that makes a retry answer the first response instead of creating twice. */
+export const createUserHeadersSchema = z.object({ "idempotency-key": idempotencyKeySchema });
+
 export const provisioningIdSchema = z.uuid();
 
 export const provisioningMessageSchema = z.object({

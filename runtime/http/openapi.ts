@@ -20,8 +20,8 @@ function jsonSchema(schema: z.core.$ZodType, io: "input" | "output"): JsonSchema
   return rest;
 }
 
-/** Path and query parameters from an object schema (the input side: what a caller sends). */
-function parameters(schema: z.core.$ZodType | undefined, where: "path" | "query"): JsonSchema[] {
+/** Path, query and header parameters from an object schema (the input side: what a caller sends). */
+function parameters(schema: z.core.$ZodType | undefined, where: "path" | "query" | "header"): JsonSchema[] {
   if (!schema) return [];
   const object = jsonSchema(schema, "input");
   const properties = (object.properties ?? {}) as Record<string, JsonSchema>;
@@ -44,7 +44,7 @@ function operation(route: RouteContract): JsonSchema {
     summary: route.summary,
     operationId: `${route.method.toLowerCase()}${route.path.replace(/[^a-zA-Z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ""))}`,
     ...(route.auth === "public" ? { security: [] } : { security: [{ bearer: [] }], "x-botstate-roles": route.auth }),
-    parameters: [...parameters(route.params, "path"), ...parameters(route.query, "query")],
+    parameters: [...parameters(route.params, "path"), ...parameters(route.query, "query"), ...parameters(route.requestHeaders, "header")],
     ...(route.body
       ? {
           requestBody: {

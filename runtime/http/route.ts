@@ -34,6 +34,11 @@ export interface RouteContract {
   readonly auth: "public" | readonly Role[];
   readonly params?: Schema | undefined;
   readonly query?: Schema | undefined;
+  /**
+   * Request headers the route relies on (an object schema, lower-case names, e.g. `if-match`):
+   * checked like the query (a 400 names `headers.<name>`) and documented as header parameters.
+   */
+  readonly requestHeaders?: Schema | undefined;
   readonly body?: Schema | undefined;
   /** Status -> body schema (null: no body). */
   readonly responses: Readonly<Record<number, Schema | null>>;
@@ -110,6 +115,7 @@ function buildStack<P extends Schema | undefined, Q extends Schema | undefined, 
     const issues: FieldIssue[] = [];
     const params = validatePart(spec.params, "path", event.pathParameters ?? {}, issues);
     const query = validatePart(spec.query, "query", event.queryStringParameters ?? {}, issues);
+    validatePart(spec.requestHeaders, "headers", event.headers, issues);
     const body = validatePart(spec.body, "body", event.body, issues);
     if (issues.length > 0) throw new ValidationError(issues);
     const result = await run({

@@ -1,7 +1,8 @@
 /**
  * The @neondatabase/serverless repository's own CLI tests against the local Neon endpoint:
  *
- *   git clone https://github.com/neondatabase/serverless && npx tsx scripts/conformance/neon-serverless.ts ./serverless
+ *   git clone https://github.com/neondatabase/serverless && npm run yardstick:neon -- ./serverless
+ *   npm run yardstick:neon -- <bare git directory of serverless> [--ref=<tag|commit>]
  *
  * They run with the checkout's own bundled driver (index.mjs, what its tests are written for;
  * this project's installed driver when the checkout has none) against an embedded PostgreSQL of
@@ -12,7 +13,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { embeddedModeFromEnv } from "../../local/backing";
 import { startLocalCloud } from "../../local/cloud";
-import { checkoutFromArgs, resolveFromProject, runUpstreamSuite, SHIMS } from "./upstream-tests";
+import { sourceFromArgs } from "./upstream-source";
+import { resolveFromProject, runUpstreamSuite, SHIMS } from "./upstream-tests";
 import type { ExpectedFailure } from "./upstream-tests";
 
 const NEON_HOSTNAMES = "Neon-cloud feature: the test makes a wrong project or host out of a *.neon.tech hostname";
@@ -27,10 +29,11 @@ const expectedFailures: readonly ExpectedFailure[] = [
   { test: /^tests\/cli\/ws\.test\.ts > WebSocket connections and queries WebSockets query results match pg\/TCP query results/, reason: PG_INTERNALS },
 ];
 
-const { checkout, filters } = checkoutFromArgs(
-  "usage: npx tsx scripts/conformance/neon-serverless.ts <checkout of github.com/neondatabase/serverless> [vitest filters]",
-  "tests/cli",
-);
+const source = sourceFromArgs({
+  usage: "usage: npm run yardstick:neon -- <checkout or git directory of github.com/neondatabase/serverless> [--ref=<tag|commit>] [vitest filters]",
+  marker: "tests/cli",
+});
+const { checkout, filters } = source;
 const cloud = await startLocalCloud({ forceEmbedded: embeddedModeFromEnv() || true, log: (line) => console.log(`[local-cloud] ${line}`) });
 const bundledDriver = join(checkout, "index.mjs");
 const driver = existsSync(bundledDriver) ? bundledDriver : resolveFromProject("@neondatabase/serverless");
@@ -40,6 +43,7 @@ try {
   const databaseUrl = await cloud.ensureDatabase("neon_conformance");
   code = await runUpstreamSuite({
     title: "@neondatabase/serverless tests",
+    revision: source.revision,
     root: checkout,
     include: ["tests/cli/**/*.test.ts"],
     setupFiles: [join(checkout, "tests", "setup.ts"), join(SHIMS, "neon-local.ts")],
@@ -65,5 +69,6 @@ try {
   });
 } finally {
   await cloud.stop();
+  source.cleanup();
 }
 process.exit(code);

@@ -1,16 +1,24 @@
 /**
  * The @upstash/redis repository's own tests against the local Upstash endpoint:
  *
- *   git clone https://github.com/upstash/redis-js && npx tsx scripts/conformance/upstash-redis.ts ./redis-js
+ *   git clone https://github.com/upstash/redis-js && npm run yardstick:upstash -- ./redis-js
+ *   npm run yardstick:upstash -- <bare git directory of redis-js> [--ref=<tag|commit>]
  *
+ * From a git directory, packages/redis of the release tag matching the installed client
+ * (`@upstash/redis@<version>`), else of HEAD, is extracted into a temporary folder for the run.
  * They run under vitest (with `bun:test` and `bun` shimmed) against an endpoint in front of a
  * redis-server of its own (the tests flush the database), or the in-process engine with
  * BOTSTATE_EMBEDDED=memory. Exit code 1 when a test fails that is not listed below with its reason.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { embeddedModeFromEnv } from "../../local/backing";
-import { startLocalCloud } from "../../local/cloud";
-import { checkoutFromArgs, resolveFromProject, runUpstreamSuite, SHIMS } from "./upstream-tests";
+import { randomUUID } from "node:crypto";
+import { embeddedModeFromEnv, startRedisBacking } from "../../local/backing";
+import { createMemoryRedisBackend } from "../../local/redis-memory-backend";
+import { connectRedisBackend } from "../../local/redis-server-backend";
+import { startUpstashEndpoint } from "../../local/upstash-endpoint";
+import { sourceFromArgs } from "./upstream-source";
+import { PROJECT_ROOT, resolveFromProject, runUpstreamSuite, SHIMS } from "./upstream-tests";
 import type { ExpectedFailure } from "./upstream-tests";
 
 const REDIS_7_4 = "Redis 7.0 lacks the command: hash field expiry (HEXPIRE & co.) came in Redis 7.4";
@@ -34,8 +42,6 @@ const expectedFailures: readonly ExpectedFailure[] = [
   { test: /^pkg\/auto-pipeline\.test\.ts > .*(JSON|json\.set)/, reason: JSON_MODULE },
   { test: /^pkg\/commands\/search\//, reason: SEARCH },
   { test: /^pkg\/redis\.test\.ts > search /, reason: SEARCH },
-  // Redis: "ERR source and destination objects are the same"; Upstash: 0.
-  { test: /^pkg\/commands\/copy\.test\.ts > COPY test should handle same source and destination keys$/, reason: UPSTASH_ENGINE },
   // Upstash lets FCALL_RO run a function without the no-writes flag, and words the refusal of writes differently.
   { test: /^pkg\/functions\.integration\.test\.ts > redis\.functions \(integration\) FCALL_RO /, reason: UPSTASH_ENGINE },
   // Redis lists a consumer XREADGROUP created even with nothing pending; Upstash does not.
@@ -48,12 +54,21 @@ const expectedFailures: readonly ExpectedFailure[] = [
   { test: /^pkg\/script(Ro)?\.test\.ts > sha1 calculates the correct sha1/, reason: BUN },
 ];
 
-const { checkout, filters } = checkoutFromArgs("usage: npx tsx scripts/conformance/upstash-redis.ts <checkout of github.com/upstash/redis-js> [vitest filters]", "packages/redis/pkg");
-const cloud = await startLocalCloud({ forceEmbedded: embeddedModeFromEnv() || true, log: (line) => console.log(`[local-cloud] ${line}`) });
+const installed = (JSON.parse(readFileSync(join(PROJECT_ROOT, "node_modules", "@upstash", "redis", "package.json"), "utf8")) as { version: string }).version;
+const source = sourceFromArgs({
+  usage: "usage: npm run yardstick:upstash -- <checkout or git directory of github.com/upstash/redis-js> [--ref=<tag|commit>] [vitest filters]",
+  marker: "packages/redis/pkg",
+  paths: ["packages/redis"],
+  preferredTags: [`@upstash/redis@${installed}`],
+});
+const { checkout, filters } = source;
+console.log(`@upstash/redis tests of ${source.revision}; the project's client is ${installed}`);
+const endpoint = await startEndpoint();
 let code = 1;
 try {
   code = await runUpstreamSuite({
     title: "@upstash/redis tests",
+    revision: `${source.revision}, against ${endpoint.engine}`,
     root: join(checkout, "packages", "redis"),
     include: ["pkg/**/*.test.ts"],
     aliases: {
@@ -61,12 +76,35 @@ try {
       bun: join(SHIMS, "bun.ts"),
       uncrypto: resolveFromProject("uncrypto"),
     },
-    env: { UPSTASH_REDIS_REST_URL: cloud.env.UPSTASH_REDIS_REST_URL, UPSTASH_REDIS_REST_TOKEN: cloud.env.UPSTASH_REDIS_REST_TOKEN },
+    env: { UPSTASH_REDIS_REST_URL: endpoint.url, UPSTASH_REDIS_REST_TOKEN: endpoint.token },
     testTimeoutMs: 20_000,
     expectedFailures,
     filters,
   });
 } finally {
-  await cloud.stop();
+  await endpoint.stop();
+  source.cleanup();
 }
 process.exit(code);
+
+/**
+ * The endpoint in front of a redis-server of its own (the tests flush the database), spawned even
+ * when one listens on :6379; the in-process engine with BOTSTATE_EMBEDDED=memory. No Postgres.
+ */
+async function startEndpoint(): Promise<{ url: string; token: string; engine: string; stop(): Promise<void> }> {
+  const redis = await startRedisBacking({ forceEmbedded: embeddedModeFromEnv() || true, log: (line) => console.log(`[yardstick] ${line}`) });
+  const backend = redis.url === null ? createMemoryRedisBackend() : await connectRedisBackend(redis.url);
+  const upstash = await startUpstashEndpoint({ backend, token: randomUUID() });
+  const info = redis.url === null ? null : await backend.call("INFO", ["server"]);
+  const version = info === null ? undefined : /redis_version:(\S+)/.exec(String(info))?.[1];
+  return {
+    url: upstash.url,
+    token: upstash.token,
+    engine: version === undefined ? "the in-process engine" : `Redis ${version}`,
+    async stop() {
+      await upstash.close();
+      await backend.close();
+      await redis.stop();
+    },
+  };
+}

@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { formatTable } from "../text-table";
 
 /**
  * Runs a client library's own test suite, from a checkout of its repository, under this project's
@@ -22,6 +23,8 @@ export interface ExpectedFailure {
 
 export interface UpstreamSuite {
   readonly title: string;
+  /** Which commit of the repository ran, for the report. */
+  readonly revision: string;
   /** Where vitest runs: the package folder of the checkout. */
   readonly root: string;
   readonly include: readonly string[];
@@ -108,17 +111,47 @@ function runVitest(config: string, report: string, env: Readonly<Record<string, 
 }
 
 interface Failure {
+  readonly file: string;
   readonly id: string;
   readonly message: string;
 }
 
+interface Classified {
+  readonly failures: readonly Failure[];
+  readonly byReason: ReadonlyMap<string, readonly Failure[]>;
+  readonly unexpected: readonly Failure[];
+  /** Listed failures that did not happen (only on an unfiltered run). */
+  readonly stale: readonly ExpectedFailure[];
+}
+
 function summarize(suite: UpstreamSuite, report: Report): number {
+  const classified = classify(suite, report);
+  printFiles(suite, report, classified);
+  console.log(`\n${suite.title} against the local cloud: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${report.numPendingTests} skipped`);
+  for (const [reason, list] of classified.byReason) {
+    console.log(`\nexpected (${list.length}): ${reason}`);
+    for (const failure of list) console.log(`  ${failure.id}`);
+  }
+  if (classified.stale.length > 0) {
+    console.log(`\nexpected to fail but passed this time (timing-dependent, or fixed):`);
+    for (const expected of classified.stale) console.log(`  ${expected.test.source}`);
+  }
+  if (classified.unexpected.length > 0) {
+    console.log(`\nUNEXPECTED (${classified.unexpected.length}):`);
+    for (const failure of classified.unexpected) console.log(`  ${failure.id}\n      ${failure.message}`);
+    return 1;
+  }
+  console.log("\nno unexpected failure");
+  return 0;
+}
+
+function classify(suite: UpstreamSuite, report: Report): Classified {
   const failures: Failure[] = [];
   for (const file of report.testResults) {
     const name = relative(suite.root, file.name);
     const failed = file.assertionResults.filter((test) => test.status === "failed");
-    if (failed.length === 0 && file.status === "failed") failures.push({ id: `${name} > (file)`, message: firstLine(file.message) });
-    for (const test of failed) failures.push({ id: `${name} > ${test.fullName}`, message: firstLine(test.failureMessages[0] ?? "") });
+    if (failed.length === 0 && file.status === "failed") failures.push({ file: name, id: `${name} > (file)`, message: firstLine(file.message) });
+    for (const test of failed) failures.push({ file: name, id: `${name} > ${test.fullName}`, message: firstLine(test.failureMessages[0] ?? "") });
   }
   const byReason = new Map<string, Failure[]>();
   const unexpected: Failure[] = [];
@@ -129,44 +162,27 @@ function summarize(suite: UpstreamSuite, report: Report): number {
   }
   const filtered = (suite.filters ?? []).length > 0;
   const stale = filtered ? [] : suite.expectedFailures.filter((expected) => !failures.some((failure) => expected.test.test(failure.id)));
+  return { failures, byReason, unexpected, stale };
+}
 
-  console.log(`\n${suite.title} against the local cloud: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${report.numPendingTests} skipped`);
-  const skipped = report.testResults
-    .map((file) => [relative(suite.root, file.name), file.assertionResults.filter((test) => test.status !== "passed" && test.status !== "failed").length] as const)
-    .filter(([, count]) => count > 0);
-  if (skipped.length > 0) console.log(`skipped by the suite itself: ${skipped.map(([file, count]) => `${file} (${count})`).join(", ")}`);
-  for (const [reason, list] of byReason) {
-    console.log(`\nexpected (${list.length}): ${reason}`);
-    for (const failure of list) console.log(`  ${failure.id}`);
-  }
-  if (stale.length > 0) {
-    console.log(`\nexpected to fail but passed this time (timing-dependent, or fixed):`);
-    for (const expected of stale) console.log(`  ${expected.test.source}`);
-  }
-  if (unexpected.length > 0) {
-    console.log(`\nUNEXPECTED (${unexpected.length}):`);
-    for (const failure of unexpected) console.log(`  ${failure.id}\n      ${failure.message}`);
-    return 1;
-  }
-  console.log("\nno unexpected failure");
-  return 0;
+/** One line per test file: passed, failed (how many of them expected), skipped by the suite itself. */
+function printFiles(suite: UpstreamSuite, report: Report, classified: Classified): void {
+  const unexpectedIn = (file: string) => classified.unexpected.filter((failure) => failure.file === file).length;
+  const rows = report.testResults
+    .map((file) => {
+      const name = relative(suite.root, file.name);
+      const count = (status: string) => file.assertionResults.filter((test) => test.status === status).length;
+      const failed = classified.failures.filter((failure) => failure.file === name).length;
+      const unexpected = unexpectedIn(name);
+      const skipped = file.assertionResults.length - count("passed") - count("failed");
+      const verdict = unexpected > 0 ? "FAIL" : failed > 0 ? "expected" : "ok";
+      return [name, String(count("passed")), failed === 0 ? "0" : `${failed} (${failed - unexpected} expected)`, String(skipped), verdict];
+    })
+    .sort((a, b) => a[0]!.localeCompare(b[0]!));
+  console.log(`\n${suite.title} (${suite.revision}), per file:`);
+  for (const line of formatTable(["file", "passed", "failed", "skipped", "verdict"], rows)) console.log(line);
 }
 
 function firstLine(text: string): string {
   return text.split("\n").find((line) => line.trim().length > 0)?.trim().slice(0, 300) ?? "";
-}
-
-/** The checkout path given as the first argument, checked to hold `marker`; what follows goes to vitest. */
-export function checkoutFromArgs(usage: string, marker: string): { checkout: string; filters: string[] } {
-  const [path, ...filters] = process.argv.slice(2);
-  if (!path) {
-    console.error(usage);
-    process.exit(2);
-  }
-  const checkout = resolve(path);
-  if (!existsSync(join(checkout, marker))) {
-    console.error(`${checkout} does not look like the expected checkout (no ${marker})\n${usage}`);
-    process.exit(2);
-  }
-  return { checkout, filters };
 }

@@ -11,6 +11,8 @@ const GROUPS: readonly (readonly string[])[] = [
   ["DATABASE_URL", "NEON_FETCH_ENDPOINT", "NEON_WS_PROXY"],
   ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "REDIS_KEY_PREFIX"],
   ["JWT_SECRET", "JWT_ISSUER"],
+  // A production key must open production rows with production's previous keys, never the dev ones.
+  ["ENCRYPTION_KEY", "ENCRYPTION_PREVIOUS_KEYS"],
   ["SQS_ENDPOINT", "PROVISIONING_QUEUE_URL", "PROVISIONING_DLQ_URL"],
   // A real bot token must reach api.telegram.org with the real secret, never the local fake's.
   ["TELEGRAM_BOT_TOKEN", "TELEGRAM_API_ROOT", "TELEGRAM_WEBHOOK_SECRET"],

@@ -41,4 +41,9 @@ describe("the API describes itself", () => {
     const lookup = document.paths["/v1/lookups/{identifier}"]?.get as unknown as { parameters: { name: string; in: string }[] };
     expect(lookup.parameters).toContainEqual(expect.objectContaining({ name: "identifier", in: "path" }));
   });
+
+  it("documents the request headers a route requires (Idempotency-Key on user creation)", () => {
+    const create = document.paths["/v1/users"]?.post as unknown as { parameters: { name: string; in: string; required: boolean }[] };
+    expect(create.parameters).toContainEqual(expect.objectContaining({ name: "idempotency-key", in: "header", required: true }));
+  });
 });

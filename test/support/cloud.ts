@@ -69,6 +69,8 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
 }
 
 export const TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789";
+/** The exchange-credentials key of test runs (32 bytes, base64); files that test rotation pass their own. */
+export const TEST_ENCRYPTION_KEY = Buffer.from("botstate-test-encryption-key-32b").toString("base64");
 
 /** The Telegram webhook's settings, so every declared function can run; files that talk to a fake Bot API override them. */
 export const TEST_TELEGRAM_ENV = {
@@ -97,6 +99,7 @@ export async function useAppEnv(extra: Record<string, string> = {}): Promise<App
     DATABASE_URL: database.url,
     REDIS_KEY_PREFIX: keyPrefix,
     JWT_SECRET: TEST_JWT_SECRET,
+    ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
     ...TEST_TELEGRAM_ENV,
     LOG_LEVEL: "SILENT",
     ...extra,

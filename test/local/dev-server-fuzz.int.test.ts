@@ -32,7 +32,7 @@ afterAll(async () => {
 describe("fuzzing every declared route through the dev server", () => {
   it(`${REQUESTS} hostile requests: no 5xx, no dropped connection, and the server still answers`, { timeout: 240_000 }, async () => {
     const seed = Number(process.env.FUZZ_SEED ?? randomInt(2 ** 31 - 1));
-    console.log(`[fuzz] seed ${seed}; replay with FUZZ_SEED=${seed} npx vitest run test/local/dev-server-fuzz.test.ts`);
+    console.log(`[fuzz] seed ${seed}; replay with FUZZ_SEED=${seed} npx vitest run test/local/dev-server-fuzz.int.test.ts`);
     const port = Number(new URL(server.url).port);
     const requests = hostileRequests(seed, routes, await hostileTokens(TEST_JWT_SECRET, "botstate"), REQUESTS);
 

@@ -155,6 +155,20 @@ describe("Upstash REST endpoint", () => {
     expect(await h.redis.exists(`${h.prefix}tx:never`)).toBe(0);
   });
 
+  it("answers COPY of a key onto itself with 0, as Upstash does (Redis 7 refuses it)", async () => {
+    const key = `${h.prefix}copy:self`;
+    await h.redis.set(key, "v");
+    expect(await h.redis.copy(key, key)).toBe("NOT_COPIED");
+    expect(await post(h, "/pipeline", [["COPY", key, key, "REPLACE"], ["GET", key]])).toEqual({
+      status: 200,
+      body: [{ result: 0 }, { result: "v" }],
+    });
+    expect(await post(h, "/multi-exec", [["COPY", key, key], ["GET", key]])).toEqual({
+      status: 200,
+      body: [{ result: 0 }, { result: "v" }],
+    });
+  });
+
   it("evaluates Lua with nested array replies", async () => {
     const key = `${h.prefix}lua`;
     await h.redis.set(key, "stored");

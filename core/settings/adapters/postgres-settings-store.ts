@@ -1,0 +1,205 @@
+import type { NeonQueryInTransaction } from "@neondatabase/serverless";
+import type { IdGenerator } from "../../clock";
+import { sqlStateOf } from "../../db/database";
+import type { Database, Row, TransactionSql } from "../../db/database";
+import { NotFoundError, PreconditionFailedError } from "../../errors";
+import type { OutboxMessage } from "../../outbox/model";
+import { defaultSettingsFor } from "../schemas";
+import { SETTINGS_FAST_COPY_TOPIC, settingsTypes } from "../model";
+import type { SettingsDocument, SettingsHistoryEntry, SettingsOwner, SettingsSource, SettingsType, StoredSettings } from "../model";
+import type { HistoryQuery, SettingsRemoval, SettingsState, SettingsStore, SettingsWrite, SettingsWriteResult } from "../ports";
+
+type Statement = NeonQueryInTransaction;
+
+/** The user a default-settings write is for (provisioning's AppUser and registration's user both fit). */
+export interface SettingsUser {
+  readonly id: string;
+  readonly okxUid: string | null;
+  readonly telegramId: string | null;
+  readonly createdAt: Date;
+}
+
+/** Key of a type's refreshes in the outbox: rows of one key are delivered in order. */
+export const fastCopyOutboxKey = (userId: string, type: SettingsType): string => `${userId}:${type}`;
+
+/** What an outbox row of a refresh carries; the handler reads the current row (or the writer's snapshot). */
+export function refreshMessage(id: string, userId: string, type: SettingsType): OutboxMessage {
+  return { id, topic: SETTINGS_FAST_COPY_TOPIC, key: fastCopyOutboxKey(userId, type), payload: { userId, type } };
+}
+
+const ENQUEUE_SQL = `INSERT INTO outbox (id, topic, key, payload, next_attempt_at)
+  SELECT (m->>'id')::uuid, m->>'topic', m->>'key', m->'payload', now() + $2::int * interval '1 millisecond' FROM jsonb_array_elements($1::jsonb) AS m`;
+
+/** The writer delivers its own refresh right after the commit; a drain may take the row only after this. */
+const WRITER_GRACE_MS = 10_000;
+
+/**
+ * Default settings of every type the user lacks (existing rows, deleted ones included, untouched),
+ * their history rows (source `registration`) and their fast-copy outbox rows, as statements of the
+ * caller's transaction (user creation, registration). The outbox rows are due at once: no writer
+ * delivers them, the drain (or the first read, which refills from Postgres) does.
+ */
+export const defaultSettingsStatements = (tx: TransactionSql, user: SettingsUser): readonly Statement[] => {
+  const defaults = Object.fromEntries(settingsTypes.map((type) => [type, defaultSettingsFor(type)]));
+  return [
+    tx.query(
+      `WITH ins AS (
+         INSERT INTO user_settings (id, user_id, okx_uid, telegram_id, setting_type, settings, version, created_at, updated_at)
+         SELECT gen_random_uuid(), $1::uuid, $2, $3::bigint, d.key, d.value, 1, $4, $4 FROM jsonb_each($5::jsonb) AS d
+         ON CONFLICT (user_id, setting_type) DO NOTHING
+         RETURNING id, user_id, setting_type, version, settings
+       ), hist AS (
+         INSERT INTO user_settings_history (settings_id, user_id, setting_type, version, settings, changed_at, actor, source)
+         SELECT id, user_id, setting_type, version, settings, $4, 'system', 'registration' FROM ins
+       )
+       INSERT INTO outbox (id, topic, key, payload, next_attempt_at)
+       SELECT gen_random_uuid(), '${SETTINGS_FAST_COPY_TOPIC}', user_id::text || ':' || setting_type,
+              jsonb_build_object('userId', user_id, 'type', setting_type), now()
+       FROM ins`,
+      [user.id, user.okxUid, user.telegramId, user.createdAt, JSON.stringify(defaults)],
+    ),
+  ];
+};
+
+const OWNER_SQL = `SELECT u.id, COALESCE(u.okx_uid, m.okx_uid) AS okx_uid FROM app_users u
+  LEFT JOIN user_identifier_mappings m ON m.user_id = u.id AND m.is_active WHERE u.id = $1 AND u.is_active`;
+
+const toOwner = (row: Row): SettingsOwner => ({ userId: String(row.id), okxUid: row.okx_uid === null || row.okx_uid === undefined ? null : String(row.okx_uid) });
+const toDate = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)));
+
+function toStored(row: Row): StoredSettings {
+  return { type: row.setting_type as SettingsType, settings: row.settings as SettingsDocument, version: Number(row.version), updatedAt: toDate(row.updated_at) };
+}
+
+function toHistory(row: Row): SettingsHistoryEntry {
+  return {
+    type: row.setting_type as SettingsType,
+    version: Number(row.version),
+    settings: row.settings as SettingsDocument,
+    changedAt: toDate(row.changed_at),
+    actor: String(row.actor),
+    source: row.source as SettingsSource,
+  };
+}
+
+/** Settings in Postgres through Neon's HTTP driver: one bounded round trip per call (core/db/database.ts). */
+export class PostgresSettingsStore implements SettingsStore {
+  constructor(
+    private readonly db: Database,
+    private readonly ids: IdGenerator,
+    /** Counts round trips (bench, tests). */
+    private readonly onQuery: () => void = () => undefined,
+  ) {}
+
+  private query(what: string, text: string, params: readonly unknown[]): Promise<Row[]> {
+    this.onQuery();
+    return this.db.query(text, params, `settings store: ${what}`);
+  }
+
+  /** A write transaction; the precondition function's codes become NotFound / PreconditionFailed. */
+  private async transact(what: string, build: (tx: TransactionSql) => Statement[]): Promise<Row[][]> {
+    this.onQuery();
+    try {
+      return await this.db.transaction(build, `settings store: ${what}`);
+    } catch (error) {
+      const state = sqlStateOf(error);
+      if (state === "BS404") throw new NotFoundError((error as Error).message === "no active user" ? "no active user with this id" : "no settings of this type");
+      if (state === "BS412") throw new PreconditionFailedError("If-Match: the settings changed since that version");
+      throw error;
+    }
+  }
+
+  async owner(userId: string): Promise<SettingsOwner | null> {
+    const [row] = await this.query("read owner", OWNER_SQL, [userId]);
+    return row ? toOwner(row) : null;
+  }
+
+  async getAll(userId: string): Promise<StoredSettings[]> {
+    const rows = await this.query(
+      "read settings",
+      `SELECT setting_type, settings, version, updated_at FROM user_settings WHERE user_id = $1 AND deleted_at IS NULL AND is_active`,
+      [userId],
+    );
+    return rows.map(toStored);
+  }
+
+  private precondition(tx: TransactionSql, userId: string, type: SettingsType, expected: number | null, requireExisting: boolean): Statement {
+    return tx.query(`SELECT prev_version, prev_deleted FROM botstate_settings_precondition($1::uuid, $2, $3::int, $4)`, [userId, type, expected, requireExisting]);
+  }
+
+  async write(input: SettingsWrite): Promise<SettingsWriteResult> {
+    const refresh = refreshMessage(this.ids.uuid(), input.userId, input.type);
+    const [check = [], written = []] = await this.transact("write settings", (tx) => [
+      this.precondition(tx, input.userId, input.type, input.expectedVersion, false),
+      tx.query(
+        `WITH up AS (
+           INSERT INTO user_settings AS s (id, user_id, okx_uid, telegram_id, setting_type, settings, version, created_at, updated_at)
+           SELECT $3::uuid, u.id, COALESCE(u.okx_uid, m.okx_uid), u.telegram_id, $2, $4::jsonb, 1, now(), now()
+           FROM app_users u LEFT JOIN user_identifier_mappings m ON m.user_id = u.id AND m.is_active WHERE u.id = $1
+           ON CONFLICT (user_id, setting_type) DO UPDATE SET settings = EXCLUDED.settings, version = s.version + 1, deleted_at = NULL,
+             is_active = true, okx_uid = EXCLUDED.okx_uid, telegram_id = EXCLUDED.telegram_id, updated_at = now()
+           RETURNING s.id, s.setting_type, s.settings, s.version, s.updated_at, s.okx_uid
+         ), hist AS (
+           INSERT INTO user_settings_history (settings_id, user_id, setting_type, version, settings, changed_at, actor, source)
+           SELECT id, $1::uuid, setting_type, version, settings, updated_at, $5, $6 FROM up
+         )
+         SELECT * FROM up`,
+        [input.userId, input.type, this.ids.uuid(), JSON.stringify(input.settings), input.actor, input.source],
+      ),
+      tx.query(ENQUEUE_SQL, [JSON.stringify([refresh]), WRITER_GRACE_MS]),
+    ]);
+    const row = written[0];
+    if (!row) throw new NotFoundError("no active user with this id");
+    const previous = check[0];
+    const created = previous?.prev_version === null || previous?.prev_version === undefined || previous.prev_deleted === true;
+    return { stored: toStored(row), created, owner: toOwner({ id: input.userId, okx_uid: row.okx_uid }), refresh };
+  }
+
+  async remove(userId: string, type: SettingsType, expectedVersion: number | null): Promise<SettingsRemoval> {
+    const refresh = refreshMessage(this.ids.uuid(), userId, type);
+    const [, removed = []] = await this.transact("delete settings", (tx) => [
+      this.precondition(tx, userId, type, expectedVersion, true),
+      tx.query(
+        `UPDATE user_settings SET deleted_at = now(), version = version + 1, updated_at = now()
+         WHERE user_id = $1 AND setting_type = $2 AND deleted_at IS NULL RETURNING version, okx_uid`,
+        [userId, type],
+      ),
+      tx.query(ENQUEUE_SQL, [JSON.stringify([refresh]), WRITER_GRACE_MS]),
+    ]);
+    const row = removed[0];
+    if (!row) throw new NotFoundError("no settings of this type");
+    return { version: Number(row.version), owner: toOwner({ id: userId, okx_uid: row.okx_uid }), refresh };
+  }
+
+  async state(userId: string, type: SettingsType): Promise<SettingsState | null> {
+    const [row] = await this.query(
+      "read settings state",
+      `SELECT s.setting_type, s.settings, s.version, s.updated_at, s.deleted_at IS NOT NULL OR NOT s.is_active AS deleted, s.okx_uid
+       FROM user_settings s WHERE s.user_id = $1 AND s.setting_type = $2`,
+      [userId, type],
+    );
+    if (!row) return null;
+    return { ...toStored(row), owner: toOwner({ id: userId, okx_uid: row.okx_uid }), deleted: row.deleted === true };
+  }
+
+  async history(query: HistoryQuery): Promise<SettingsHistoryEntry[]> {
+    const rows = await this.query(
+      "read history",
+      `SELECT setting_type, version, settings, changed_at, actor, source FROM user_settings_history
+       WHERE user_id = $1 AND setting_type = $2 AND ($3::int IS NULL OR version < $3)
+       ORDER BY version DESC, changed_at DESC LIMIT $4`,
+      [query.userId, query.type, query.beforeVersion, query.limit],
+    );
+    return rows.map(toHistory);
+  }
+
+  async historyVersion(userId: string, type: SettingsType, version: number): Promise<SettingsHistoryEntry | null> {
+    const [row] = await this.query(
+      "read a version",
+      `SELECT setting_type, version, settings, changed_at, actor, source FROM user_settings_history
+       WHERE user_id = $1 AND setting_type = $2 AND version = $3 AND source <> 'sync-conflict' ORDER BY changed_at DESC LIMIT 1`,
+      [userId, type, version],
+    );
+    return row ? toHistory(row) : null;
+  }
+}

@@ -1,0 +1,86 @@
+import type { OutboxMessage } from "../outbox/model";
+import type { FastCopyMeta } from "./fast-copy";
+import type { SettingsDocument, SettingsHistoryEntry, SettingsOwner, SettingsSource, SettingsType, StoredSettings } from "./model";
+
+export interface SettingsWrite {
+  readonly userId: string;
+  readonly type: SettingsType;
+  readonly settings: SettingsDocument;
+  /** If-Match: the version the caller last saw (null: whatever is there). */
+  readonly expectedVersion: number | null;
+  readonly actor: string;
+  readonly source: SettingsSource;
+}
+
+export interface SettingsWriteResult {
+  readonly stored: StoredSettings;
+  /** A new document (no row, or a deleted one revived): 201 rather than 200. */
+  readonly created: boolean;
+  readonly owner: SettingsOwner;
+  /** The fast-copy refresh committed with the write, for its writer to deliver at once. */
+  readonly refresh: OutboxMessage;
+}
+
+export interface SettingsRemoval {
+  readonly version: number;
+  readonly owner: SettingsOwner;
+  readonly refresh: OutboxMessage;
+}
+
+/** The row of a type as it is now, deleted or not (what a fast-copy refresh writes). */
+export interface SettingsState {
+  readonly owner: SettingsOwner;
+  readonly type: SettingsType;
+  readonly version: number;
+  readonly settings: SettingsDocument;
+  readonly updatedAt: Date;
+  readonly deleted: boolean;
+}
+
+export interface HistoryQuery {
+  readonly userId: string;
+  readonly type: SettingsType;
+  readonly limit: number;
+  /** Only versions below this one (paging backwards). */
+  readonly beforeVersion: number | null;
+}
+
+/** Postgres: the source of truth. Writes commit the row, its history row and the fast-copy outbox row together. */
+export interface SettingsStore {
+  /** The active user and the name of its fast copy; null when there is no such active user. */
+  owner(userId: string): Promise<SettingsOwner | null>;
+  /** Undeleted documents of a user (any of the three types may be missing). */
+  getAll(userId: string): Promise<StoredSettings[]>;
+  /** Throws NotFoundError (no active user), PreconditionFailedError (If-Match). */
+  write(input: SettingsWrite): Promise<SettingsWriteResult>;
+  /** Soft delete; throws NotFoundError when there is nothing to delete, PreconditionFailedError (If-Match). */
+  remove(userId: string, type: SettingsType, expectedVersion: number | null): Promise<SettingsRemoval>;
+  /** The current row of a type, deleted or not; null when there never was one. */
+  state(userId: string, type: SettingsType): Promise<SettingsState | null>;
+  history(query: HistoryQuery): Promise<SettingsHistoryEntry[]>;
+  historyVersion(userId: string, type: SettingsType, version: number): Promise<SettingsHistoryEntry | null>;
+}
+
+/** What one read of a user's fast copy found, per type. */
+export interface FastCopySlot {
+  /** The legacy key's content as the client returned it (null: no such key). */
+  readonly content: Readonly<Record<string, unknown>> | null;
+  readonly meta: FastCopyMeta | null;
+}
+
+export type FastCopySnapshot = Readonly<Record<SettingsType, FastCopySlot>>;
+
+/** Redis: the legacy-compatible copy bots read. */
+export interface FastCopyStore {
+  /** The three types and their meta in one round trip. */
+  read(base: string): Promise<FastCopySnapshot>;
+  /**
+   * Writes one type's copy (or its absence) unless the copy already holds a newer version, so a late
+   * or repeated refresh never puts an older document back.
+   */
+  write(base: string, state: FastCopyWrite): Promise<void>;
+}
+
+export type FastCopyWrite =
+  | { readonly type: SettingsType; readonly version: number; readonly updatedAt: Date; readonly deleted: false; readonly settings: SettingsDocument }
+  | { readonly type: SettingsType; readonly version: number; readonly updatedAt: Date; readonly deleted: true };

@@ -1,0 +1,18 @@
+import { lambda } from "./platform";
+import type { Platform } from "./platform";
+
+/**
+ * Exchange credentials (issue #9): sealed with AES-256-GCM under the EncryptionKey secret. Only the
+ * functions that seal (PUT) or open (the internal read) link a key; the masked read and the delete
+ * never see one. EncryptionPreviousKeys holds keys rotated out (comma-separated base64; `none` until
+ * the first rotation) and is linked only where values are opened.
+ */
+export function credentialsInfra({ api, secrets, postgres }: Platform) {
+  const previousKeys = new sst.Secret("EncryptionPreviousKeys", "none");
+  const fn = (handler: string, keys: readonly unknown[] = []) => lambda(handler, { link: [secrets.jwt, ...postgres, ...keys], memory: "256 MB" });
+  api.route("PUT /v1/users/{ref}/credentials/{exchange}", fn("functions/credentials-put.handler", [secrets.encryptionKey]));
+  api.route("GET /v1/users/{ref}/credentials/{exchange}", fn("functions/credentials-get.handler"));
+  api.route("DELETE /v1/users/{ref}/credentials/{exchange}", fn("functions/credentials-delete.handler"));
+  api.route("GET /v1/internal/users/{ref}/credentials/{exchange}", fn("functions/credentials-read-internal.handler", [secrets.encryptionKey, previousKeys]));
+  return { previousKeys };
+}
