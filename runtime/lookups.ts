@@ -13,6 +13,7 @@ import type { InvalidationDeliveryDeps } from "../core/lookups/invalidation";
 import { PostgresPendingInvalidations } from "../core/lookups/adapters/postgres-pending-invalidations";
 import { errorMessage } from "../core/errors";
 import type { OutboxDeliveryDeps } from "../core/outbox/delivery";
+import { PostgresOutbox } from "../core/outbox/adapters/postgres-outbox";
 import type { OutboxHandlers } from "../core/outbox/model";
 import { LookupStats } from "../core/lookups/stats";
 import { UpstashLookupCache } from "../core/lookups/adapters/upstash-lookup-cache";
@@ -20,7 +21,6 @@ import { redisClient, redisKeys } from "./clients/redis";
 import { database } from "./clients/postgres";
 import { configFor, once } from "./config";
 import { createMetrics } from "./metrics";
-import { outbox } from "./outbox";
 import { platform } from "./platform";
 import { sleep } from "../core/resilience/timeout";
 
@@ -45,6 +45,15 @@ export interface LookupWiringOptions {
   readonly legacy?: LegacyLookup;
 }
 
+/**
+ * The outbox as lookups use it (their invalidation rows). Built here rather than through
+ * runtime/outbox.ts, which imports this module lazily for the drain's handlers: a cycle through a
+ * dynamic import would make the bundler wrap both and keep code that tree shaking drops now.
+ */
+function lookupOutbox(): OutboxDeliveryDeps & { readonly store: PostgresOutbox } {
+  return once(lookupOutbox, () => ({ store: new PostgresOutbox(database()), log: platform().logger }));
+}
+
 /** The lookup service of this container: one cache, one breaker pair and one set of stats. */
 export function lookups(): LookupModule {
   return once(buildLookups, () => buildLookups());
@@ -56,7 +65,7 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
   const { metrics, sink } = createMetrics(platformConfig.SERVICE_NAME);
   const stats = new LookupStats(clock.now(), sink);
   const repository = new PostgresMappingRepository(database(), { onQuery: () => stats.databaseQuery(), ids });
-  const delivery = outbox();
+  const delivery = lookupOutbox();
   const { gate, cache, gated } = guardedCache(options, delivery);
   const invalidations: InvalidationDeliveryDeps = { outbox: delivery, cache, onUndelivered: (identifiers) => gate.remember(identifiers) };
   const legacy = options.legacy ?? new HttpLegacyLookup({ baseUrl: config.LEGACY_LOOKUP_URL });
@@ -94,7 +103,7 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
       if (resilient.healthy()) await drainInvalidations(deliveryDeps, resilient, 100);
     }, (error) => logger.warn("pending lookup invalidations not delivered", { reason: errorMessage(error) }));
     const guard = new InvalidationGate(
-      new PostgresPendingInvalidations(outbox().store),
+      new PostgresPendingInvalidations(lookupOutbox().store),
       () => clock.now().getTime(),
       logger,
       { ...defaultGateOptions, refreshMs: config.LOOKUP_PENDING_CHECK_MS, maxAgeMs: 5 * config.LOOKUP_PENDING_CHECK_MS },
@@ -126,7 +135,7 @@ function singleFlight(work: () => Promise<void>, onError: (error: unknown) => vo
 export function mappingImportDeps(options: { readonly withCache: boolean }): ImportDeps {
   const { ids } = platform();
   const cache: LookupCache = options.withCache ? new UpstashLookupCache(redisClient(), redisKeys(), ids) : noCache;
-  return { repository: new PostgresMappingRepository(database(), { ids }), cache, outbox: outbox(), ids };
+  return { repository: new PostgresMappingRepository(database(), { ids }), cache, outbox: lookupOutbox(), ids };
 }
 
 const refuse = () => Promise.reject(new Error("no cache configured"));
