@@ -21,6 +21,7 @@ export default $config({
     const { provisioningInfra } = await import("./infra/provisioning");
     const { telegramInfra } = await import("./infra/telegram");
     const { outboxInfra } = await import("./infra/outbox");
+    const { syncInfra } = await import("./infra/sync");
     const { credentialsInfra } = await import("./infra/credentials");
 
     const platform = platformInfra();
@@ -29,6 +30,7 @@ export default $config({
     lookupsInfra(platform);
     telegramInfra(platform);
     outboxInfra(platform);
+    syncInfra(platform);
     credentialsInfra(platform);
 
     return { api: platform.api.url };

@@ -79,6 +79,18 @@ export const lookupConfigSchema = z.object({
   LOOKUP_CACHE_RESET_MS: positiveInt(2_000),
   /** How often a container re-reads the undelivered lookup invalidations (core/lookups/invalidation-gate.ts). */
   LOOKUP_PENDING_CHECK_MS: positiveInt(1_000),
+  /** Legacy calls in flight at once per container; more wait (within their own budget) for a free slot. */
+  LEGACY_LOOKUP_MAX_IN_FLIGHT: positiveInt(8),
+  /** A legacy reply body longer than this is aborted while it is read (a valid answer is under 200 bytes). */
+  LEGACY_LOOKUP_MAX_BODY_BYTES: positiveInt(16 * 1024),
+});
+
+/** Fleet-wide lookup figures in Redis (core/lookups/fleet-stats.ts). */
+export const lookupStatsConfigSchema = z.object({
+  /** A container writes its counts at most this often, in the background. */
+  LOOKUP_STATS_FLUSH_INTERVAL_MS: positiveInt(1_000),
+  /** Longest one write of the counts may take before it is left to the next one. */
+  LOOKUP_STATS_FLUSH_TIMEOUT_MS: positiveInt(1_000),
 });
 
 export const provisioningConfigSchema = z.object({
@@ -114,6 +126,16 @@ export const alertConfigSchema = z.object({
 export const outboxConfigSchema = z.object({
   /** Rows a drain claims per batch. */
   OUTBOX_DRAIN_BATCH: positiveInt(100),
+});
+
+/** The scheduled Redis -> Postgres sync (core/sync); the schedule itself is in infra/sync.ts. */
+export const syncConfigSchema = z.object({
+  /** SCAN COUNT: keys examined per page (each page is one pipeline, one plan query, one write). */
+  SYNC_PAGE_SIZE: positiveInt(500),
+  /** Time kept free before the function's timeout, on top of the slowest page of the run. */
+  SYNC_RESERVE_MS: positiveInt(5_000),
+  /** A run's lock frees itself this long after its last cursor save (a run that died). */
+  SYNC_LEASE_MS: positiveInt(120_000),
 });
 
 const booleanFlag = z.pipe(
@@ -180,6 +202,7 @@ export type LookupConfig = z.infer<typeof lookupConfigSchema>;
 export type ProvisioningConfig = z.infer<typeof provisioningConfigSchema>;
 export type SystemModeConfig = z.infer<typeof systemModeConfigSchema>;
 export type AlertConfig = z.infer<typeof alertConfigSchema>;
+export type SyncConfig = z.infer<typeof syncConfigSchema>;
 export type OutboxConfig = z.infer<typeof outboxConfigSchema>;
 export type ExchangeConfig = z.infer<typeof exchangeConfigSchema>;
 export type TelegramApiConfig = z.infer<typeof telegramApiConfigSchema>;

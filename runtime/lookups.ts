@@ -1,11 +1,11 @@
 import type { Redis } from "@upstash/redis";
-import { lookupConfigSchema } from "../core/config";
+import { lookupConfigSchema, lookupStatsConfigSchema } from "../core/config";
 import { HttpLegacyLookup } from "../core/lookups/adapters/http-legacy-lookup";
 import { LookupService, defaultLookupOptions } from "../core/lookups/lookup-service";
 import type { MappingAdminDeps } from "../core/lookups/mapping-admin";
 import { PostgresMappingRepository } from "../core/lookups/adapters/postgres-mapping-repository";
 import type { ImportDeps } from "../core/lookups/import";
-import type { LegacyLookup, LookupCache } from "../core/lookups/ports";
+import type { BreakerStates, LegacyLookup, LookupCache } from "../core/lookups/ports";
 import { ResilientLookupCache } from "../core/lookups/resilient-cache";
 import { GatedLookupCache, InvalidationGate, defaultGateOptions } from "../core/lookups/invalidation-gate";
 import { drainInvalidations, lookupInvalidationHandlers } from "../core/lookups/invalidation";
@@ -17,6 +17,9 @@ import { PostgresOutbox } from "../core/outbox/adapters/postgres-outbox";
 import type { OutboxHandlers } from "../core/outbox/model";
 import { LookupStats } from "../core/lookups/stats";
 import { UpstashLookupCache } from "../core/lookups/adapters/upstash-lookup-cache";
+import { UpstashFleetStatsStore } from "../core/lookups/adapters/upstash-fleet-stats";
+import { FleetStatsRecorder, defaultFleetStatsOptions } from "../core/lookups/fleet-stats";
+import type { FleetStatsDeps } from "../core/lookups/fleet-stats";
 import { redisClient, redisKeys } from "./clients/redis";
 import { database } from "./clients/postgres";
 import { configFor, once } from "./config";
@@ -37,6 +40,8 @@ export interface LookupModule {
   readonly legacy: LegacyLookup;
   readonly repository: PostgresMappingRepository;
   readonly metrics: ReturnType<typeof createMetrics>["metrics"];
+  /** This container's counts on their way to Redis (fleet-wide figures). */
+  readonly fleet: FleetStatsRecorder;
 }
 
 /** Parts a test may swap (a dead or hanging Redis, a scripted legacy service); the rest is wired as in Lambda. */
@@ -56,7 +61,23 @@ function lookupOutbox(): OutboxDeliveryDeps & { readonly store: PostgresOutbox }
 
 /** The lookup service of this container: one cache, one breaker pair and one set of stats. */
 export function lookups(): LookupModule {
-  return once(buildLookups, () => buildLookups());
+  return once(buildLookups, () => (containerModule = buildLookups()));
+}
+
+let containerModule: LookupModule | undefined;
+
+/**
+ * Writes this container's pending counts now, if it built the lookup module. In Lambda the stats
+ * function has none (its container serves no lookups); on the dev server, where every function
+ * shares one process, this makes the figures include the lookups just served.
+ */
+export async function flushContainerLookupStats(): Promise<void> {
+  await containerModule?.fleet.flush();
+}
+
+/** What the stats function reads: the per-minute figures in Redis. */
+export function lookupFleetStats(): FleetStatsDeps {
+  return once(lookupFleetStats, () => ({ store: new UpstashFleetStatsStore(redisClient(), redisKeys()), clock: platform().clock }));
 }
 
 export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
@@ -87,7 +108,9 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
       fillLockMs: Math.max(defaultLookupOptions.fillLockMs, config.LEGACY_LOOKUP_TIMEOUT_MS + 500),
     },
   });
-  return { service, admin: { repository, invalidations }, repository, stats, cache, gate, invalidations, legacy, metrics };
+  const fleet = fleetRecorder(options.redis ?? redisClient(), () => ({ legacy: legacy.breakerState(), cache: cache.breakerState() }));
+  stats.observe((counter) => fleet.record(counter));
+  return { service, admin: { repository, invalidations }, repository, stats, cache, gate, invalidations, legacy, metrics, fleet };
 
   /** Redis with its timeout and breaker, behind the gate of undelivered invalidations. */
   function guardedCache(wiring: LookupWiringOptions, deliveryDeps: OutboxDeliveryDeps) {
@@ -126,6 +149,19 @@ function singleFlight(work: () => Promise<void>, onError: (error: unknown) => vo
       .catch(onError)
       .finally(() => (running = undefined));
   };
+}
+
+function fleetRecorder(redis: Redis, breakers: () => BreakerStates): FleetStatsRecorder {
+  const config = configFor(lookupStatsConfigSchema);
+  const { logger, clock, ids } = platform();
+  return new FleetStatsRecorder({
+    store: new UpstashFleetStatsStore(redis, redisKeys()),
+    clock,
+    log: logger,
+    container: ids.uuid(),
+    breakers,
+    options: { ...defaultFleetStatsOptions, flushIntervalMs: config.LOOKUP_STATS_FLUSH_INTERVAL_MS, flushTimeoutMs: config.LOOKUP_STATS_FLUSH_TIMEOUT_MS },
+  });
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { OutboxMessage } from "../outbox/model";
 import type { Identifier } from "./identifier";
 import type { CachedLookup, LegacyAnswer, Mapping, MappingSource } from "./model";
+import type { StatCounts } from "./stats";
 
 export interface MappingInput {
   readonly userId: string;
@@ -92,3 +93,23 @@ export interface LegacyLookup {
   lookup(identifier: Identifier, deadlineMs: number): Promise<LegacyAnswer | null>;
   breakerState(): "closed" | "open" | "half-open" | "disabled";
 }
+
+export const breakerNames = ["legacy", "cache"] as const;
+export type BreakerName = (typeof breakerNames)[number];
+export type BreakerStates = Readonly<Record<BreakerName, string>>;
+
+/** One container's figures for one minute: absolute counts, and its breakers as of `stampMs`. */
+export interface ContainerMinute {
+  readonly minute: number;
+  readonly container: string;
+  readonly counts: Readonly<Partial<StatCounts>>;
+  readonly breakers?: { readonly stampMs: number; readonly states: BreakerStates } | undefined;
+}
+
+/** Where the per-minute figures live (Redis). */
+export interface FleetStatsStore {
+  /** Keeps, per field, the larger count and the newer breaker report (a late write never goes back). */
+  write(minutes: readonly ContainerMinute[], ttlSeconds: number): Promise<void>;
+  read(minutes: readonly number[]): Promise<ContainerMinute[]>;
+}
+

@@ -7,84 +7,153 @@ export interface MetricsSink {
 
 export const noMetrics: MetricsSink = { count: () => undefined };
 
+/** Every counter lookups keep, by the name it has in Redis (fleet figures) and in the snapshot. */
+export const statCounters = [
+  "tier.cache",
+  "tier.database",
+  "tier.legacy",
+  "tier.direct",
+  "notFound",
+  "negativeHits",
+  "unavailable",
+  "databaseQueries",
+  "cacheErrors",
+  "legacyErrors",
+  "legacyShortCircuits",
+  "legacyConflicts",
+  "legacyBusy",
+  "fillWaits",
+] as const;
+export type StatCounter = (typeof statCounters)[number];
+export type StatCounts = Record<StatCounter, number>;
+
+export function zeroCounts(): StatCounts {
+  return Object.fromEntries(statCounters.map((name) => [name, 0])) as StatCounts;
+}
+
+export function isStatCounter(name: string): name is StatCounter {
+  return (statCounters as readonly string[]).includes(name);
+}
+
 export interface LookupStatsSnapshot {
   readonly since: string;
   readonly lookups: number;
   readonly byTier: Readonly<Record<LookupSource, number>>;
   readonly notFound: number;
   readonly negativeHits: number;
+  /** Lookups answered 503: the legacy service could not be asked and no other tier knew. */
+  readonly unavailable: number;
   readonly hitRate: number;
   readonly databaseQueries: number;
   readonly cacheErrors: number;
   readonly legacyErrors: number;
   readonly legacyShortCircuits: number;
+  /** Legacy answers refused (another identifier, a deactivated user, another user's okx uid, an invalid Telegram id). */
+  readonly legacyConflicts: number;
+  /** Legacy calls not made because this container's in-flight limit stayed full for the call's whole budget. */
+  readonly legacyBusy: number;
   readonly fillWaits: number;
 }
 
-/** Counters since this container started, mirrored to metrics as they change. */
+/** The snapshot of a set of counts (one container's, or the fleet's sum over a window). */
+export function snapshotOf(counts: Readonly<StatCounts>, since: Date): LookupStatsSnapshot {
+  const byTier = { cache: counts["tier.cache"], database: counts["tier.database"], legacy: counts["tier.legacy"], direct: counts["tier.direct"] };
+  const resolved = byTier.cache + byTier.database + byTier.legacy + byTier.direct;
+  const lookups = resolved + counts.notFound + counts.unavailable;
+  const cacheAnswers = byTier.cache + counts.negativeHits;
+  return {
+    since: since.toISOString(),
+    lookups,
+    byTier,
+    notFound: counts.notFound,
+    negativeHits: counts.negativeHits,
+    unavailable: counts.unavailable,
+    hitRate: lookups === 0 ? 0 : Math.round((cacheAnswers / lookups) * 10_000) / 10_000,
+    databaseQueries: counts.databaseQueries,
+    cacheErrors: counts.cacheErrors,
+    legacyErrors: counts.legacyErrors,
+    legacyShortCircuits: counts.legacyShortCircuits,
+    legacyConflicts: counts.legacyConflicts,
+    legacyBusy: counts.legacyBusy,
+    fillWaits: counts.fillWaits,
+  };
+}
+
+/** Metric names of the counters that CloudWatch receives too (names kept from before the fleet figures). */
+const METRIC_NAMES: Partial<Record<StatCounter, string>> = {
+  "tier.cache": "LookupTier_cache",
+  "tier.database": "LookupTier_database",
+  "tier.legacy": "LookupTier_legacy",
+  "tier.direct": "LookupTier_direct",
+  notFound: "LookupNotFound",
+  negativeHits: "LookupNegativeHit",
+  unavailable: "LookupUnavailable",
+  databaseQueries: "LookupDatabaseQuery",
+  cacheErrors: "LookupCacheDegraded",
+  legacyErrors: "LookupLegacyError",
+  legacyShortCircuits: "LookupLegacyShortCircuit",
+  legacyConflicts: "LookupLegacyConflict",
+  legacyBusy: "LookupLegacyBusy",
+};
+
+/** Also told about every count: the fleet-wide recorder (fleet-stats.ts), which batches them to Redis. */
+export type CountObserver = (counter: StatCounter) => void;
+
+/** Counters since this container started, mirrored to metrics (and to the fleet recorder) as they change. */
 export class LookupStats {
-  private readonly tiers: Record<LookupSource, number> = { cache: 0, database: 0, legacy: 0, direct: 0 };
-  private notFound = 0;
-  private negativeHits = 0;
-  private databaseQueries = 0;
-  private cacheErrors = 0;
-  private legacyErrors = 0;
-  private legacyShortCircuits = 0;
-  private fillWaits = 0;
+  private readonly counts = zeroCounts();
+  private observer: CountObserver = () => undefined;
 
   constructor(
     private readonly since: Date,
     private readonly metrics: MetricsSink = noMetrics,
   ) {}
 
+  /** Sends every later count to `observer` too (one per container: the wiring's fleet recorder). */
+  observe(observer: CountObserver): void {
+    this.observer = observer;
+  }
+
+  private add(counter: StatCounter): void {
+    this.counts[counter] += 1;
+    const metric = METRIC_NAMES[counter];
+    if (metric) this.metrics.count(metric);
+    this.observer(counter);
+  }
+
   resolved(source: LookupSource): void {
-    this.tiers[source] += 1;
-    this.metrics.count(`LookupTier_${source}`);
+    this.add(`tier.${source}`);
   }
   unknown(fromNegativeCache: boolean): void {
-    this.notFound += 1;
-    this.metrics.count("LookupNotFound");
-    if (fromNegativeCache) {
-      this.negativeHits += 1;
-      this.metrics.count("LookupNegativeHit");
-    }
+    this.add("notFound");
+    if (fromNegativeCache) this.add("negativeHits");
+  }
+  unavailable(): void {
+    this.add("unavailable");
   }
   databaseQuery(): void {
-    this.databaseQueries += 1;
-    this.metrics.count("LookupDatabaseQuery");
+    this.add("databaseQueries");
   }
   cacheError(): void {
-    this.cacheErrors += 1;
-    this.metrics.count("LookupCacheDegraded");
+    this.add("cacheErrors");
   }
   legacyError(): void {
-    this.legacyErrors += 1;
-    this.metrics.count("LookupLegacyError");
+    this.add("legacyErrors");
   }
   legacyShortCircuit(): void {
-    this.legacyShortCircuits += 1;
-    this.metrics.count("LookupLegacyShortCircuit");
+    this.add("legacyShortCircuits");
+  }
+  legacyConflict(): void {
+    this.add("legacyConflicts");
+  }
+  legacyBusy(): void {
+    this.add("legacyBusy");
   }
   fillWait(): void {
-    this.fillWaits += 1;
+    this.add("fillWaits");
   }
 
   snapshot(): LookupStatsSnapshot {
-    const resolved = Object.values(this.tiers).reduce((sum, n) => sum + n, 0);
-    const lookups = resolved + this.notFound;
-    const cacheAnswers = this.tiers.cache + this.negativeHits;
-    return {
-      since: this.since.toISOString(),
-      lookups,
-      byTier: { ...this.tiers },
-      notFound: this.notFound,
-      negativeHits: this.negativeHits,
-      hitRate: lookups === 0 ? 0 : Math.round((cacheAnswers / lookups) * 10_000) / 10_000,
-      databaseQueries: this.databaseQueries,
-      cacheErrors: this.cacheErrors,
-      legacyErrors: this.legacyErrors,
-      legacyShortCircuits: this.legacyShortCircuits,
-      fillWaits: this.fillWaits,
-    };
+    return snapshotOf(this.counts, this.since);
   }
 }

@@ -107,6 +107,11 @@ export class RedisKeys {
   }
 
   // ---- trust (invalidation outbox, fleet stats) ----
+
+  /** Fleet-wide lookup counters of one minute (epoch minute): a hash with a field per container and counter. */
+  lookupStatsMinute(minute: number): string {
+    return this.key("stats", "lookups", "v1", minute);
+  }
 }
 
 /** The legacy position and order layouts that `ops migrate-keys` moves into the standard. */

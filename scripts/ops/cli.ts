@@ -11,6 +11,7 @@ import { importMappingsCommand } from "./import-mappings";
 import { migrateCommand } from "./migrate";
 import { provisioningStatusCommand } from "./provisioning-status";
 import { redriveDlqCommand } from "./redrive-dlq";
+import { syncIdentifiersCommand } from "./sync";
 import { telegramCommand } from "./telegram";
 import { tokenCommand } from "./token";
 
@@ -20,6 +21,7 @@ const COMMANDS: readonly OpsCommand[] = [
   migrateCommand,
   provisioningStatusCommand,
   redriveDlqCommand,
+  syncIdentifiersCommand,
   telegramCommand,
   tokenCommand,
 ] as readonly OpsCommand[];

@@ -128,10 +128,11 @@ describe("legacy breaker through the API", () => {
     const stats = async () => (await api<StatsBody>("GET", "/v1/admin/stats", { token: admin })).body;
     const lookup = (identifier: string) => api<LookupBody>("GET", `/v1/lookups/${identifier}`, { token: service });
     const before = await stats();
-    expect(before.breakers.legacy).toBe("closed");
+    // No container has served a lookup yet, so none has reported its breakers.
+    expect(before.breakers.legacy).toBe("none");
 
     for (let failure = 1; failure <= LEGACY_VOLUME_THRESHOLD; failure++) {
-      expect((await stats()).breakers.legacy).toBe("closed");
+      if (failure > 1) expect((await stats()).breakers.legacy).toBe("closed");
       const response = await lookup(okxUid());
       expect(response.status).toBe(404);
       expect(response.elapsedMs).toBeGreaterThanOrEqual(LEGACY_FAIL_DELAY_MS - 5);

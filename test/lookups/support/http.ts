@@ -43,8 +43,11 @@ export interface ErrorBody {
 export type BatchResult = { readonly identifier: string; readonly kind: string; readonly found: false } | (LookupBody & { readonly found: true });
 
 export interface StatsBody {
+  readonly window: { readonly from: string; readonly to: string; readonly minutes: number };
+  readonly containers: number;
   readonly lookups: LookupStatsSnapshot;
   readonly breakers: { readonly legacy: string; readonly cache: string };
+  readonly breakerContainers: { readonly legacy: Record<string, number>; readonly cache: Record<string, number> };
 }
 
 export interface ApiResponse<T> {
