@@ -8,13 +8,10 @@ import type { ImportDeps } from "../core/lookups/import";
 import type { BreakerStates, LegacyLookup, LookupCache } from "../core/lookups/ports";
 import { ResilientLookupCache } from "../core/lookups/resilient-cache";
 import { GatedLookupCache, InvalidationGate, defaultGateOptions } from "../core/lookups/invalidation-gate";
-import { drainInvalidations, lookupInvalidationHandlers } from "../core/lookups/invalidation";
 import type { InvalidationDeliveryDeps } from "../core/lookups/invalidation";
 import { PostgresPendingInvalidations } from "../core/lookups/adapters/postgres-pending-invalidations";
-import { errorMessage } from "../core/errors";
 import type { OutboxDeliveryDeps } from "../core/outbox/delivery";
 import { PostgresOutbox } from "../core/outbox/adapters/postgres-outbox";
-import type { OutboxHandlers } from "../core/outbox/model";
 import { LookupStats } from "../core/lookups/stats";
 import { UpstashLookupCache } from "../core/lookups/adapters/upstash-lookup-cache";
 import { UpstashFleetStatsStore } from "../core/lookups/adapters/upstash-fleet-stats";
@@ -87,7 +84,7 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
   const stats = new LookupStats(clock.now(), sink);
   const repository = new PostgresMappingRepository(database(), { onQuery: () => stats.databaseQuery(), ids });
   const delivery = lookupOutbox();
-  const { gate, cache, gated } = guardedCache(options, delivery);
+  const { gate, cache, gated } = guardedCache(options);
   const invalidations: InvalidationDeliveryDeps = { outbox: delivery, cache, onUndelivered: (identifiers) => gate.remember(identifiers) };
   const legacy = options.legacy ?? new HttpLegacyLookup({ baseUrl: config.LEGACY_LOOKUP_URL });
   const service = new LookupService({
@@ -113,7 +110,7 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
   return { service, admin: { repository, invalidations }, repository, stats, cache, gate, invalidations, legacy, metrics, fleet };
 
   /** Redis with its timeout and breaker, behind the gate of undelivered invalidations. */
-  function guardedCache(wiring: LookupWiringOptions, deliveryDeps: OutboxDeliveryDeps) {
+  function guardedCache(wiring: LookupWiringOptions) {
     const upstash = new UpstashLookupCache(wiring.redis ?? redisClient(), redisKeys(), ids, Math.max(5_000, 2 * config.LEGACY_LOOKUP_TIMEOUT_MS));
     const resilient: ResilientLookupCache = new ResilientLookupCache(
       upstash,
@@ -121,34 +118,14 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
       stats,
       logger,
     );
-    const deliverOwed = singleFlight(async () => {
-      // Only while Redis answers: against an open breaker every row would just be rescheduled.
-      if (resilient.healthy()) await drainInvalidations(deliveryDeps, resilient, 100);
-    }, (error) => logger.warn("pending lookup invalidations not delivered", { reason: errorMessage(error) }));
     const guard = new InvalidationGate(
       new PostgresPendingInvalidations(lookupOutbox().store),
       () => clock.now().getTime(),
       logger,
       { ...defaultGateOptions, refreshMs: config.LOOKUP_PENDING_CHECK_MS, maxAgeMs: 5 * config.LOOKUP_PENDING_CHECK_MS },
-      deliverOwed,
     );
     return { gate: guard, cache: resilient, gated: new GatedLookupCache(resilient, guard) };
   }
-}
-
-/** The outbox handlers of lookups (runtime/outbox.ts): invalidations through this container's cache and breaker. */
-export function lookupOutboxHandlers(): OutboxHandlers {
-  return lookupInvalidationHandlers(lookups().cache);
-}
-
-/** Runs `work` in the background, one run at a time; a call while one runs is dropped. */
-function singleFlight(work: () => Promise<void>, onError: (error: unknown) => void): () => void {
-  let running: Promise<void> | undefined;
-  return () => {
-    running ??= work()
-      .catch(onError)
-      .finally(() => (running = undefined));
-  };
 }
 
 function fleetRecorder(redis: Redis, breakers: () => BreakerStates): FleetStatsRecorder {

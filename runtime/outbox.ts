@@ -26,7 +26,7 @@ export function outbox(): OutboxModule {
  */
 const handlerSources: readonly (() => Promise<OutboxHandlers>)[] = [
   // lookups.invalidate: cache invalidations owed by mapping changes (core/lookups/invalidation.ts).
-  async () => (await import("./lookups")).lookupOutboxHandlers(),
+  async () => (await import("./lookup-invalidations")).lookupOutboxHandlers(),
 ];
 
 export async function outboxHandlers(): Promise<OutboxHandlers> {

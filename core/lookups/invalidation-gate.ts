@@ -3,7 +3,7 @@ import type { LogPort } from "../observability/log-port";
 import { withTimeout } from "../resilience/timeout";
 import type { Identifier } from "./identifier";
 import { identifierKey } from "./invalidation";
-import type { CacheRead, CacheWrite, LookupCache, RequestCache, RequestScopedCache } from "./ports";
+import type { CacheRead, RequestCache, RequestScopedCache } from "./ports";
 
 /** Undelivered lookup invalidations (the outbox rows of the topic), read from Postgres. */
 export interface PendingInvalidations {
@@ -50,8 +50,6 @@ export class InvalidationGate {
     private readonly nowMs: () => number,
     private readonly log: LogPort,
     private readonly options: InvalidationGateOptions = defaultGateOptions,
-    /** Told when the refresh found undelivered rows (so the container can deliver them). */
-    private readonly onPending: () => void = () => undefined,
   ) {}
 
   /** A cache call failed here: the next read with an entry refreshes the list first. */
@@ -100,7 +98,6 @@ export class InvalidationGate {
     try {
       const { identifiers, more } = await this.pending.list(this.options.limit);
       this.known = { keys: new Set(identifiers.map(identifierKey)), all: more, atMs: startedMs };
-      if (identifiers.length > 0 || more) this.onPending();
     } catch (error) {
       // Waited for again only after refreshMs: a failing Postgres must not cost each read a query.
       this.known = { keys: this.known?.keys ?? new Set(), all: this.known?.all ?? false, atMs: startedMs - this.options.maxAgeMs + this.options.refreshMs };
@@ -130,49 +127,20 @@ async function gatedReadOrLock(gate: InvalidationGate, identifier: Identifier, r
   return trusted(identifier) ? read : { entry: null, slot: null, locked: true };
 }
 
-function gatedView<C extends LookupCache>(gate: InvalidationGate, inner: C): LookupCache {
-  return {
-    getMany: async (identifiers) => gatedReads(gate, identifiers, await inner.getMany(identifiers)),
-    getOrLockFill: async (identifier, ttlMs) => gatedReadOrLock(gate, identifier, await inner.getOrLockFill(identifier, ttlMs)),
-    setMany: (entries: readonly CacheWrite[], releaseFillOf?: Identifier) => inner.setMany(entries, releaseFillOf),
-    invalidate: (identifiers) => inner.invalidate(identifiers),
-    releaseFill: (identifier) => inner.releaseFill(identifier),
-  };
-}
-
 /** The lookup cache behind the gate: entries with a pending invalidation read as absent. */
 export class GatedLookupCache implements RequestScopedCache {
-  private readonly view: LookupCache;
-
   constructor(
     private readonly inner: RequestScopedCache,
     private readonly gate: InvalidationGate,
-  ) {
-    this.view = gatedView(gate, inner);
-  }
+  ) {}
 
   forRequest(): RequestCache {
     const scoped = this.inner.forRequest();
-    return { ...gatedView(this.gate, scoped), invalidateOrThrow: (identifiers) => scoped.invalidateOrThrow(identifiers) };
-  }
-
-  getMany(identifiers: readonly Identifier[]): Promise<CacheRead[]> {
-    return this.view.getMany(identifiers);
-  }
-
-  getOrLockFill(identifier: Identifier, ttlMs: number): Promise<CacheRead & { locked: boolean }> {
-    return this.view.getOrLockFill(identifier, ttlMs);
-  }
-
-  setMany(entries: readonly CacheWrite[], releaseFillOf?: Identifier): Promise<void> {
-    return this.view.setMany(entries, releaseFillOf);
-  }
-
-  invalidate(identifiers: readonly Identifier[]): Promise<void> {
-    return this.view.invalidate(identifiers);
-  }
-
-  releaseFill(identifier: Identifier): Promise<void> {
-    return this.view.releaseFill(identifier);
+    const gate = this.gate;
+    return {
+      ...scoped,
+      getMany: async (identifiers) => gatedReads(gate, identifiers, await scoped.getMany(identifiers)),
+      getOrLockFill: async (identifier, ttlMs) => gatedReadOrLock(gate, identifier, await scoped.getOrLockFill(identifier, ttlMs)),
+    };
   }
 }

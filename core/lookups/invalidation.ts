@@ -1,6 +1,5 @@
 import { deliverCommitted } from "../outbox/delivery";
 import type { OutboxDeliveryDeps } from "../outbox/delivery";
-import { drainOutbox } from "../outbox/drain";
 import type { OutboxHandlers, OutboxMessage } from "../outbox/model";
 import { identifierKinds } from "./identifier";
 import type { Identifier, IdentifierKind } from "./identifier";
@@ -101,11 +100,3 @@ export async function deliverInvalidation(
   return { delivered: false, reason: failure.reason };
 }
 
-/**
- * Delivers the due invalidations still in the outbox (what a container does when it finds some and
- * Redis answers again; the drain function does the same on its schedule). Returns rows delivered.
- */
-export async function drainInvalidations(outbox: OutboxDeliveryDeps, cache: OwedInvalidationCache, limit: number): Promise<number> {
-  const report = await drainOutbox(outbox, { handlers: lookupInvalidationHandlers(cache), limit, batches: 5, concurrency: 4 });
-  return report.delivered;
-}

@@ -78,8 +78,8 @@ export interface RequestCache extends LookupCache {
   invalidateOrThrow(identifiers: readonly Identifier[]): Promise<void>;
 }
 
-/** A cache that hands out per-request views; its own calls never throw. */
-export interface RequestScopedCache extends LookupCache {
+/** A cache that hands out per-request views (what the lookup service reads through). */
+export interface RequestScopedCache {
   forRequest(): RequestCache;
 }
 

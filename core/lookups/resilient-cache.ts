@@ -32,7 +32,7 @@ interface RequestScope {
  * logged, and after repeated failures a breaker skips Redis until a trial call succeeds. Reads then
  * miss, writes are dropped, and the database answers; a lookup never fails because of the cache.
  */
-export class ResilientLookupCache implements RequestScopedCache {
+export class ResilientLookupCache implements LookupCache, RequestScopedCache {
   private readonly breaker: CircuitBreaker<[() => Promise<unknown>], unknown>;
   private consecutiveFailures = 0;
   private readonly openAfterFailures: number;
@@ -141,10 +141,6 @@ export class ResilientLookupCache implements RequestScopedCache {
     return this.guarded("unlock", () => this.inner.releaseFill(identifier), undefined);
   }
 
-  /** Whether calls go to Redis now (closed, or a trial is allowed). */
-  healthy(): boolean {
-    return !this.breaker.opened || this.breaker.halfOpen;
-  }
 
   breakerState(): BreakerState {
     return breakerStateOf(this.breaker);
