@@ -21,6 +21,7 @@ export default $config({
     const { provisioningInfra } = await import("./infra/provisioning");
     const { telegramInfra } = await import("./infra/telegram");
     const { outboxInfra } = await import("./infra/outbox");
+    const { positionsInfra } = await import("./infra/positions");
     const { syncInfra } = await import("./infra/sync");
     const { credentialsInfra } = await import("./infra/credentials");
 
@@ -30,6 +31,7 @@ export default $config({
     lookupsInfra(platform);
     telegramInfra(platform);
     outboxInfra(platform);
+    positionsInfra(platform);
     syncInfra(platform);
     credentialsInfra(platform);
 

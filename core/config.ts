@@ -182,6 +182,17 @@ export const telegramWebhookConfigSchema = z.object({
 });
 
 /**
+ * The shared read-through cache (core/cache) of every capability that caches views. Marked pure so
+ * that bundles of functions that never read it drop it (the lookups handlers sit at their budget).
+ */
+export const cacheConfigSchema = /* @__PURE__ */ z.object({
+  /** Longest a cache call to Redis may take before the read goes to the source. */
+  CACHE_STORE_TIMEOUT_MS: /* @__PURE__ */ positiveInt(200),
+  /** How long after its TTL an entry is still served (marked stale) when its source fails. */
+  CACHE_STALE_IF_ERROR_SECONDS: /* @__PURE__ */ positiveInt(60),
+});
+
+/**
  * Exchange credentials' key ring: ENCRYPTION_KEY (the EncryptionKey secret, 32 bytes base64) seals
  * every new or rotated value; ENCRYPTION_PREVIOUS_KEYS (the EncryptionPreviousKeys secret,
  * comma-separated base64, empty or `none` for none) still open what they sealed until
@@ -207,6 +218,7 @@ export type OutboxConfig = z.infer<typeof outboxConfigSchema>;
 export type ExchangeConfig = z.infer<typeof exchangeConfigSchema>;
 export type TelegramApiConfig = z.infer<typeof telegramApiConfigSchema>;
 export type TelegramWebhookConfig = z.infer<typeof telegramWebhookConfigSchema>;
+export type CacheConfig = z.infer<typeof cacheConfigSchema>;
 export type CredentialsConfig = z.infer<typeof credentialsConfigSchema>;
 export type ConfigSource = Readonly<Record<string, string | undefined>>;
 

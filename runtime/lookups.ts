@@ -6,6 +6,7 @@ import type { MappingAdminDeps } from "../core/lookups/mapping-admin";
 import { PostgresMappingRepository } from "../core/lookups/adapters/postgres-mapping-repository";
 import type { ImportDeps } from "../core/lookups/import";
 import type { BreakerStates, LegacyLookup, LookupCache } from "../core/lookups/ports";
+import type { LookupInvalidation } from "../core/provisioning/ports";
 import { ResilientLookupCache } from "../core/lookups/resilient-cache";
 import { GatedLookupCache, InvalidationGate, defaultGateOptions } from "../core/lookups/invalidation-gate";
 import type { InvalidationDeliveryDeps } from "../core/lookups/invalidation";
@@ -138,6 +139,19 @@ function fleetRecorder(redis: Redis, breakers: () => BreakerStates): FleetStatsR
     container: ids.uuid(),
     breakers,
     options: { ...defaultFleetStatsOptions, flushIntervalMs: config.LOOKUP_STATS_FLUSH_INTERVAL_MS, flushTimeoutMs: config.LOOKUP_STATS_FLUSH_TIMEOUT_MS },
+  });
+}
+
+/**
+ * Only the cache's invalidation, for user creation (API and queue worker): the same breaker-guarded
+ * cache without the lookup service, legacy client or metrics, which those functions never use.
+ */
+export function lookupInvalidation(): LookupInvalidation {
+  return once(lookupInvalidation, () => {
+    const config = configFor(lookupConfigSchema);
+    const { logger, clock, ids } = platform();
+    const cache = new UpstashLookupCache(redisClient(), redisKeys(), ids);
+    return new ResilientLookupCache(cache, { timeoutMs: config.LOOKUP_CACHE_TIMEOUT_MS }, new LookupStats(clock.now()), logger);
   });
 }
 

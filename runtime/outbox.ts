@@ -3,7 +3,9 @@ import { PostgresOutbox, defaultOutboxOptions } from "../core/outbox/adapters/po
 import type { OutboxDeliveryDeps } from "../core/outbox/delivery";
 import type { OutboxHandlers } from "../core/outbox/model";
 import { database } from "./clients/postgres";
+import { cacheOutbox } from "./cache";
 import { configFor, once } from "./config";
+import { lookupOutboxHandlers } from "./lookup-invalidations";
 import { platform } from "./platform";
 
 export interface OutboxModule extends OutboxDeliveryDeps {
@@ -26,7 +28,11 @@ export function outbox(): OutboxModule {
  */
 const handlerSources: readonly (() => Promise<OutboxHandlers>)[] = [
   // lookups.invalidate: cache invalidations owed by mapping changes (core/lookups/invalidation.ts).
-  async () => (await import("./lookup-invalidations")).lookupOutboxHandlers(),
+  async () => lookupOutboxHandlers(),
+  // core/cache: tag bumps owed by committed writes (reconciliation events, equity, …). A static
+  // import: only the drain imports this module, and a dynamic one made esbuild wrap core/config
+  // lazily, which defeats tree shaking of zod/locales (every locale in the bundle).
+  async () => cacheOutbox(),
 ];
 
 export async function outboxHandlers(): Promise<OutboxHandlers> {

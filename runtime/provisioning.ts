@@ -1,16 +1,17 @@
 import { provisioningConfigSchema, systemModeConfigSchema } from "../core/config";
-import { PostgresProvisioningStore, noDefaultSettings } from "../core/provisioning/adapters/postgres-provisioning-store";
+import { PostgresProvisioningStore } from "../core/provisioning/adapters/postgres-provisioning-store";
 import { PostgresSystemModeStore } from "../core/provisioning/adapters/postgres-system-mode-store";
 import { UpstashSystemModeCopy } from "../core/provisioning/adapters/upstash-system-mode-copy";
 import type { CreateUserDeps } from "../core/provisioning/create-user";
 import type { ProvisionDeps } from "../core/provisioning/provision-from-queue";
+import { defaultSettingsStatements } from "../core/settings/adapters/postgres-settings-store";
 import { SystemModeReader } from "../core/provisioning/system-mode";
 import type { SwitchModeDeps } from "../core/provisioning/system-mode";
 import { database } from "./clients/postgres";
 import { redisClient, redisKeys } from "./clients/redis";
 import { configFor, once } from "./config";
 import { recordHealth } from "./health-events";
-import { lookups } from "./lookups";
+import { lookupInvalidation } from "./lookups";
 import { platform } from "./platform";
 
 /** Round trips to Postgres made by provisioning and the mode reader in this container (bench figures). */
@@ -21,15 +22,14 @@ const countQuery = () => {
 
 /** Users, keys and provisioning records in Postgres; default settings join the creation transaction. */
 export function provisioningStore(): PostgresProvisioningStore {
-  // The settings capability's default-settings statements are wired here when they land on main.
-  return once(provisioningStore, () => new PostgresProvisioningStore(database(), noDefaultSettings, countQuery));
+  return once(provisioningStore, () => new PostgresProvisioningStore(database(), defaultSettingsStatements, countQuery));
 }
 
 /** What createUser needs: the store, the lookup cache it invalidates, time and ids. */
 export function createUserDeps(): CreateUserDeps {
   return once(createUserDeps, () => {
     const { clock, ids } = platform();
-    return { store: provisioningStore(), lookups: lookups().cache, clock, ids };
+    return { store: provisioningStore(), lookups: lookupInvalidation(), clock, ids };
   });
 }
 

@@ -2,7 +2,9 @@ import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { syncConfigSchema } from "../core/config";
 import type { SyncConfig } from "../core/config";
 import { UpstashLookupCache } from "../core/lookups/adapters/upstash-lookup-cache";
+import { deliverCommitted } from "../core/outbox/delivery";
 import { IdentifiersSyncSource } from "../core/sync/adapters/identifiers-source";
+import { SettingsSyncSource } from "../core/sync/adapters/settings-source";
 import { PostgresSyncStateStore } from "../core/sync/adapters/postgres-sync-state";
 import { UpstashKeyScanner } from "../core/sync/adapters/upstash-key-scanner";
 import type { SyncSummary } from "../core/sync/model";
@@ -12,6 +14,7 @@ import { database } from "./clients/postgres";
 import { redisClient, redisKeys } from "./clients/redis";
 import { configFor, once } from "./config";
 import { cronDispositionOf } from "./cron/error-mapping";
+import { outbox, outboxHandlers } from "./outbox";
 import { platform } from "./platform";
 
 /** CloudWatch (EMF) figures of each run, dimension `source`: rows written, conflicts, invalid, failed, lag. */
@@ -57,10 +60,28 @@ export function identifiersSyncSource(): IdentifiersSyncSource {
   });
 }
 
+/** Legacy settings keys → user_settings (new versions, conflicts kept as history, fast copy repaired). */
+export function settingsSyncSource(): SettingsSyncSource {
+  return once(settingsSyncSource, () => {
+    const { ids } = platform();
+    return new SettingsSyncSource({
+      redis: redisClient(),
+      keys: redisKeys(),
+      db: database(),
+      ids,
+      deliver: async (messages) => {
+        if (messages.length > 0) await deliverCommitted(outbox(), messages, await outboxHandlers());
+      },
+    });
+  });
+}
+
 /**
  * Every source of the scheduled sync, by name, in the order a scheduled run takes them. Each
  * capability adds its source here (settings, identifiers, positions).
  */
 export const syncSources: Readonly<Record<string, () => SyncSource>> = {
+  // Identifiers first: a mapping persisted here lets the settings of that okx uid find their user.
   identifiers: identifiersSyncSource as () => SyncSource,
+  settings: settingsSyncSource as () => SyncSource,
 };

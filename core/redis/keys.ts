@@ -82,6 +82,23 @@ export class RedisKeys {
   // In a class of its own, PositionKeys (end of this file), so that bundles without positions leave
   // it out (every function bundles RedisKeys; the 400 KB budget is tight).
 
+  // ---- cache (core/cache: read-through entries, fill locks, tag versions) ----
+
+  /** One entry of a read-through cache (`<freshUntilMs>|<tag stamp>|<payload>`). */
+  cacheEntry(cache: string, key: string): string {
+    return this.key("cache", "v1", cache, key);
+  }
+
+  /** Short lock held by the container filling one cache entry. */
+  cacheFillLock(cache: string, key: string): string {
+    return this.key("cache", "v1", "fill", cache, key);
+  }
+
+  /** Version counter of one tag (INCR on every write it covers); part of every entry's stamp. */
+  cacheTag(tag: string): string {
+    return this.key("cache", "v1", "tag", tag);
+  }
+
   // ---- provisioning (system mode, alert dedup) ----
 
   /** The system mode as `<version>:<mode>`, a copy of system_config that every container polls. */
@@ -171,6 +188,21 @@ export class PositionKeys {
   /** The exchanges a user has had positions on (set), so "all exchanges" needs no SCAN. */
   positionExchanges(user: string): string {
     return this.key("positions", "exchanges", userSegment(user));
+  }
+
+  /** Where the open position with this id lives (JSON of its user, exchange, symbol, side); gone when it closes. */
+  positionById(id: string): string {
+    return this.key("positions", "by-id", userSegment(id, "id"));
+  }
+
+  /**
+   * Start of positionIndex(user, exchange) without the exchange, and of position(user, ...) without
+   * exchange, symbol and side: the read script of a user's open positions appends the exchanges and
+   * index members it finds (one round trip), so these two and positionIndexMember define its keys.
+   */
+  positionScriptPrefixes(user: string): { readonly index: string; readonly hash: string } {
+    const id = userSegment(user);
+    return { index: `${this.key("positions", "index", id)}:`, hash: `${this.key("positions", id)}:` };
   }
 
   /** A member of positionIndex. */

@@ -21,12 +21,18 @@ export type SyncRead<Item> =
 
 /** What the sync does with one item, decided against Postgres before anything is written. */
 export type SyncDecision<Change> =
-  | { readonly kind: "unchanged"; readonly key: string }
+  /** Nothing to copy; `change` is an upkeep that does not count as a write (e.g. a fast copy's meta brought up to date). */
+  | { readonly kind: "unchanged"; readonly key: string; readonly change?: Change }
   | { readonly kind: "write"; readonly key: string; readonly change: Change }
   /** Both sides changed (or Redis contradicts Postgres): Postgres wins; `change` is what resolving it writes, if anything. */
-  | { readonly kind: "conflict"; readonly key: string; readonly reason: string; readonly change?: Change };
+  | { readonly kind: "conflict"; readonly key: string; readonly reason: string; readonly change?: Change }
+  /** The value is valid but cannot be placed (e.g. no such user): reported like an invalid value, never written. */
+  | { readonly kind: "invalid"; readonly key: string; readonly problems: readonly { readonly path: string; readonly reason: string }[] };
 
-export type SyncWork<Change> = Extract<SyncDecision<Change>, { kind: "write" | "conflict" }>;
+/** What apply receives: writes, conflicts, and unchanged items with an upkeep (real runs only). */
+export type SyncWork<Change> =
+  | Extract<SyncDecision<Change>, { kind: "write" | "conflict" }>
+  | { readonly kind: "unchanged"; readonly key: string; readonly change: Change };
 
 /** Outcome of one apply; the numbers add up to the decisions given. */
 export interface SyncApplyResult {

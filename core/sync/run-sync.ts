@@ -159,8 +159,11 @@ class SyncRun<Item, Change> {
       const decisions = await this.source.plan(items, this.context);
       const work: SyncWork<Change>[] = [];
       for (const decision of decisions) {
-        if (decision.kind === "unchanged") this.counts.unchanged += 1;
-        else work.push(decision);
+        if (decision.kind === "invalid") this.countInvalid(decision.key, decision.problems);
+        else if (decision.kind === "unchanged") {
+          if (decision.change !== undefined && !this.dryRun) work.push({ kind: "unchanged", key: decision.key, change: decision.change });
+          else this.counts.unchanged += 1;
+        } else work.push(decision);
         if (decision.kind === "conflict") this.listed(this.conflictList, { key: decision.key, reason: decision.reason });
       }
       if (work.length > 0) await this.applyWork(work);
@@ -182,17 +185,19 @@ class SyncRun<Item, Change> {
     for (const read of reads) {
       if (read.kind === "item") items.push({ key: read.key, item: read.item });
       else if (read.kind === "skip") this.counts.unchanged += 1;
-      else {
-        this.counts.invalid += 1;
-        for (const problem of read.problems) this.listProblem({ key: read.key, ...problem });
-      }
+      else this.countInvalid(read.key, read.problems);
     }
     return items;
   }
 
+  private countInvalid(key: string, problems: readonly { readonly path: string; readonly reason: string }[]): void {
+    this.counts.invalid += 1;
+    for (const problem of problems) this.listProblem({ key, ...problem });
+  }
+
   private async applyWork(work: readonly SyncWork<Change>[]): Promise<void> {
     if (this.dryRun) {
-      for (const decision of work) this.counts[decision.kind === "write" ? "written" : "conflicts"] += 1;
+      for (const decision of work) this.counts[decision.kind === "write" ? "written" : decision.kind === "conflict" ? "conflicts" : "unchanged"] += 1;
       return;
     }
     const result = await this.source.apply(work);

@@ -11,7 +11,7 @@ import { importMappingsCommand } from "./import-mappings";
 import { migrateCommand } from "./migrate";
 import { provisioningStatusCommand } from "./provisioning-status";
 import { redriveDlqCommand } from "./redrive-dlq";
-import { syncIdentifiersCommand } from "./sync";
+import { syncIdentifiersCommand, syncSettingsCommand } from "./sync";
 import { telegramCommand } from "./telegram";
 import { tokenCommand } from "./token";
 
@@ -22,6 +22,7 @@ const COMMANDS: readonly OpsCommand[] = [
   provisioningStatusCommand,
   redriveDlqCommand,
   syncIdentifiersCommand,
+  syncSettingsCommand,
   telegramCommand,
   tokenCommand,
 ] as readonly OpsCommand[];

@@ -120,4 +120,5 @@ function stopText(summary: SyncSummary): string {
   }
 }
 
+export const syncSettingsCommand = syncCommand("settings", "settings (legacy user:{okx_uid}:preferences / :settings / :dual_side keys)");
 export const syncIdentifiersCommand = syncCommand("identifiers", "identifier mappings (legacy user:{okx_uid}:api:keys / :preferences hashes with a telegram_id)");

@@ -190,8 +190,7 @@ export function bundleProblems(fn: DeclaredFunction, bundle: BundleReport): stri
   if (!usesSqs(fn) && bundle.clients.includes(SQS_CLIENT)) {
     problems.push(`bundles ${SQS_CLIENT} but links no queue: import runtime/clients/sqs.ts only from functions that use SQS`);
   }
-  // locales/index.js is the namespace of re-exports (an empty object once its locales are shaken off), not a locale.
-  const locales = bundle.inputFiles.filter((path) => /node_modules\/zod\/.*locales\/(?!en\.|index\.)/.test(path));
+  const locales = bundle.inputFiles.filter((path) => /node_modules\/zod\/.*locales\/(?!en\.)/.test(path));
   if (locales.length > 0) {
     problems.push(`bundles ${locales.length} zod locales: import zod as \`import * as z from "zod"\`, not \`import { z } from "zod"\` (that namespace export keeps every locale)`);
   }

@@ -18,7 +18,7 @@ const fieldsOf = (body: unknown) => ((body as { error: { fields?: { field: strin
 describe("POST /v1/users in sync_direct", () => {
   beforeAll(async () => setMode(harness, "sync_direct"));
 
-  it("creates the user, its mapping, and answers 201 with the user", async () => {
+  it("creates the user, its mapping and its default settings, and answers 201 with the user", async () => {
     const person = newPerson();
     const answer = await createUser(harness, randomUUID(), person);
     expect(answer.status).toBe(201);
@@ -26,6 +26,8 @@ describe("POST /v1/users in sync_direct", () => {
     expect(answer.headers.get("idempotent-replayed")).toBeNull();
     const { rows } = await harness.db.query("SELECT source, is_active FROM user_identifier_mappings WHERE user_id = $1", [answer.body.id]);
     expect(rows).toEqual([{ source: "registration", is_active: true }]);
+    const settings = await harness.db.query("SELECT setting_type, version FROM user_settings WHERE user_id = $1 ORDER BY setting_type", [answer.body.id]);
+    expect(settings.rows).toEqual(["dual_side", "params", "preferences"].map((type) => ({ setting_type: type, version: 1 })));
   });
 
   it("replays the first answer for the same key and body, with Idempotent-Replayed", async () => {

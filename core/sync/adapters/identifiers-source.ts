@@ -63,8 +63,9 @@ export class IdentifiersSyncSource implements SyncSource<IdentifierCandidate, Id
 
   async apply(work: readonly SyncWork<IdentifierChange>[]): Promise<SyncApplyResult> {
     const changes = work.flatMap((decision) => (decision.kind === "write" ? [{ key: decision.key, change: decision.change }] : []));
-    const conflicts = work.length - changes.length;
-    if (changes.length === 0) return { written: 0, conflicts, unchanged: 0, failures: [] };
+    const conflicts = work.filter((decision) => decision.kind === "conflict").length;
+    const upkeep = work.length - changes.length - conflicts;
+    if (changes.length === 0) return { written: 0, conflicts, unchanged: upkeep, failures: [] };
     let applied: Set<string>;
     try {
       applied = await this.write(changes.map((entry) => entry.change));
@@ -75,7 +76,7 @@ export class IdentifiersSyncSource implements SyncSource<IdentifierCandidate, Id
     }
     const failures = await this.invalidate(changes.filter((entry) => applied.has(entry.change.userId)));
     // What was not applied met a concurrent writer (a clash, a filled gap): Postgres wins.
-    return { written: applied.size, conflicts: conflicts + changes.length - applied.size, unchanged: 0, failures };
+    return { written: applied.size, conflicts: conflicts + changes.length - applied.size, unchanged: upkeep, failures };
   }
 
   /**

@@ -1,0 +1,48 @@
+import type { CacheMetricsSink } from "./ports";
+
+export interface CacheMetricsSnapshot {
+  readonly cache: string;
+  readonly reads: number;
+  readonly hits: number;
+  readonly misses: number;
+  readonly staleServes: number;
+  readonly bypasses: number;
+  readonly fills: number;
+  readonly lockWaits: number;
+  readonly storeErrors: number;
+  /** hits / reads (0 before the first read). */
+  readonly hitRate: number;
+}
+
+type Counter = "hits" | "misses" | "staleServes" | "bypasses" | "fills" | "lockWaits" | "storeErrors";
+
+const metricNames: Readonly<Record<Counter, string>> = {
+  hits: "CacheHit",
+  misses: "CacheMiss",
+  staleServes: "CacheStaleServe",
+  bypasses: "CacheBypass",
+  fills: "CacheFill",
+  lockWaits: "CacheLockWait",
+  storeErrors: "CacheStoreError",
+};
+
+/** Counters of one cache since this container started, mirrored to metrics (`Cache*_<name>`). */
+export class CacheMetrics {
+  private readonly counts: Record<Counter, number> = { hits: 0, misses: 0, staleServes: 0, bypasses: 0, fills: 0, lockWaits: 0, storeErrors: 0 };
+
+  constructor(
+    readonly cache: string,
+    private readonly sink: CacheMetricsSink = { count: () => undefined },
+  ) {}
+
+  add(counter: Counter): void {
+    this.counts[counter] += 1;
+    this.sink.count(`${metricNames[counter]}_${this.cache}`);
+  }
+
+  snapshot(): CacheMetricsSnapshot {
+    const { hits, misses, staleServes, bypasses } = this.counts;
+    const reads = hits + misses + staleServes + bypasses;
+    return { cache: this.cache, reads, ...this.counts, hitRate: reads === 0 ? 0 : hits / reads };
+  }
+}
