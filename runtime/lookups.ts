@@ -84,10 +84,13 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
   const { metrics, sink } = createMetrics(platformConfig.SERVICE_NAME);
   const stats = new LookupStats(clock.now(), sink);
   const repository = new PostgresMappingRepository(database(), { onQuery: () => stats.databaseQuery(), ids });
-  const delivery = lookupOutbox();
   const { gate, cache, gated } = guardedCache(options);
-  const invalidations: InvalidationDeliveryDeps = { outbox: delivery, cache, onUndelivered: (identifiers) => gate.remember(identifiers) };
-  const legacy = options.legacy ?? new HttpLegacyLookup({ baseUrl: config.LEGACY_LOOKUP_URL });
+  const invalidations: InvalidationDeliveryDeps = { outbox: lookupOutbox(), cache, onUndelivered: (identifiers) => gate.remember(identifiers) };
+  const legacy = options.legacy ?? new HttpLegacyLookup({
+      baseUrl: config.LEGACY_LOOKUP_URL,
+      maxInFlight: config.LEGACY_LOOKUP_MAX_IN_FLIGHT,
+      maxBodyBytes: config.LEGACY_LOOKUP_MAX_BODY_BYTES,
+    });
   const service = new LookupService({
     repository,
     cache: gated,

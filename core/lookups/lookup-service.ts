@@ -1,15 +1,15 @@
-import { isUuid } from "../identity/uuid";
 import type { IdGenerator } from "../clock";
-import { ConflictError, NotFoundError, errorMessage } from "../errors";
+import { ConflictError, NotFoundError, UnavailableError, errorMessage } from "../errors";
 import type { LogPort } from "../observability/log-port";
 import { identifierOf } from "./identifier";
 import type { Identifier, IdentifierKind } from "./identifier";
+import { completeLegacyAnswer, legacyAnswerProblem, storedMappingFor } from "./legacy-answer";
 import { deliverInvalidation } from "./invalidation";
 import type { InvalidationDeliveryDeps } from "./invalidation";
 import { mappingMatches } from "./model";
 import type { BatchEntry, CachedLookup, LegacyAnswer, LookupResult } from "./model";
-import { LegacyBreakerOpenError } from "./ports";
-import type { LegacyLookup, LookupCache, MappingRepository, RequestCache, RequestScopedCache } from "./ports";
+import { LegacyBreakerOpenError, LegacyBusyError } from "./ports";
+import type { LegacyLookup, MappingRepository, RequestCache, RequestScopedCache } from "./ports";
 import type { LookupStats } from "./stats";
 
 export interface LookupOptions {
@@ -53,7 +53,23 @@ export interface LookupContext {
   readonly remainingTimeMs: () => number;
 }
 
-type Outcome = LookupResult | null;
+/**
+ * No tier could rule: the legacy service could not be asked (down, breaker open, its call slots
+ * busy, no time left) and nothing else knows the identifier. A 503 with Retry-After, never cached,
+ * unlike "not found" (404), which it has ruled.
+ */
+export class LegacyUnreachable {
+  constructor(readonly retryAfterSeconds: number) {}
+}
+
+type Outcome = LookupResult | null | LegacyUnreachable;
+
+/** What one legacy call gave: an answer, "does not know" (null), no ruling, or an answer refused. */
+type LegacyVerdict = LegacyAnswer | null | LegacyUnreachable | "conflict";
+
+/** Retry-After when the legacy service could not be asked: its breaker's reset is the longer wait. */
+const RETRY_AFTER_BREAKER_OPEN_SECONDS = 5;
+const RETRY_AFTER_LEGACY_FAILED_SECONDS = 1;
 
 /** One identifier of a batch: a bare string (the digit rule decides) or one whose kind the caller names. */
 export type LookupRequest = string | { readonly kind: IdentifierKind; readonly value: string };
@@ -71,8 +87,12 @@ function fromCache(value: Extract<CachedLookup, { kind: "hit" }>): LookupResult 
  */
 export class LookupService {
   private readonly inflight = new Map<string, Promise<Outcome>>();
+  /** The cache calls go through; replaced by the request's own view in forRequest(). */
+  private readonly cache: RequestCache;
 
-  constructor(private readonly deps: LookupDeps) {}
+  constructor(private readonly deps: LookupDeps) {
+    this.cache = deps.cache.forRequest();
+  }
 
   /**
    * Throws NotFoundError for an identifier no tier knows, ValidationError for a malformed one.
@@ -85,6 +105,9 @@ export class LookupService {
   /** The same for an identifier already parsed (identifier.ts). */
   async lookup(identifier: Identifier, context: LookupContext): Promise<LookupResult> {
     const [outcome] = await this.resolveIdentifiers([identifier], context, true);
+    if (outcome instanceof LegacyUnreachable) {
+      throw new UnavailableError(`the legacy lookup service could not be asked about this ${identifier.kind}; retry later`, { retryAfterSeconds: outcome.retryAfterSeconds });
+    }
     if (!outcome) throw new NotFoundError(`no Telegram id known for this ${identifier.kind}`);
     return outcome;
   }
@@ -101,7 +124,8 @@ export class LookupService {
       const raw = typeof request === "string" ? request : request.value;
       const kind = identifiers[index]?.kind ?? "telegram_id";
       const result = outcomes[index];
-      return result ? { identifier: raw, kind, found: true, result } : { identifier: raw, kind, found: false };
+      if (result instanceof LegacyUnreachable) return { identifier: raw, kind, found: false, reason: "unavailable" };
+      return result ? { identifier: raw, kind, found: true, result } : { identifier: raw, kind, found: false, reason: "not_found" };
     });
   }
 
@@ -127,8 +151,7 @@ export class LookupService {
 
     if (mine.length > 0) {
       try {
-        // One view per request: once a cache call has failed, the request makes no other.
-        const settled = await this.resolveOwn(mine, context, lockAcrossContainers, this.deps.cache.forRequest());
+        const settled = await this.forRequest().resolveOwn(mine, context, lockAcrossContainers);
         for (const identifier of mine) {
           const key = keyOf(identifier);
           const outcome = settled.get(key) ?? null;
@@ -146,19 +169,25 @@ export class LookupService {
     return identifiers.map((identifier) => outcomes.get(keyOf(identifier)) ?? null);
   }
 
+  /**
+   * This service as one request sees it: the same state (the in-flight map, through the
+   * prototype) with the request's own view of the cache, so once one of its cache calls has failed
+   * (a timeout), the request makes no other and pays at most one cache timeout.
+   */
+  private forRequest(): this {
+    const view = Object.create(this) as this;
+    Object.defineProperty(view, "cache", { value: this.deps.cache.forRequest() });
+    return view;
+  }
+
   /** Cache first, then one fill for every miss; counts each lookup by the tier that answered. */
-  private async resolveOwn(
-    identifiers: readonly Identifier[],
-    context: LookupContext,
-    lockAcrossContainers: boolean,
-    cache: RequestCache,
-  ): Promise<Map<string, Outcome>> {
+  private async resolveOwn(identifiers: readonly Identifier[], context: LookupContext, lockAcrossContainers: boolean): Promise<Map<string, Outcome>> {
     const [only] = identifiers;
     if (lockAcrossContainers && only && identifiers.length === 1) {
-      return new Map([[keyOf(only), await this.resolveSingle(only, context, cache)]]);
+      return new Map([[keyOf(only), await this.resolveSingle(only, context)]]);
     }
     const results = new Map<string, Outcome>();
-    const reads = await cache.getMany(identifiers);
+    const reads = await this.cache.getMany(identifiers);
     const misses: Identifier[] = [];
     const slots = new Map<string, string | null>();
     identifiers.forEach((identifier, index) => {
@@ -175,7 +204,7 @@ export class LookupService {
       }
     });
     if (misses.length > 0) {
-      const filled = await this.fillFromSources(misses, context, slots, undefined, cache);
+      const filled = await this.fillFromSources(misses, context, slots, undefined);
       for (const identifier of misses) {
         const outcome = filled.get(keyOf(identifier)) ?? null;
         results.set(keyOf(identifier), outcome);
@@ -193,7 +222,8 @@ export class LookupService {
   }
 
   private count(outcome: Outcome): void {
-    if (outcome) this.deps.stats.resolved(outcome.source);
+    if (outcome instanceof LegacyUnreachable) this.deps.stats.unavailable();
+    else if (outcome) this.deps.stats.resolved(outcome.source);
     else this.deps.stats.unknown(false);
   }
 
@@ -201,9 +231,9 @@ export class LookupService {
    * One identifier, with cross-container stampede protection: the cache read takes the fill lock
    * when the entry is absent (one round trip); whoever does not get it waits briefly for the filler.
    */
-  private async resolveSingle(identifier: Identifier, context: LookupContext, cache: RequestCache): Promise<Outcome> {
-    const { entry, slot, locked } = await cache.getOrLockFill(identifier, this.deps.options.fillLockMs);
-    const answered = entry ?? (locked ? undefined : await this.waitForFiller(identifier, cache));
+  private async resolveSingle(identifier: Identifier, context: LookupContext): Promise<Outcome> {
+    const { entry, slot, locked } = await this.cache.getOrLockFill(identifier, this.deps.options.fillLockMs);
+    const answered = entry ?? (locked ? undefined : await this.waitForFiller(identifier));
     if (answered?.kind === "hit") {
       this.deps.stats.resolved("cache");
       return fromCache(answered);
@@ -214,23 +244,23 @@ export class LookupService {
     }
     try {
       // The lock goes back in the same round trip as the cache write.
-      const filled = await this.fillFromSources([identifier], context, new Map([[keyOf(identifier), slot]]), locked ? identifier : undefined, cache);
+      const filled = await this.fillFromSources([identifier], context, new Map([[keyOf(identifier), slot]]), locked ? identifier : undefined);
       const outcome = filled.get(keyOf(identifier)) ?? null;
       this.count(outcome);
       return outcome;
     } catch (error) {
-      if (locked) await cache.releaseFill(identifier);
+      if (locked) await this.cache.releaseFill(identifier);
       throw error;
     }
   }
 
   /** Another container holds the fill lock: poll the cache briefly; undefined = gave up waiting. */
-  private async waitForFiller(identifier: Identifier, cache: LookupCache): Promise<CachedLookup | undefined> {
+  private async waitForFiller(identifier: Identifier): Promise<CachedLookup | undefined> {
     const { fillWaitMs, fillPollMs } = this.deps.options;
     this.deps.stats.fillWait();
     for (let waited = 0; waited < fillWaitMs; waited += fillPollMs) {
       await this.deps.sleep(fillPollMs);
-      const [read] = await cache.getMany([identifier]);
+      const [read] = await this.cache.getMany([identifier]);
       if (read?.entry) return read.entry;
     }
     return undefined;
@@ -242,8 +272,35 @@ export class LookupService {
     /** What each slot held when read, so the write-back cannot overwrite a newer invalidation. */
     slots: ReadonlyMap<string, string | null>,
     heldLock: Identifier | undefined,
-    cache: RequestCache,
   ): Promise<Map<string, Outcome>> {
+    const { results, unresolved } = await this.fromDatabase(identifiers);
+    const verdicts = await this.fromLegacy(unresolved, context);
+    // Identifiers the legacy tier could not rule on: a telegram id falls back to `direct`, cached
+    // only briefly so a recovered legacy service gets asked again soon; the others are unreachable.
+    const brief = new Set<string>();
+    // Refused answers and unreachable outcomes are not cached: the next lookup asks again.
+    const uncached = new Set<string>();
+    for (const identifier of unresolved) {
+      const key = keyOf(identifier);
+      const verdict = verdicts.get(key) ?? null;
+      const direct: LookupResult | null = identifier.kind === "telegram_id" ? { telegramId: identifier.value, userId: null, okxUid: null, source: "direct" } : null;
+      if (verdict === "conflict") {
+        uncached.add(key);
+        results.set(key, direct);
+      } else if (verdict instanceof LegacyUnreachable) {
+        if (direct) brief.add(key);
+        else uncached.add(key);
+        results.set(key, direct ?? verdict);
+      } else {
+        results.set(key, verdict ? { ...verdict, source: "legacy" } : direct);
+      }
+    }
+    await this.writeBack(identifiers, results, { brief, uncached, slots, heldLock });
+    return results;
+  }
+
+  /** Active mappings answer; a deactivated one is unknown, and neither legacy nor the direct rule may revive it. */
+  private async fromDatabase(identifiers: readonly Identifier[]): Promise<{ results: Map<string, Outcome>; unresolved: Identifier[] }> {
     const results = new Map<string, Outcome>();
     const mappings = await this.deps.repository.findMappings(identifiers);
     const unresolved: Identifier[] = [];
@@ -253,108 +310,108 @@ export class LookupService {
       if (mapping) {
         results.set(keyOf(identifier), { telegramId: mapping.telegramId, userId: mapping.userId, okxUid: mapping.okxUid, source: "database" });
       } else if (matching.length > 0) {
-        // Deactivated by an admin: unknown, and neither the legacy service nor the direct rule may revive it.
         results.set(keyOf(identifier), null);
       } else {
         unresolved.push(identifier);
       }
     }
-
-    // Identifiers the legacy tier could not rule on (down, breaker open, no time left): their
-    // fallback answer is cached only briefly, so a recovered legacy service gets asked again soon.
-    const inconclusive = new Set<string>();
-    const budgetMs = Math.min(this.deps.options.legacyTimeoutMs, context.remainingTimeMs() - this.deps.options.legacyReserveMs);
-    if (this.deps.legacy.enabled && unresolved.length > 0) {
-      await Promise.all(
-        unresolved.map(async (identifier) => {
-          const answer = budgetMs > 0 ? await this.askLegacy(identifier, budgetMs, cache) : "inconclusive";
-          if (answer === "inconclusive") inconclusive.add(keyOf(identifier));
-          else if (answer) results.set(keyOf(identifier), { ...answer, source: "legacy" });
-        }),
-      );
-    }
-
-    for (const identifier of unresolved) {
-      const key = keyOf(identifier);
-      if (results.has(key)) continue;
-      results.set(
-        key,
-        identifier.kind === "telegram_id" ? { telegramId: identifier.value, userId: null, okxUid: null, source: "direct" } : null,
-      );
-    }
-
-    const { positiveTtlSeconds, negativeTtlSeconds } = this.deps.options;
-    await cache.setMany(
-      identifiers.map((identifier) => {
-        const key = keyOf(identifier);
-        const outcome = results.get(key) ?? null;
-        const value: CachedLookup = outcome
-          ? { kind: "hit", telegramId: outcome.telegramId, userId: outcome.userId, okxUid: outcome.okxUid, origin: outcome.source === "cache" ? "database" : outcome.source }
-          : { kind: "miss" };
-        const ttlSeconds = outcome && !inconclusive.has(key) ? positiveTtlSeconds : negativeTtlSeconds;
-        return { identifier, value, ttlSeconds, expectedSlot: slots.get(key) ?? null };
-      }),
-      heldLock,
-    );
-    return results;
+    return { results, unresolved };
   }
 
-  private async askLegacy(identifier: Identifier, budgetMs: number, cache: RequestCache): Promise<LegacyAnswer | null | "inconclusive"> {
+  /** Asks the legacy service about each identifier (its adapter bounds the calls in flight). */
+  private async fromLegacy(unresolved: readonly Identifier[], context: LookupContext): Promise<Map<string, LegacyVerdict>> {
+    const verdicts = new Map<string, LegacyVerdict>();
+    if (!this.deps.legacy.enabled || unresolved.length === 0) return verdicts;
+    const budgetMs = Math.min(this.deps.options.legacyTimeoutMs, context.remainingTimeMs() - this.deps.options.legacyReserveMs);
+    await Promise.all(
+      unresolved.map(async (identifier) => {
+        const verdict = budgetMs > 0 ? await this.askLegacy(identifier, budgetMs) : new LegacyUnreachable(RETRY_AFTER_LEGACY_FAILED_SECONDS);
+        verdicts.set(keyOf(identifier), verdict);
+      }),
+    );
+    return verdicts;
+  }
+
+  private async writeBack(
+    identifiers: readonly Identifier[],
+    results: ReadonlyMap<string, Outcome>,
+    how: { brief: ReadonlySet<string>; uncached: ReadonlySet<string>; slots: ReadonlyMap<string, string | null>; heldLock: Identifier | undefined },
+  ): Promise<void> {
+    const { positiveTtlSeconds, negativeTtlSeconds } = this.deps.options;
+    const writes = identifiers.flatMap((identifier) => {
+      const key = keyOf(identifier);
+      const outcome = results.get(key) ?? null;
+      if (how.uncached.has(key) || outcome instanceof LegacyUnreachable) return [];
+      const value: CachedLookup = outcome
+        ? { kind: "hit", telegramId: outcome.telegramId, userId: outcome.userId, okxUid: outcome.okxUid, origin: outcome.source === "cache" ? "database" : outcome.source }
+        : { kind: "miss" };
+      const ttlSeconds = outcome && !how.brief.has(key) ? positiveTtlSeconds : negativeTtlSeconds;
+      return [{ identifier, value, ttlSeconds, expectedSlot: how.slots.get(key) ?? null }];
+    });
+    await this.cache.setMany(writes, how.heldLock);
+  }
+
+  private async askLegacy(identifier: Identifier, budgetMs: number): Promise<LegacyVerdict> {
     let answer: LegacyAnswer | null;
     try {
       answer = await this.deps.legacy.lookup(identifier, budgetMs);
     } catch (error) {
-      if (error instanceof LegacyBreakerOpenError) this.deps.stats.legacyShortCircuit();
-      else {
-        this.deps.stats.legacyError();
-        // Telegram ids and okx uids are personal: logged at debug level only.
-        this.deps.log.warn("legacy lookup failed", { kind: identifier.kind, reason: errorMessage(error) });
-        this.deps.log.debug("legacy lookup failed for", { identifier: keyOf(identifier) });
-      }
-      return "inconclusive";
+      return this.legacyFailed(identifier, error);
     }
     if (!answer) return null;
-    const learned: LegacyAnswer = {
-      telegramId: answer.telegramId,
-      okxUid: answer.okxUid ?? (identifier.kind === "okx_uid" ? identifier.value : null),
-      userId: answer.userId && isUuid(answer.userId) ? answer.userId.toLowerCase() : identifier.kind === "user_id" ? identifier.value : null,
-    };
-    return this.learn(learned, identifier, cache);
+    const problem = legacyAnswerProblem(answer, identifier);
+    if (problem) return this.refuse(identifier, problem);
+    return this.learn(completeLegacyAnswer(answer, identifier), identifier);
   }
 
-  /** Writes what the legacy service taught us, so the next miss is answered by the database. */
-  private async learn(answer: LegacyAnswer, asked: Identifier, cache: RequestCache): Promise<LegacyAnswer> {
+  private legacyFailed(identifier: Identifier, error: unknown): LegacyUnreachable {
+    if (error instanceof LegacyBreakerOpenError) {
+      this.deps.stats.legacyShortCircuit();
+      return new LegacyUnreachable(RETRY_AFTER_BREAKER_OPEN_SECONDS);
+    }
+    if (error instanceof LegacyBusyError) this.deps.stats.legacyBusy();
+    else this.deps.stats.legacyError();
+    // Telegram ids and okx uids are personal: logged at debug level only.
+    this.deps.log.warn("legacy lookup failed", { kind: identifier.kind, reason: errorMessage(error) });
+    this.deps.log.debug("legacy lookup failed for", { identifier: keyOf(identifier) });
+    return new LegacyUnreachable(RETRY_AFTER_LEGACY_FAILED_SECONDS);
+  }
+
+  /** A legacy answer that is not served, not cached and not learned. */
+  private refuse(asked: Identifier, reason: string): "conflict" {
+    this.deps.stats.legacyConflict();
+    this.deps.log.warn("legacy answer refused as a conflict", { kind: asked.kind, reason });
+    this.deps.log.debug("legacy answer refused for", { asked: keyOf(asked) });
+    return "conflict";
+  }
+
+  /**
+   * Checks the answer against the stored mappings sharing one of its identifiers, then writes what
+   * it taught us, so the next miss is answered by the database.
+   */
+  private async learn(answer: LegacyAnswer, asked: Identifier): Promise<LegacyVerdict> {
+    const related = await this.deps.repository.findMappings([
+      { kind: "telegram_id", value: answer.telegramId },
+      ...(answer.okxUid ? [{ kind: "okx_uid" as const, value: answer.okxUid }] : []),
+      ...(answer.userId ? [{ kind: "user_id" as const, value: answer.userId }] : []),
+    ]);
+    const stored = storedMappingFor(answer, related);
+    if ("conflict" in stored) return this.refuse(asked, stored.conflict);
+    const existing = stored.mapping;
     try {
-      const existing = answer.userId
-        ? await this.deps.repository.getByUserId(answer.userId)
-        : ((await this.deps.repository.search({ telegramId: answer.telegramId }))[0] ?? null);
-      // The legacy service may fill gaps of a stored mapping, never change or re-activate one.
-      if (
-        existing &&
-        (!existing.isActive ||
-          existing.telegramId !== answer.telegramId ||
-          (existing.okxUid !== null && answer.okxUid !== null && existing.okxUid !== answer.okxUid))
-      ) {
-        throw new ConflictError(`legacy answer disagrees with the stored mapping of user ${existing.userId}`);
-      }
       const change = await this.deps.repository.upsert(
-        {
-          userId: existing?.userId ?? answer.userId ?? this.deps.ids.uuid(),
-          telegramId: answer.telegramId,
-          okxUid: answer.okxUid ?? existing?.okxUid ?? null,
-          isActive: true,
-        },
+        { userId: existing?.userId ?? answer.userId ?? this.deps.ids.uuid(), telegramId: answer.telegramId, okxUid: answer.okxUid ?? existing?.okxUid ?? null, isActive: true },
         "legacy",
       );
       // A gap filled in an existing mapping changes what its other identifiers should answer; the
       // asked identifier's slot is the one this fill is about to write.
-      await deliverInvalidation({ ...this.deps.invalidations, cache }, change.invalidation, [asked]);
+      await deliverInvalidation({ ...this.deps.invalidations, cache: this.cache }, change.invalidation, [asked]);
       return { telegramId: change.current.telegramId, userId: change.current.userId, okxUid: change.current.okxUid };
     } catch (error) {
-      // A conflicting mapping is never overwritten by the legacy service; the answer still serves this call.
-      const level = error instanceof ConflictError ? "warn" : "error";
-      this.deps.log[level]("could not record legacy mapping", { reason: errorMessage(error) });
-      this.deps.log.debug("legacy mapping not recorded", { telegramId: answer.telegramId, asked: keyOf(asked) });
+      // Someone claimed an identifier of the answer meanwhile: a conflict like the others.
+      if (error instanceof ConflictError) return this.refuse(asked, error.message);
+      // Checked but not recorded (the database failed the write): it still serves this call.
+      this.deps.log.error("could not record legacy mapping", { reason: errorMessage(error) });
       return answer;
     }
   }

@@ -27,7 +27,13 @@ export interface LookupResult {
 /** Per-identifier outcome of a batch: found, or unknown (never an error for one bad apple). */
 export type BatchEntry =
   | { readonly identifier: string; readonly kind: IdentifierKind; readonly found: true; readonly result: LookupResult }
-  | { readonly identifier: string; readonly kind: IdentifierKind; readonly found: false };
+  | {
+      readonly identifier: string;
+      readonly kind: IdentifierKind;
+      readonly found: false;
+      /** `not_found`: no tier knows it; `unavailable`: the legacy service could not be asked, retry later. */
+      readonly reason: "not_found" | "unavailable";
+    };
 
 /** What a cache entry holds: a resolved mapping (with the tier that produced it) or a known miss. */
 export type CachedLookup =

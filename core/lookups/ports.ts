@@ -86,6 +86,9 @@ export interface RequestScopedCache {
 /** The legacy tier's breaker is open: the call was not made (so it says nothing about the identifier). */
 export class LegacyBreakerOpenError extends Error {}
 
+/** This container's legacy calls in flight stayed at their limit for the call's whole budget: the call was not made. */
+export class LegacyBusyError extends Error {}
+
 /** The old HTTP service that answered the same question slowly. */
 export interface LegacyLookup {
   readonly enabled: boolean;

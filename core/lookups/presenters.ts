@@ -11,7 +11,7 @@ export function presentLookup(identifier: string, kind: IdentifierKind, result: 
 export function presentBatchEntry(entry: BatchEntry): z.output<typeof batchResponseSchema>["results"][number] {
   return entry.found
     ? { found: true, ...presentLookup(entry.identifier, entry.kind, entry.result) }
-    : { identifier: entry.identifier, kind: entry.kind, found: false };
+    : { identifier: entry.identifier, kind: entry.kind, found: false, reason: entry.reason };
 }
 
 export function presentMapping(mapping: Mapping): z.output<typeof mappingResponseSchema> {

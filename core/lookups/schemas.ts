@@ -78,7 +78,7 @@ export const lookupResponseSchema = z.object({
 
 export const batchResponseSchema = z.object({
   results: z.array(
-    z.union([z.extend(lookupResponseSchema, { found: z.literal(true) }), z.object({ identifier: z.string(), kind: identifierKindSchema, found: z.literal(false) })]),
+    z.union([z.extend(lookupResponseSchema, { found: z.literal(true) }), z.object({ identifier: z.string(), kind: identifierKindSchema, found: z.literal(false), reason: z.enum(["not_found", "unavailable"]) })]),
   ),
 });
 

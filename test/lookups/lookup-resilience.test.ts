@@ -3,7 +3,7 @@ import { createServer } from "node:net";
 import type { AddressInfo, Server, Socket } from "node:net";
 import type { Redis } from "@upstash/redis";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { NotFoundError } from "../../core/errors";
+import { NotFoundError, UnavailableError } from "../../core/errors";
 import { HttpLegacyLookup } from "../../core/lookups/adapters/http-legacy-lookup";
 import type { LookupContext } from "../../core/lookups/lookup-service";
 import type { LegacyLookup } from "../../core/lookups/ports";
@@ -134,7 +134,9 @@ describe("legacy breaker through the API", () => {
     for (let failure = 1; failure <= LEGACY_VOLUME_THRESHOLD; failure++) {
       if (failure > 1) expect((await stats()).breakers.legacy).toBe("closed");
       const response = await lookup(okxUid());
-      expect(response.status).toBe(404);
+      // The legacy service could not be asked: "retry later", not "not found".
+      expect(response.status).toBe(503);
+      expect(response.headers.get("retry-after")).toMatch(/^[1-9][0-9]*$/);
       expect(response.elapsedMs).toBeGreaterThanOrEqual(LEGACY_FAIL_DELAY_MS - 5);
     }
     expect(legacy.requests).toHaveLength(LEGACY_VOLUME_THRESHOLD);
@@ -143,7 +145,7 @@ describe("legacy breaker through the API", () => {
     expect(opened.lookups.legacyErrors - before.lookups.legacyErrors).toBe(LEGACY_VOLUME_THRESHOLD);
 
     const unknown = await lookup(okxUid());
-    expect(unknown.status).toBe(404);
+    expect(unknown.status).toBe(503);
     expect(unknown.elapsedMs).toBeLessThan(LEGACY_FAIL_DELAY_MS);
     const chat = telegramId();
     const direct = await lookup(chat);
@@ -171,9 +173,9 @@ describe("legacy breaker recovery", () => {
     const requestsAtStart = legacy.requests.length;
     const reached = () => legacy.requests.length - requestsAtStart;
 
-    await expect(lookups.resolve(okxUid(), ample)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(lookups.resolve(okxUid(), ample)).rejects.toBeInstanceOf(UnavailableError);
     expect(legacyLookup.breakerState()).toBe("closed");
-    await expect(lookups.resolve(okxUid(), ample)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(lookups.resolve(okxUid(), ample)).rejects.toBeInstanceOf(UnavailableError);
     expect(legacyLookup.breakerState()).toBe("open");
     expect(reached()).toBe(2);
 
@@ -181,10 +183,10 @@ describe("legacy breaker recovery", () => {
     legacy.mode = "answer";
     const known = { okxUid: okxUid(), telegramId: telegramId(), userId: randomUUID() };
     legacy.know(known.okxUid, { telegram_id: known.telegramId, user_id: known.userId, okx_uid: known.okxUid });
-    await expect(lookups.resolve(okxUid(), ample)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(lookups.resolve(okxUid(), ample)).rejects.toBeInstanceOf(UnavailableError);
     vi.advanceTimersByTime(resetTimeoutMs - 1);
     expect(legacyLookup.breakerState()).toBe("open");
-    await expect(lookups.resolve(okxUid(), ample)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(lookups.resolve(okxUid(), ample)).rejects.toBeInstanceOf(UnavailableError);
     expect(reached()).toBe(2);
     expect(stats.snapshot().legacyShortCircuits).toBe(2);
 

@@ -326,7 +326,7 @@ describe("POST /v1/lookups/batch", () => {
     const fromPerson = { telegramId: person.telegramId, userId: person.userId, okxUid: person.okxUid, source: "database" };
     expect(response.body.results).toEqual([
       { found: true, identifier: person.okxUid, kind: "okx_uid", ...fromPerson },
-      { found: false, identifier: unknown, kind: "okx_uid" },
+      { found: false, identifier: unknown, kind: "okx_uid", reason: "not_found" },
       { found: true, identifier: chat, kind: "telegram_id", telegramId: chat, userId: null, okxUid: null, source: "direct" },
       { found: true, identifier: person.userId, kind: "user_id", ...fromPerson },
       { found: true, identifier: person.okxUid, kind: "okx_uid", ...fromPerson },

@@ -296,7 +296,8 @@ describe("legacy deadline", () => {
     h.legacy.answers.set(okxUid, { telegramId, userId: null, okxUid });
     const nearlyOut = { remainingTimeMs: () => 250 };
     expect(await h.service.resolve(telegramId, nearlyOut)).toMatchObject({ source: "direct" });
-    await expect(h.service.resolve(okxUid, nearlyOut)).rejects.toBeInstanceOf(NotFoundError);
+    // Not "not found": the legacy service was not asked, so the caller is told to retry.
+    await expect(h.service.resolve(okxUid, nearlyOut)).rejects.toBeInstanceOf(UnavailableError);
     expect(h.legacy.calls).toEqual([]);
   });
 });
@@ -309,10 +310,12 @@ describe("legacy answers that conflict with the database", () => {
     const otherUser = randomUUID();
     h.legacy.answers.set(otherOkx, { telegramId: user.telegramId, userId: otherUser, okxUid: otherOkx });
 
-    const result = await h.service.resolve(otherOkx, ample);
-    expect(result).toMatchObject({ telegramId: user.telegramId, source: "legacy" });
+    // Served, a notification for otherOkx would reach the user who owns that Telegram id.
+    await expect(h.service.resolve(otherOkx, ample)).rejects.toBeInstanceOf(NotFoundError);
     expect(h.repository.rows.get(user.userId)).toEqual(before);
     expect(h.repository.rows.has(otherUser)).toBe(false);
+    expect(h.cache.sets.filter((entry) => entry.identifier.value === otherOkx)).toEqual([]);
+    expect(h.stats.snapshot().legacyConflicts).toBe(1);
   });
 
   it("does not replace the OKX UID of the user owning the Telegram id", async () => {
@@ -321,8 +324,9 @@ describe("legacy answers that conflict with the database", () => {
     const otherOkx = okx();
     h.legacy.answers.set(otherOkx, { telegramId: user.telegramId, userId: null, okxUid: otherOkx });
 
-    expect(await h.service.resolve(otherOkx, ample)).toMatchObject({ telegramId: user.telegramId, source: "legacy" });
+    await expect(h.service.resolve(otherOkx, ample)).rejects.toBeInstanceOf(NotFoundError);
     expect(h.repository.rows.get(user.userId)).toEqual(before);
+    expect(h.stats.snapshot().legacyConflicts).toBe(1);
     expect(await h.service.resolve(user.okxUid, ample)).toMatchObject({ okxUid: user.okxUid, source: "database" });
   });
 
@@ -345,9 +349,10 @@ describe("legacy answers that conflict with the database", () => {
     const newOkx = okx();
     h.legacy.answers.set(newOkx, { telegramId: user.telegramId, userId: user.userId, okxUid: newOkx });
 
-    await h.service.resolve(newOkx, ample);
+    await expect(h.service.resolve(newOkx, ample)).rejects.toBeInstanceOf(NotFoundError);
     expect(h.legacy.calls).toHaveLength(1);
     expect(h.repository.rows.get(user.userId)).toEqual(before);
+    expect(h.stats.snapshot().legacyConflicts).toBe(1);
   });
 
   it("counts legacy failures and open-breaker short circuits, and still answers", async () => {
@@ -356,8 +361,10 @@ describe("legacy answers that conflict with the database", () => {
     const telegramId = tg();
     expect(await h.service.resolve(telegramId, ample)).toMatchObject({ telegramId, source: "direct" });
     h.legacy.failure = new LegacyBreakerOpenError("legacy breaker open");
-    await expect(h.service.resolve(okx(), ample)).rejects.toBeInstanceOf(NotFoundError);
-    expect(h.stats.snapshot()).toMatchObject({ legacyErrors: 1, legacyShortCircuits: 1 });
+    const error = await h.service.resolve(okx(), ample).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect((error as UnavailableError).retryAfterSeconds).toBeGreaterThan(0);
+    expect(h.stats.snapshot()).toMatchObject({ legacyErrors: 1, legacyShortCircuits: 1, unavailable: 1 });
   });
 });
 
@@ -378,11 +385,12 @@ describe("caching fallback answers", () => {
     await h.service.resolve(failedTelegram, ample);
     h.legacy.failure = new LegacyBreakerOpenError("legacy breaker open");
     const shortCircuitedOkx = okx();
-    await expect(h.service.resolve(shortCircuitedOkx, ample)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(h.service.resolve(shortCircuitedOkx, ample)).rejects.toBeInstanceOf(UnavailableError);
     h.legacy.failure = undefined;
     const outOfTime = tg();
     await h.service.resolve(outOfTime, { remainingTimeMs: () => 100 });
-    expect([ttlOf(h, failedTelegram), ttlOf(h, shortCircuitedOkx), ttlOf(h, outOfTime)]).toEqual([30, 30, 30]);
+    // An okx uid nobody could rule on is not cached at all: the next lookup asks again.
+    expect([ttlOf(h, failedTelegram), ttlOf(h, shortCircuitedOkx), ttlOf(h, outOfTime)]).toEqual([30, undefined, 30]);
   });
 
   it("invalidates the other identifiers of a mapping whose gap the legacy service filled", async () => {
@@ -415,12 +423,12 @@ describe("resolveMany", () => {
     const fromA = { telegramId: a.telegramId, userId: a.userId, okxUid: a.okxUid, source: "database" };
     expect(entries).toEqual([
       { identifier: a.okxUid, kind: "okx_uid", found: true, result: fromA },
-      { identifier: unknownOkx, kind: "okx_uid", found: false },
+      { identifier: unknownOkx, kind: "okx_uid", found: false, reason: "not_found" },
       { identifier: a.okxUid, kind: "okx_uid", found: true, result: fromA },
       { identifier: a.userId.toUpperCase(), kind: "user_id", found: true, result: fromA },
       { identifier: b.telegramId, kind: "telegram_id", found: true, result: { telegramId: b.telegramId, userId: b.userId, okxUid: null, source: "cache" } },
       { identifier: unmappedTelegram, kind: "telegram_id", found: true, result: { telegramId: unmappedTelegram, userId: null, okxUid: null, source: "direct" } },
-      { identifier: unknownOkx, kind: "okx_uid", found: false },
+      { identifier: unknownOkx, kind: "okx_uid", found: false, reason: "not_found" },
     ]);
     expect(h.cache.getManyCalls).toHaveLength(1);
     expect(h.cache.getManyCalls[0]).toHaveLength(5);

@@ -40,7 +40,7 @@ export interface ErrorBody {
   };
 }
 
-export type BatchResult = { readonly identifier: string; readonly kind: string; readonly found: false } | (LookupBody & { readonly found: true });
+export type BatchResult = { readonly identifier: string; readonly kind: string; readonly found: false; readonly reason: string } | (LookupBody & { readonly found: true });
 
 export interface StatsBody {
   readonly window: { readonly from: string; readonly to: string; readonly minutes: number };
