@@ -1,7 +1,7 @@
 import { breakerStateOf, isBreakerOpen } from "../resilience/breaker";
 import type { BreakerState } from "../resilience/breaker";
 import { errorMessage } from "../errors";
-import CircuitBreaker from "opossum";
+import { CircuitBreaker } from "../resilience/circuit-breaker";
 import type { LogPort } from "../observability/log-port";
 import type { Identifier } from "./identifier";
 import type { CacheRead, CacheWrite, LookupCache, RequestCache, RequestScopedCache } from "./ports";
@@ -21,6 +21,8 @@ export interface ResilientCacheOptions {
   readonly openAfterFailures?: number;
   /** Told of every failed call (this container's cache may have missed an invalidation since). */
   readonly onFailure?: () => void;
+  /** The breaker's clock (injected in tests). */
+  readonly nowMs?: () => number;
 }
 
 interface RequestScope {
@@ -33,9 +35,7 @@ interface RequestScope {
  * miss, writes are dropped, and the database answers; a lookup never fails because of the cache.
  */
 export class ResilientLookupCache implements LookupCache, RequestScopedCache {
-  private readonly breaker: CircuitBreaker<[() => Promise<unknown>], unknown>;
-  private consecutiveFailures = 0;
-  private readonly openAfterFailures: number;
+  private readonly breaker: CircuitBreaker;
 
   constructor(
     private readonly inner: LookupCache,
@@ -43,31 +43,31 @@ export class ResilientLookupCache implements LookupCache, RequestScopedCache {
     private readonly stats: LookupStats,
     private readonly log: LogPort,
   ) {
-    this.breaker = new CircuitBreaker(async (operation: () => Promise<unknown>) => operation(), {
-      timeout: options.timeoutMs,
-      errorThresholdPercentage: 50,
-      volumeThreshold: options.volumeThreshold ?? 5,
-      resetTimeout: options.resetTimeoutMs ?? 2_000,
-    });
-    this.openAfterFailures = options.openAfterFailures ?? 3;
-    this.breaker.on("open", () => this.log.error("lookup cache unavailable: serving from the database"));
-    this.breaker.on("close", () => this.log.info("lookup cache recovered"));
+    this.breaker = new CircuitBreaker(
+      {
+        timeoutMs: options.timeoutMs,
+        errorThresholdPercentage: 50,
+        volumeThreshold: options.volumeThreshold ?? 5,
+        resetTimeoutMs: options.resetTimeoutMs ?? 2_000,
+        openAfterConsecutiveFailures: options.openAfterFailures ?? 3,
+        onOpen: () => this.log.error("lookup cache unavailable: serving from the database"),
+        onClose: () => this.log.info("lookup cache recovered"),
+      },
+      options.nowMs,
+    );
   }
 
   /** The call's result; throws when it failed or was skipped (open breaker, or this request already paid a failure). */
   private async attempt<T>(operation: string, work: () => Promise<T>, scope?: RequestScope): Promise<T> {
     if (scope?.failed) throw new CacheSkippedError("this request already waited for the cache once");
     try {
-      const result = (await this.breaker.fire(work)) as T;
-      this.consecutiveFailures = 0;
-      return result;
+      return await this.breaker.fire(work);
     } catch (error) {
       this.stats.cacheError();
       if (isBreakerOpen(error)) throw error;
       if (scope) scope.failed = true;
       this.options.onFailure?.();
       this.log.warn("lookup cache degraded", { operation, reason: errorMessage(error) });
-      if (++this.consecutiveFailures >= this.openAfterFailures && !this.breaker.opened) this.breaker.open();
       throw error;
     }
   }
@@ -146,9 +146,8 @@ export class ResilientLookupCache implements LookupCache, RequestScopedCache {
     return breakerStateOf(this.breaker);
   }
 
-  shutdown(): void {
-    this.breaker.shutdown();
-  }
+  /** Nothing to stop (the breaker keeps no timer); kept for callers that clean up. */
+  shutdown(): void {}
 }
 
 /** A call this request did not make: it already waited for the cache once. */
