@@ -13,6 +13,7 @@ import { migrateCredentialsCommand } from "./migrate-credentials";
 import { provisioningStatusCommand } from "./provisioning-status";
 import { redriveDlqCommand } from "./redrive-dlq";
 import { rotateCredentialsCommand } from "./rotate-credentials";
+import { exportSettingsCommand, importSettingsCommand } from "./settings-backup";
 import { syncIdentifiersCommand, syncSettingsCommand } from "./sync";
 import { syncPositionsCommand } from "./sync-positions";
 import { telegramCommand } from "./telegram";
@@ -20,7 +21,9 @@ import { tokenCommand } from "./token";
 
 /** Every command, in the order `help` lists them. */
 const COMMANDS: readonly OpsCommand[] = [
+  exportSettingsCommand,
   importMappingsCommand,
+  importSettingsCommand,
   migrateCommand,
   migrateCredentialsCommand,
   provisioningStatusCommand,
