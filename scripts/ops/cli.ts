@@ -9,6 +9,7 @@ import type { OpsCommand, OpsContext, OpsIo } from "./command";
 import { resolveEnv } from "./env-file";
 import { importMappingsCommand } from "./import-mappings";
 import { migrateCommand } from "./migrate";
+import { migrateKeysCommand } from "./migrate-keys";
 import { provisioningStatusCommand } from "./provisioning-status";
 import { redriveDlqCommand } from "./redrive-dlq";
 import { syncIdentifiersCommand, syncSettingsCommand } from "./sync";
@@ -20,6 +21,7 @@ import { tokenCommand } from "./token";
 const COMMANDS: readonly OpsCommand[] = [
   importMappingsCommand,
   migrateCommand,
+  migrateKeysCommand,
   provisioningStatusCommand,
   redriveDlqCommand,
   syncIdentifiersCommand,
