@@ -24,6 +24,7 @@ export default $config({
     const { positionsInfra } = await import("./infra/positions");
     const { syncInfra } = await import("./infra/sync");
     const { credentialsInfra } = await import("./infra/credentials");
+    const { settingsInfra } = await import("./infra/settings");
 
     const platform = platformInfra();
     const provisioning = provisioningInfra(platform);
@@ -34,6 +35,7 @@ export default $config({
     positionsInfra(platform);
     syncInfra(platform);
     credentialsInfra(platform);
+    settingsInfra(platform);
 
     return { api: platform.api.url };
   },

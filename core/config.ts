@@ -119,6 +119,16 @@ export const alertConfigSchema = z.object({
   ALERT_SEND_TIMEOUT_MS: positiveInt(3_000),
 });
 
+/** User settings (core/settings): the Redis fast copy and its Postgres fallback. */
+export const settingsConfigSchema = z.object({
+  /** Longest a settings read or refresh waits on Redis before Postgres answers (or the outbox keeps the refresh). */
+  SETTINGS_CACHE_TIMEOUT_MS: positiveInt(250),
+  /** After repeated Redis failures, how long reads skip Redis before one trial call. */
+  SETTINGS_BREAKER_RESET_MS: positiveInt(5_000),
+  /** How long a container remembers a user's OKX UID (the name of its fast copy). */
+  SETTINGS_OWNER_TTL_MS: positiveInt(60_000),
+});
+
 export const outboxConfigSchema = z.object({
   /** Rows a drain claims per batch. */
   OUTBOX_DRAIN_BATCH: positiveInt(100),
@@ -211,6 +221,7 @@ export type SystemModeConfig = z.infer<typeof systemModeConfigSchema>;
 export type AlertConfig = z.infer<typeof alertConfigSchema>;
 export type SyncConfig = z.infer<typeof syncConfigSchema>;
 export type OutboxConfig = z.infer<typeof outboxConfigSchema>;
+export type SettingsConfig = z.infer<typeof settingsConfigSchema>;
 export type ExchangeConfig = z.infer<typeof exchangeConfigSchema>;
 export type TelegramApiConfig = z.infer<typeof telegramApiConfigSchema>;
 export type TelegramWebhookConfig = z.infer<typeof telegramWebhookConfigSchema>;

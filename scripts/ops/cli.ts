@@ -9,9 +9,11 @@ import type { OpsCommand, OpsContext, OpsIo } from "./command";
 import { resolveEnv } from "./env-file";
 import { importMappingsCommand } from "./import-mappings";
 import { migrateCommand } from "./migrate";
+import { migrateCredentialsCommand } from "./migrate-credentials";
 import { migrateKeysCommand } from "./migrate-keys";
 import { provisioningStatusCommand } from "./provisioning-status";
 import { redriveDlqCommand } from "./redrive-dlq";
+import { rotateCredentialsCommand } from "./rotate-credentials";
 import { syncIdentifiersCommand, syncSettingsCommand } from "./sync";
 import { syncPositionsCommand } from "./sync-positions";
 import { telegramCommand } from "./telegram";
@@ -21,9 +23,11 @@ import { tokenCommand } from "./token";
 const COMMANDS: readonly OpsCommand[] = [
   importMappingsCommand,
   migrateCommand,
+  migrateCredentialsCommand,
   migrateKeysCommand,
   provisioningStatusCommand,
   redriveDlqCommand,
+  rotateCredentialsCommand,
   syncIdentifiersCommand,
   syncPositionsCommand,
   syncSettingsCommand,
