@@ -64,6 +64,11 @@ export function buildSettings(options: SettingsWiringOptions = {}): SettingsModu
   return { read: { ...base, drainRefreshes }, write: { ...base, outbox: settingsOutbox() }, store, fastCopy };
 }
 
+/** The Postgres side alone (backups, dry runs): no Redis client is built. */
+export function settingsStore(): PostgresSettingsStore {
+  return once(settingsStore, () => new PostgresSettingsStore(database(), platform().ids));
+}
+
 /** The drain function's handler of the fast-copy topic (runtime/outbox.ts). */
 export function settingsOutboxHandlers(): OutboxHandlers {
   return { [SETTINGS_FAST_COPY_TOPIC]: fastCopyRefreshHandler(settings().write) };

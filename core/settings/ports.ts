@@ -63,6 +63,25 @@ export interface SettingsStore {
    * deliver them or that are past the writer's grace (rows a live writer is about to deliver are not).
    */
   owedRefreshes(): Promise<number>;
+  /** Current (undeleted) documents in (user id, type) order after `after`, for backups. */
+  exportPage(query: ExportQuery): Promise<ExportedSettings[]>;
+}
+
+export interface ExportQuery {
+  readonly after: { readonly userId: string; readonly type: SettingsType } | null;
+  readonly limit: number;
+  /** Only the user holding this OKX UID. */
+  readonly okxUid: string | null;
+}
+
+/** One line of a settings backup (credentials are never part of it). */
+export interface ExportedSettings {
+  readonly userId: string;
+  readonly okxUid: string | null;
+  readonly type: SettingsType;
+  readonly version: number;
+  readonly settings: SettingsDocument;
+  readonly updatedAt: Date;
 }
 
 /** What one read of a user's fast copy found, per type. */

@@ -14,6 +14,7 @@ import { migrateKeysCommand } from "./migrate-keys";
 import { provisioningStatusCommand } from "./provisioning-status";
 import { redriveDlqCommand } from "./redrive-dlq";
 import { rotateCredentialsCommand } from "./rotate-credentials";
+import { exportSettingsCommand, importSettingsCommand } from "./settings-backup";
 import { syncIdentifiersCommand, syncSettingsCommand } from "./sync";
 import { syncPositionsCommand } from "./sync-positions";
 import { telegramCommand } from "./telegram";
@@ -21,7 +22,9 @@ import { tokenCommand } from "./token";
 
 /** Every command, in the order `help` lists them. */
 const COMMANDS: readonly OpsCommand[] = [
+  exportSettingsCommand,
   importMappingsCommand,
+  importSettingsCommand,
   migrateCommand,
   migrateCredentialsCommand,
   migrateKeysCommand,

@@ -7,7 +7,7 @@ import type { OutboxMessage } from "../../outbox/model";
 import { defaultSettingsFor } from "../schemas";
 import { SETTINGS_FAST_COPY_TOPIC, settingsTypes } from "../model";
 import type { SettingsDocument, SettingsHistoryEntry, SettingsOwner, SettingsSource, SettingsType, StoredSettings } from "../model";
-import type { HistoryQuery, SettingsRemoval, SettingsStore, SettingsUserState, SettingsWrite, SettingsWriteResult } from "../ports";
+import type { ExportQuery, ExportedSettings, HistoryQuery, SettingsRemoval, SettingsStore, SettingsUserState, SettingsWrite, SettingsWriteResult } from "../ports";
 
 type Statement = NeonQueryInTransaction;
 
@@ -204,5 +204,26 @@ export class PostgresSettingsStore implements SettingsStore {
       [SETTINGS_FAST_COPY_TOPIC],
     );
     return Number(row?.owed ?? 0);
+  }
+
+  async exportPage(query: ExportQuery): Promise<ExportedSettings[]> {
+    const rows = await this.query(
+      "export settings",
+      `SELECT s.user_id, COALESCE(u.okx_uid, s.okx_uid) AS okx_uid, s.setting_type, s.version, s.settings, s.updated_at
+       FROM user_settings s JOIN app_users u ON u.id = s.user_id
+       WHERE s.deleted_at IS NULL AND s.is_active
+         AND ($1::uuid IS NULL OR (s.user_id, s.setting_type) > ($1::uuid, $2::text))
+         AND ($3::text IS NULL OR u.okx_uid = $3 OR s.okx_uid = $3)
+       ORDER BY s.user_id, s.setting_type LIMIT $4`,
+      [query.after?.userId ?? null, query.after?.type ?? null, query.okxUid, query.limit],
+    );
+    return rows.map((row) => ({
+      userId: String(row.user_id),
+      okxUid: row.okx_uid === null || row.okx_uid === undefined ? null : String(row.okx_uid),
+      type: row.setting_type as SettingsType,
+      version: Number(row.version),
+      settings: row.settings as SettingsDocument,
+      updatedAt: toDate(row.updated_at),
+    }));
   }
 }
