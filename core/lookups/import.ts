@@ -2,7 +2,8 @@ import * as z from "zod/mini";
 import type { IdGenerator } from "../clock";
 import { ConflictError } from "../errors";
 import { telegramIdMisreadProblem } from "./identifier";
-import { invalidateChange } from "./mapping-admin";
+import type { OutboxDeliveryDeps } from "../outbox/delivery";
+import { deliverInvalidation } from "./invalidation";
 import type { Mapping } from "./model";
 import type { LookupCache, MappingInput, MappingRepository } from "./ports";
 import { okxUidSchema, telegramIdSchema, userIdSchema } from "./schemas";
@@ -75,7 +76,10 @@ export interface ImportReport {
   readonly duplicates: number;
   /** Conflicting and invalid rows with their reasons, in input order. */
   readonly problems: readonly ImportProblem[];
-  /** Written mappings whose cache entries could not be deleted; they stay stale until their TTL. */
+  /**
+   * Written mappings whose cache entries could not be invalidated at once: their invalidations stay
+   * in the outbox (delivered by the drain), and lookups do not trust those entries meanwhile.
+   */
   readonly cacheFailures: readonly CacheFailure[];
 }
 
@@ -90,7 +94,10 @@ export interface ImportProgress {
 
 export interface ImportDeps {
   readonly repository: MappingRepository;
+  /** Takes the invalidations each write owes (its failures are reported, so not a resilient cache). */
   readonly cache: LookupCache;
+  /** Where the outbox rows of those invalidations are deleted once delivered, or rescheduled. */
+  readonly outbox: OutboxDeliveryDeps;
   readonly ids: IdGenerator;
 }
 
@@ -224,11 +231,8 @@ export async function importMappings(deps: ImportDeps, input: ImportInput): Prom
     try {
       const change = await deps.repository.upsert({ userId, ...p.mapping }, "import");
       settled(group, change.previous === null ? "inserted" : change.changed ? "updated" : "unchanged");
-      try {
-        await invalidateChange(deps.cache, change);
-      } catch (error) {
-        cacheFailures.push({ origin, userId, reason: message(error) });
-      }
+      const delivery = await deliverInvalidation({ outbox: deps.outbox, cache: { invalidateOrThrow: (ids) => deps.cache.invalidate(ids) } }, change.invalidation);
+      if (!delivery.delivered) cacheFailures.push({ origin, userId, reason: delivery.reason ?? "not delivered" });
     } catch (error) {
       if (!(error instanceof ConflictError)) throw new Error(`import stopped at ${origin}: ${message(error)}`, { cause: error });
       conflict(group.rows, error.message);

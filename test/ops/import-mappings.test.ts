@@ -17,6 +17,8 @@ import type { Mapping } from "../../core/lookups/model";
 import type { LookupCache } from "../../core/lookups/ports";
 import { PostgresMappingRepository } from "../../core/lookups/adapters/postgres-mapping-repository";
 import { UpstashLookupCache } from "../../core/lookups/adapters/upstash-lookup-cache";
+import { PostgresOutbox } from "../../core/outbox/adapters/postgres-outbox";
+import { silentLog } from "../../core/observability/log-port";
 import { RedisKeys } from "../../core/redis/keys";
 import { createUpstashRedis } from "../../core/redis/upstash";
 import { runOps } from "../../scripts/ops/cli";
@@ -77,7 +79,10 @@ async function file(name: string, lines: readonly unknown[]): Promise<string> {
 }
 
 const run = (records: AsyncIterable<ImportRecord> | Iterable<ImportRecord>, dryRun = false): Promise<ImportReport> =>
-  importMappings({ repository, cache, ids }, { records, dryRun });
+  importMappings({ repository, cache, outbox: outboxDeps(), ids }, { records, dryRun });
+
+/** Where the import deletes the invalidation rows it delivered (and reschedules the others). */
+const outboxDeps = () => ({ store: new PostgresOutbox(new Database(sql)), log: silentLog });
 
 const counts = (inserted: number, updated: number, unchanged: number, conflicting: number, invalid: number) => ({
   inserted,
@@ -427,7 +432,7 @@ describe("cache failures", () => {
     const t = tg();
     const failing: LookupCache = { ...cacheMethods(cache), invalidate: () => Promise.reject(new Error("redis is down")) };
     const path = await file("cache-down.jsonl", [{ telegram_id: t }]);
-    const report = await importMappings({ repository, cache: failing, ids }, { records: fileRecords(path), dryRun: false });
+    const report = await importMappings({ repository, cache: failing, outbox: outboxDeps(), ids }, { records: fileRecords(path), dryRun: false });
     expect(report.counts).toEqual(counts(1, 0, 0, 0, 0));
     const mapping = await byTelegram(t);
     expect(report.cacheFailures).toEqual([{ origin: `${path}:1`, userId: mapping?.userId, reason: "redis is down" }]);
