@@ -18,9 +18,10 @@ import { floorWorkloads } from "./workloads/floors";
 import { importWorkloads } from "./workloads/imports";
 import { lookupWorkloads } from "./workloads/lookups";
 import { provisioningWorkloads } from "./workloads/provisioning";
+import { settingsWorkloads } from "./workloads/settings";
 
 /** Every workload, floors first so ratios can be computed in the same run. */
-const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads, ...provisioningWorkloads, ...importWorkloads];
+const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads, ...provisioningWorkloads, ...settingsWorkloads, ...importWorkloads];
 
 const JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123";
 
