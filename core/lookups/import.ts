@@ -2,11 +2,11 @@ import * as z from "zod/mini";
 import { randomIds } from "../clock";
 import type { IdGenerator } from "../clock";
 import { ConflictError, errorMessage } from "../errors";
-import { deliverCommitted } from "../outbox/delivery";
+import { outboxBackoffMs, settle } from "../outbox/delivery";
 import type { OutboxDeliveryDeps } from "../outbox/delivery";
 import type { OutboxMessage } from "../outbox/model";
 import { telegramIdMisreadProblem } from "./identifier";
-import { lookupInvalidationHandlers } from "./invalidation";
+import { identifiersIn, uniqueIdentifiers } from "./invalidation";
 import type { Mapping } from "./model";
 import type { ImportDecision, ImportGroup, ImportWrite, LookupCache, MappingImportStore, MappingRepository, StagedImportRow } from "./ports";
 import { okxUidSchema, telegramIdSchema, userIdSchema } from "./schemas";
@@ -302,13 +302,21 @@ async function commitAndDeliver(run: Run, writes: readonly (ImportWrite & { read
   await deliver(run, invalidations, byUser);
 }
 
-/** The batch's invalidations, right after its commit; what Redis does not take stays in the outbox for the drain. */
+/**
+ * The batch's invalidations, right after its commit, in one cache round trip (one pipeline); what
+ * Redis does not take stays in the outbox, where the drain delivers it with the topic's handler.
+ */
 async function deliver(run: Run, messages: readonly OutboxMessage[], byUser: ReadonlyMap<string, ImportWrite>): Promise<void> {
-  const handlers = lookupInvalidationHandlers({ invalidateOrThrow: (identifiers) => run.deps.cache.invalidate(identifiers) });
-  const { failed } = await deliverCommitted(run.deps.outbox, messages, handlers);
-  for (const { message, reason } of failed) {
-    run.cacheFailures.push({ origin: byUser.get(message.key)?.origin ?? "", userId: message.key, reason });
+  if (messages.length === 0) return;
+  try {
+    await run.deps.cache.invalidate(uniqueIdentifiers(messages.flatMap((message) => identifiersIn(message))));
+  } catch (error) {
+    const reason = errorMessage(error);
+    await settle(run.deps.outbox, [], messages.map((message) => ({ id: message.id, reason, delayMs: outboxBackoffMs(1) })));
+    for (const message of messages) run.cacheFailures.push({ origin: byUser.get(message.key)?.origin ?? "", userId: message.key, reason });
+    return;
   }
+  await settle(run.deps.outbox, messages.map((message) => message.id), []);
 }
 
 function stopped(error: unknown, origin: string | undefined): Error {
