@@ -40,7 +40,8 @@ per AS (SELECT DISTINCT ON (v.telegram_id) v.telegram_id, m.reason FROM vals v J
 UPDATE ${GROUPS} g SET conflict = per.reason FROM per
 WHERE g.import_id = $1 AND g.telegram_id = per.telegram_id AND g.conflict IS NULL`;
 
-const CLAIMS = `
+/** A function, not a constant, so that a bundle that never imports leaves this module out (no top-level calls). */
+const claimsSql = () => `
 WITH claimed AS (
   SELECT target FROM ${GROUPS} WHERE import_id = $1 AND conflict IS NULL AND target IS NOT NULL GROUP BY target HAVING count(*) > 1),
 origins AS (
@@ -57,7 +58,7 @@ FROM origins o WHERE g.import_id = $1 AND g.target = o.target AND g.conflict IS 
  * mapping repository writes, core/lookups/invalidation.ts). The previous rows are read by the same
  * statement, before its writes. The users' write locks are taken first, in a fixed order.
  */
-const WRITE_BATCH = `
+const writeBatchSql = () => `
 WITH input AS (
   SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::boolean[], $5::uuid[]) AS t(user_id, telegram_id, okx_uid, is_active, message_id)),
 prev AS (SELECT m.user_id, m.telegram_id, m.okx_uid FROM user_identifier_mappings m JOIN input USING (user_id)),
@@ -218,7 +219,7 @@ export class PostgresMappingImport implements MappingImportStore {
   }
 
   async checkClaims(importId: string): Promise<void> {
-    await this.db.query(CLAIMS, [importId], "import planning");
+    await this.db.query(claimsSql(), [importId], "import planning");
   }
 
   async plannedCounts(importId: string) {
@@ -262,7 +263,7 @@ export class PostgresMappingImport implements MappingImportStore {
       results = await this.db.transaction(
         (sql) => [
           sql.query(LOCK_USERS, [userIds]),
-          sql.query(WRITE_BATCH, [
+          sql.query(writeBatchSql(), [
             userIds,
             writes.map((w) => w.telegramId),
             writes.map((w) => w.okxUid),
