@@ -24,6 +24,8 @@ export default $config({
     const { positionsInfra } = await import("./infra/positions");
     const { syncInfra } = await import("./infra/sync");
     const { credentialsInfra } = await import("./infra/credentials");
+    const { reconciliationInfra } = await import("./infra/reconciliation");
+    const { settingsInfra } = await import("./infra/settings");
 
     const platform = platformInfra();
     const provisioning = provisioningInfra(platform);
@@ -34,6 +36,8 @@ export default $config({
     positionsInfra(platform);
     syncInfra(platform);
     credentialsInfra(platform);
+    reconciliationInfra(platform);
+    settingsInfra(platform);
 
     return { api: platform.api.url };
   },

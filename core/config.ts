@@ -119,6 +119,16 @@ export const alertConfigSchema = z.object({
   ALERT_SEND_TIMEOUT_MS: positiveInt(3_000),
 });
 
+/** User settings (core/settings): the Redis fast copy and its Postgres fallback. */
+export const settingsConfigSchema = z.object({
+  /** Longest a settings read or refresh waits on Redis before Postgres answers (or the outbox keeps the refresh). */
+  SETTINGS_CACHE_TIMEOUT_MS: positiveInt(250),
+  /** After repeated Redis failures, how long reads skip Redis before one trial call. */
+  SETTINGS_BREAKER_RESET_MS: positiveInt(5_000),
+  /** How long a container remembers a user's OKX UID (the name of its fast copy). */
+  SETTINGS_OWNER_TTL_MS: positiveInt(60_000),
+});
+
 export const outboxConfigSchema = z.object({
   /** Rows a drain claims per batch. */
   OUTBOX_DRAIN_BATCH: positiveInt(100),
@@ -188,6 +198,20 @@ export const cacheConfigSchema = /* @__PURE__ */ z.object({
   CACHE_STALE_IF_ERROR_SECONDS: /* @__PURE__ */ positiveInt(60),
 });
 
+/** Reconciliation and drawdown guard views (core/reconciliation, core/guards); pure like the cache's. */
+export const guardConfigSchema = /* @__PURE__ */ z.object({
+  /** The peak equity is the highest within this many days. */
+  GUARD_WINDOW_DAYS: /* @__PURE__ */ positiveInt(30),
+  /** Drawdown (%) from which the guard says `warning` (inclusive). */
+  GUARD_WARNING_PCT: /* @__PURE__ */ z._default(z.coerce.number().check(z.positive(), z.lt(100)), 10),
+  /** Drawdown (%) above which the guard says `critical` (15 itself is still `warning`). */
+  GUARD_CRITICAL_PCT: /* @__PURE__ */ z._default(z.coerce.number().check(z.positive(), z.lt(100)), 15),
+  /** How long the reconciliation and guard views stay cached (every write of the user invalidates them at once). */
+  VIEWS_CACHE_TTL_MS: /* @__PURE__ */ positiveInt(5_000),
+  /** How long a resolved `{ref}` (user id or OKX UID to an active user) is cached for these routes. */
+  USER_REF_CACHE_TTL_SECONDS: /* @__PURE__ */ positiveInt(60),
+});
+
 /**
  * Exchange credentials' key ring: ENCRYPTION_KEY (the EncryptionKey secret, 32 bytes base64) seals
  * every new or rotated value; ENCRYPTION_PREVIOUS_KEYS (the EncryptionPreviousKeys secret,
@@ -211,10 +235,12 @@ export type SystemModeConfig = z.infer<typeof systemModeConfigSchema>;
 export type AlertConfig = z.infer<typeof alertConfigSchema>;
 export type SyncConfig = z.infer<typeof syncConfigSchema>;
 export type OutboxConfig = z.infer<typeof outboxConfigSchema>;
+export type SettingsConfig = z.infer<typeof settingsConfigSchema>;
 export type ExchangeConfig = z.infer<typeof exchangeConfigSchema>;
 export type TelegramApiConfig = z.infer<typeof telegramApiConfigSchema>;
 export type TelegramWebhookConfig = z.infer<typeof telegramWebhookConfigSchema>;
 export type CacheConfig = z.infer<typeof cacheConfigSchema>;
+export type GuardConfig = z.infer<typeof guardConfigSchema>;
 export type CredentialsConfig = z.infer<typeof credentialsConfigSchema>;
 export type ConfigSource = Readonly<Record<string, string | undefined>>;
 

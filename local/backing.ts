@@ -137,9 +137,20 @@ async function chooseRedis(
     log("redis: no server found and no redis-server on PATH, using the in-process engine");
     return { url: null, source: "memory", stop: nothingToStop };
   }
-  const spawned = await spawnRedis(binary);
+  const spawned = await spawnRedisRetrying(binary);
   log(`redis: started ${binary} (pid ${spawned.pid}) on ${spawned.url}`);
   return { url: spawned.url, source: "spawned", stop: spawned.stop };
+}
+
+/** freePort() releases the port before redis-server binds it; another process can win that race, so retry. */
+async function spawnRedisRetrying(binary: string): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await spawnRedis(binary);
+    } catch (error) {
+      if (attempt >= 3) throw error;
+    }
+  }
 }
 
 async function spawnRedis(binary: string): Promise<{ url: string; pid: number; stop(): Promise<void> }> {

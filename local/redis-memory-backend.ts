@@ -4,6 +4,8 @@ import RedisMock from "ioredis-mock";
 import { commandName, isBlockingCommand, RedisReplyError } from "./redis-backend";
 import type { PubSubEvent, RawReply, RedisBackend, Subscription } from "./redis-backend";
 import { emulateBlocking } from "./redis-memory-blocking";
+import { adaptForMock } from "./redis-memory-options";
+import type { MockKeyspace } from "./redis-memory-options";
 
 /**
  * The Upstash endpoint's backend when there is no Redis server: the in-process engine of
@@ -40,6 +42,12 @@ interface MockData {
   get(key: string): unknown;
 }
 
+/** The mock's expiry times, absolute milliseconds (not in its type declarations either). */
+interface MockExpires {
+  has(key: string): boolean;
+  get(key: string): number;
+}
+
 /** The mock is an EventEmitter with helper methods too; only names of Redis commands may reach it. */
 const redisCommandNames: ReadonlySet<string> = new Set(Redis.prototype.getBuiltinCommands());
 
@@ -48,21 +56,35 @@ export function createMemoryRedisBackend(): RedisBackend {
   const mock = new RedisMock({ host: `memory-${randomUUID()}` });
   const methods = mock as unknown as Record<string, unknown>;
   const data = (mock as unknown as { data: MockData }).data;
+  const expires = (mock as unknown as { expires: MockExpires }).expires;
+  const keyspace: MockKeyspace = {
+    expiresAt: (key) => (expires.has(key) ? expires.get(key) : undefined),
+    exists: (key) => data.get(key) !== undefined && !(expires.has(key) && expires.get(key) <= Date.now()),
+    typeOf: (key) => (keyspace.exists(key) ? storedType(data.get(key)) : "none"),
+    hasMember: (key, member) => {
+      const value = data.get(key);
+      return value instanceof Map && value.has(member);
+    },
+  };
 
   /** Runs the emulator synchronously (before returning), which is what makes transactions atomic here. */
   const run = (name: string, args: readonly (string | Buffer)[]): Promise<RawReply> => {
-    const lower = name.toLowerCase();
-    if (!redisCommandNames.has(lower)) return Promise.resolve(unknownCommand(name));
+    const asked = name.toLowerCase();
+    if (!redisCommandNames.has(asked)) return Promise.resolve(unknownCommand(name));
+    // The mock keys its store by string; Buffer keys would be compared by identity.
+    const given = args.map((arg) => (typeof arg === "string" ? arg : arg.toString()));
+    const wrongType = wrongTypeOf(asked, given[0], data);
+    if (wrongType) return Promise.resolve(wrongType);
+    const adapted = adaptForMock(asked, given, keyspace, Date.now());
+    if ("reply" in adapted) return Promise.resolve(adapted.reply);
+    const { name: lower, args: textArgs } = adapted;
     // Buffer variants keep bulk strings as bytes, like the real server's replies.
     const method = methods[`${lower}Buffer`] ?? methods[lower];
     if (typeof method !== "function") return Promise.resolve(unknownCommand(name));
-    // The mock keys its store by string; Buffer keys would be compared by identity.
-    const textArgs = optionsInUpperCase(lower, args.map((arg) => (typeof arg === "string" ? arg : arg.toString())));
-    const wrongType = wrongTypeOf(lower, textArgs[0], data);
-    if (wrongType) return Promise.resolve(wrongType);
     try {
       const pending = withoutReplyTransformer(lower, () => (method as MockMethod).apply(mock, textArgs));
-      return Promise.resolve(pending).then(adoptMockReply, (error: unknown) => mockError(name, error));
+      const then = adapted.then ?? ((reply: RawReply) => reply);
+      return Promise.resolve(pending).then((reply) => then(adoptMockReply(reply)), (error: unknown) => mockError(name, error));
     } catch (error) {
       return Promise.resolve(mockError(name, error));
     }
@@ -91,16 +113,6 @@ export function createMemoryRedisBackend(): RedisBackend {
       return closing;
     },
   };
-}
-
-/**
- * Redis reads SET's options (NX, PX, EX, GET...) in any case, and @upstash/redis sends them in lower
- * case; the mock knows only upper case and would silently drop `nx` and `px`. The options follow
- * the key and the value; upper-casing their numbers changes nothing.
- */
-function optionsInUpperCase(command: string, args: string[]): string[] {
-  if (command !== "set" || args.length <= 2) return args;
-  return [...args.slice(0, 2), ...args.slice(2).map((arg) => arg.toUpperCase())];
 }
 
 type KeyType = "string" | "hash" | "list" | "set" | "zset";

@@ -6,7 +6,11 @@ import type { CredentialsSummaryDeps } from "../core/credentials/get-credentials
 import { keyRingFrom, previousKeysOf } from "../core/credentials/key-ring";
 import type { PutCredentialsDeps } from "../core/credentials/put-credentials";
 import type { ReadCredentialsDeps } from "../core/credentials/read-credentials";
+import { UpstashLegacyCredentials } from "../core/credentials/adapters/upstash-legacy-credentials";
+import type { MigrateLegacyDeps } from "../core/credentials/migrate-legacy";
+import type { RotateCredentialsDeps } from "../core/credentials/rotate-credentials";
 import { database } from "./clients/postgres";
+import { redisKeys } from "./clients/redis";
 import { configFor, once } from "./config";
 import { userDirectory } from "./identity";
 import { platform } from "./platform";
@@ -55,4 +59,19 @@ export function rawRedisClient(): Redis {
       retry: { retries: config.REDIS_RETRIES, backoff: (attempt) => Math.min(25 * 2 ** attempt, 200) },
     });
   });
+}
+
+/** migrate-credentials: the legacy hashes (raw Redis), the store, the key ring. */
+export function migrateLegacyDeps(): MigrateLegacyDeps {
+  return once(migrateLegacyDeps, () => ({
+    source: new UpstashLegacyCredentials(rawRedisClient(), redisKeys()),
+    store: credentialsStore(),
+    cipher: credentialsCipher(),
+    clock: platform().clock,
+  }));
+}
+
+/** rotate-credentials: the store and the whole key ring. */
+export function rotateCredentialsDeps(): RotateCredentialsDeps {
+  return once(rotateCredentialsDeps, () => ({ store: credentialsStore(), cipher: credentialsCipher() }));
 }

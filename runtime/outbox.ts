@@ -6,6 +6,7 @@ import { database } from "./clients/postgres";
 import { cacheOutbox } from "./cache";
 import { configFor, once } from "./config";
 import { platform } from "./platform";
+import { settingsOutboxHandlers } from "./settings";
 
 export interface OutboxModule extends OutboxDeliveryDeps {
   readonly store: PostgresOutbox;
@@ -30,6 +31,8 @@ const handlerSources: readonly (() => Promise<OutboxHandlers>)[] = [
   // import: only the drain imports this module, and a dynamic one made esbuild wrap core/config
   // lazily, which defeats tree shaking of zod/locales (every locale in the bundle).
   async () => cacheOutbox(),
+  // settings.fast-copy: a user's Redis fast copy after a committed change (static, as above).
+  async () => settingsOutboxHandlers(),
 ];
 
 export async function outboxHandlers(): Promise<OutboxHandlers> {

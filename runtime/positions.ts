@@ -1,4 +1,5 @@
 import { PositionKeys } from "../core/redis/keys";
+import { PositionsSyncSource } from "../core/positions/adapters/positions-sync-source";
 import { PostgresPositionRecords } from "../core/positions/adapters/postgres-position-records";
 import { UpstashPositionStore } from "../core/positions/adapters/upstash-position-store";
 import type { GetPositionDeps } from "../core/positions/get-position";
@@ -46,4 +47,9 @@ export function getPositionDeps(): GetPositionDeps {
 /** What the Telegram bot's BotPositions port needs (core/positions/list-open.ts). */
 export function botPositionsDeps(): { readonly store: UpstashPositionStore } {
   return once(botPositionsDeps, () => ({ store: positionStore() }));
+}
+
+/** The positions source of the scheduled sync (registered in runtime/sync.ts). */
+export function positionsSyncSource(): PositionsSyncSource {
+  return once(positionsSyncSource, () => new PositionsSyncSource({ store: positionStore(), keys: positionKeys(), db: database(), clock: platform().clock, directory: userDirectory() }));
 }

@@ -32,3 +32,40 @@ export interface CredentialsStore {
   /** Rows per key id. */
   countByKey(): Promise<Readonly<Record<string, number>>>;
 }
+
+/** One legacy `user:{okx_uid}:api:keys` hash as read. */
+export interface LegacyCredentialsEntry {
+  readonly key: string;
+  /** The hash's fields as stored (strings); null when the key is gone. */
+  readonly fields: Readonly<Record<string, string>> | null;
+  /** Why Redis could not read it (e.g. WRONGTYPE: not a hash). */
+  readonly error?: string;
+}
+
+export interface PlaintextDeletion {
+  readonly key: string;
+  /** Every field that holds a secret, with the value that was copied. */
+  readonly expected: Readonly<Record<string, string>>;
+}
+
+/** The old plaintext hashes in Redis (system B), read with SCAN. */
+export interface LegacyCredentialsSource {
+  scan(cursor: string, count: number): Promise<{ readonly cursor: string; readonly keys: readonly string[] }>;
+  read(keys: readonly string[]): Promise<LegacyCredentialsEntry[]>;
+  /** The okx uid a matched key names, or null when it does not follow the layout. */
+  okxUidOf(key: string): string | null;
+  /** For each hash, in one round trip: removes its plaintext fields if it still holds `expected` (field -> value); false when it changed or is gone. */
+  deletePlaintext(entries: readonly PlaintextDeletion[]): Promise<boolean[]>;
+  savedCursor(): Promise<string | null>;
+  saveCursor(cursor: string): Promise<void>;
+  clearCursor(): Promise<void>;
+}
+
+/** What migrate-credentials needs of Postgres beyond the store. */
+export interface CredentialsMigrationStore {
+  /** okx uid -> active user id, for those that have one. */
+  usersByOkxUid(okxUids: readonly string[]): Promise<ReadonlyMap<string, string>>;
+  findSealed(userIds: readonly string[], exchange: Exchange): Promise<SealedCredentials[]>;
+  /** Inserts rows whose (user, exchange) has none yet, in one statement; returns how many it inserted. */
+  insertMissing(rows: readonly SealedCredentials[]): Promise<number>;
+}

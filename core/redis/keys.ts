@@ -32,6 +32,17 @@ export class RedisKeys {
     return this.key("user", okxUid, "api", "keys");
   }
 
+  /** SCAN pattern of the old plaintext API-key hashes (migrate-credentials). */
+  legacyApiKeysPattern(): string {
+    return this.key("user", "*", "api", "keys");
+  }
+
+  /** The okx_uid inside a key the api-keys pattern matched, or null. */
+  okxUidOfLegacyApiKeys(key: string): string | null {
+    if (!key.startsWith(this.prefix)) return null;
+    return /^user:([^:]+):api:keys$/.exec(key.slice(this.prefix.length))?.[1] ?? null;
+  }
+
   /** Old registration layout (system B): preferences hash. */
   legacyPreferences(okxUid: string): string {
     return this.key("user", okxUid, "preferences");
@@ -76,6 +87,13 @@ export class RedisKeys {
     const match = /^user:([^:]+):(preferences|settings|dual_side)$/.exec(key.slice(this.prefix.length));
     if (!match?.[1] || !match[2]) return null;
     return { base: match[1], type: match[2] === "settings" ? "params" : (match[2] as "preferences" | "dual_side") };
+  }
+
+  // ---- credentials (migrate-credentials) ----
+
+  /** Where an interrupted migrate-credentials --apply resumes: the SCAN cursor after the last page it finished. */
+  credentialsMigrationCursor(): string {
+    return this.key("credentials", "migrate", "cursor");
   }
 
   // ---- positions (positions, orders, legacy position forms, cache tags) ----
@@ -214,6 +232,18 @@ export class PositionKeys {
   parsePositionIndexMember(member: string): { readonly symbol: string; readonly side: PositionSide } | null {
     const match = /^([A-Z0-9_/-]+):(long|short)$/.exec(member);
     return match ? { symbol: match[1] ?? "", side: (match[2] ?? "long") as PositionSide } : null;
+  }
+
+  /** SCAN pattern of every user's exchange set: one key per user who ever had a position (the positions sync walks these). */
+  positionExchangesPattern(): string {
+    return this.key("positions", "exchanges", "*");
+  }
+
+  /** Inverse of positionExchanges for a key the SCAN returned; null when it is not one. */
+  userOfPositionExchangesKey(key: string): string | null {
+    if (!key.startsWith(this.prefix)) return null;
+    const match = /^positions:exchanges:([0-9a-f-]{36})$/.exec(key.slice(this.prefix.length));
+    return match?.[1] ?? null;
   }
 
   /** SCAN pattern of every position index (the sync's walk over users with open positions). */

@@ -32,7 +32,13 @@ export interface StoredSettings {
   readonly updatedAt: Date;
 }
 
-export interface SettingsEntry extends StoredSettings {
+/** A document as answered: from Postgres, or from the fast copy. */
+export interface SettingsEntry {
+  readonly type: SettingsType;
+  readonly settings: SettingsDocument;
+  /** 0 for a fast copy that a bot wrote and that was never persisted. */
+  readonly version: number;
+  readonly updatedAt: Date | null;
   /**
    * False when the answer is a fast copy that a bot changed directly in Redis (valid, but not yet
    * persisted by the sync); true otherwise.

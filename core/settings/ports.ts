@@ -28,13 +28,14 @@ export interface SettingsRemoval {
 }
 
 /** The row of a type as it is now, deleted or not (what a fast-copy refresh writes). */
-export interface SettingsState {
-  readonly owner: SettingsOwner;
-  readonly type: SettingsType;
-  readonly version: number;
-  readonly settings: SettingsDocument;
-  readonly updatedAt: Date;
+export interface SettingsState extends StoredSettings {
   readonly deleted: boolean;
+}
+
+/** An active user, the name of its fast copy, and every settings row it has (deleted ones too). */
+export interface SettingsUserState {
+  readonly owner: SettingsOwner;
+  readonly states: readonly SettingsState[];
 }
 
 export interface HistoryQuery {
@@ -49,22 +50,47 @@ export interface HistoryQuery {
 export interface SettingsStore {
   /** The active user and the name of its fast copy; null when there is no such active user. */
   owner(userId: string): Promise<SettingsOwner | null>;
-  /** Undeleted documents of a user (any of the three types may be missing). */
-  getAll(userId: string): Promise<StoredSettings[]>;
+  /** The user's rows, deleted ones included, in one query; null when there is no such active user. */
+  load(userId: string): Promise<SettingsUserState | null>;
   /** Throws NotFoundError (no active user), PreconditionFailedError (If-Match). */
   write(input: SettingsWrite): Promise<SettingsWriteResult>;
   /** Soft delete; throws NotFoundError when there is nothing to delete, PreconditionFailedError (If-Match). */
   remove(userId: string, type: SettingsType, expectedVersion: number | null): Promise<SettingsRemoval>;
-  /** The current row of a type, deleted or not; null when there never was one. */
-  state(userId: string, type: SettingsType): Promise<SettingsState | null>;
   history(query: HistoryQuery): Promise<SettingsHistoryEntry[]>;
   historyVersion(userId: string, type: SettingsType, version: number): Promise<SettingsHistoryEntry | null>;
+  /**
+   * Refreshes owed by any container: outbox rows of the fast-copy topic whose writer failed to
+   * deliver them or that are past the writer's grace (rows a live writer is about to deliver are not).
+   */
+  owedRefreshes(): Promise<number>;
+  /** Current (undeleted) documents in (user id, type) order after `after`, for backups. */
+  exportPage(query: ExportQuery): Promise<ExportedSettings[]>;
+}
+
+export interface ExportQuery {
+  readonly after: { readonly userId: string; readonly type: SettingsType } | null;
+  readonly limit: number;
+  /** Only the user holding this OKX UID. */
+  readonly okxUid: string | null;
+}
+
+/** One line of a settings backup (credentials are never part of it). */
+export interface ExportedSettings {
+  readonly userId: string;
+  readonly okxUid: string | null;
+  readonly type: SettingsType;
+  readonly version: number;
+  readonly settings: SettingsDocument;
+  readonly updatedAt: Date;
 }
 
 /** What one read of a user's fast copy found, per type. */
 export interface FastCopySlot {
-  /** The legacy key's content as the client returned it (null: no such key). */
-  readonly content: Readonly<Record<string, unknown>> | null;
+  /**
+   * The legacy key's content as the client returned it: a hash's fields, the params JSON parsed (or
+   * the string when it is not JSON); null when there is no such key.
+   */
+  readonly content: unknown;
   readonly meta: FastCopyMeta | null;
 }
 

@@ -3,7 +3,7 @@ import { UnprocessableError } from "../errors";
 import type { FieldIssue } from "../errors";
 import { INSTRUMENT_ID, knownFields } from "./fields";
 import type { FieldSpec } from "./fields";
-import { SETTINGS_KEY_NAME, SETTINGS_MAX_DOCUMENT_BYTES, SETTINGS_MAX_KEYS, settingsTypes } from "./model";
+import { SETTINGS_KEY_NAME, SETTINGS_MAX_DOCUMENT_BYTES, SETTINGS_MAX_KEYS } from "./model";
 import type { SettingsDocument, SettingsType, SettingsValue } from "./model";
 
 /** Longest string kept under a key that no schema knows (the document bound still applies). */
@@ -148,8 +148,6 @@ export function parseSettingsValue(type: SettingsType, current: SettingsDocument
 export function defaultSettingsFor(type: SettingsType): SettingsDocument {
   return Object.fromEntries(Object.entries(knownFields[type]).map(([key, spec]) => [key, spec.default as SettingsValue]));
 }
-
-export const settingsTypeSchema = z.enum(settingsTypes, `must be one of ${settingsTypes.join(", ")}`);
 
 // ---- the legacy representation (what bots read and write in Redis) ----
 

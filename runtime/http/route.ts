@@ -44,6 +44,8 @@ export interface RouteContract {
   readonly responses: Readonly<Record<number, Schema | null>>;
   /** Content types the body may have (default: JSON); checked before the body is parsed. */
   readonly bodyContentTypes?: readonly string[];
+  /** A tighter body limit than HTTP_MAX_BODY_BYTES for this route (413 above it). */
+  readonly maxBodyBytes?: number;
 }
 
 export interface RouteSpec<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined, A extends "public" | readonly Role[]> extends RouteContract {
@@ -107,7 +109,8 @@ function buildStack<P extends Schema | undefined, Q extends Schema | undefined, 
     stack.use(authenticate(tokenOptions, spec.auth as readonly Role[], clock));
   }
   // After authentication: an anonymous caller never gets a body parsed.
-  stack.use(jsonBody(configFor(httpConfigSchema).HTTP_MAX_BODY_BYTES, spec.bodyContentTypes));
+  const maxBodyBytes = Math.min(spec.maxBodyBytes ?? Number.POSITIVE_INFINITY, configFor(httpConfigSchema).HTTP_MAX_BODY_BYTES);
+  stack.use(jsonBody(maxBodyBytes, spec.bodyContentTypes));
   for (const middleware of spec.middlewares?.() ?? []) stack.use(middleware as middy.MiddlewareObj<HttpEvent, APIGatewayProxyStructuredResultV2>);
   const handler = stack.handler(async (event, context) => {
     const requestId = requestIdOf(event, context.awsRequestId);

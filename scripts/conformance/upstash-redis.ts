@@ -4,7 +4,7 @@
  *   git clone https://github.com/upstash/redis-js && npm run yardstick:upstash -- ./redis-js
  *   npm run yardstick:upstash -- <bare git directory of redis-js> [--ref=<tag|commit>]
  *
- * From a git directory, packages/redis of the release tag matching the installed client
+ * From a git directory, the tree of the release tag matching the installed client
  * (`@upstash/redis@<version>`), else of HEAD, is extracted into a temporary folder for the run.
  * They run under vitest (with `bun:test` and `bun` shimmed) against an endpoint in front of a
  * redis-server of its own (the tests flush the database), or the in-process engine with
@@ -58,11 +58,12 @@ const installed = (JSON.parse(readFileSync(join(PROJECT_ROOT, "node_modules", "@
 const source = sourceFromArgs({
   usage: "usage: npm run yardstick:upstash -- <checkout or git directory of github.com/upstash/redis-js> [--ref=<tag|commit>] [vitest filters]",
   marker: "packages/redis/pkg",
-  paths: ["packages/redis"],
   preferredTags: [`@upstash/redis@${installed}`],
 });
 const { checkout, filters } = source;
 console.log(`@upstash/redis tests of ${source.revision}; the project's client is ${installed}`);
+// Ctrl-C: vitest stops on its own; exiting runs the exit hooks that remove the extracted tree and kill the spawned redis-server.
+process.once("SIGINT", () => process.exit(130));
 const endpoint = await startEndpoint();
 let code = 1;
 try {

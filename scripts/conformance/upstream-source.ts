@@ -23,8 +23,6 @@ export interface SourceOptions {
   readonly usage: string;
   /** A path every usable source has (e.g. packages/redis/pkg). */
   readonly marker: string;
-  /** The folders to extract from a git directory; the whole tree when absent. */
-  readonly paths?: readonly string[];
   /** Tags tried in order when no --ref is given (the release matching the installed client); else HEAD. */
   readonly preferredTags?: readonly string[];
 }
@@ -42,12 +40,15 @@ export function sourceFromArgs(options: SourceOptions, argv: readonly string[] =
     fail(`${given} is neither a checkout (no ${options.marker}) nor a git directory\n${options.usage}`);
   }
   const { commit, why } = chooseRevision(given, refArg?.slice("--ref=".length), options.preferredTags ?? []);
-  const checkout = extract(given, commit, options.paths ?? []);
+  const checkout = extract(given, commit);
   if (!existsSync(join(checkout, options.marker))) {
     rmSync(checkout, { recursive: true, force: true });
     fail(`${commit} of ${given} has no ${options.marker}\n${options.usage}`);
   }
-  return { checkout, revision: `${commit.slice(0, 12)} (${why})`, filters, cleanup: () => rmSync(checkout, { recursive: true, force: true }) };
+  const cleanup = (): void => rmSync(checkout, { recursive: true, force: true });
+  // Also when the run ends by process.exit (an interrupted run, a failure while starting).
+  process.once("exit", cleanup);
+  return { checkout, revision: `${commit.slice(0, 12)} (${why})`, filters, cleanup };
 }
 
 function chooseRevision(gitDir: string, ref: string | undefined, preferredTags: readonly string[]): { commit: string; why: string } {
@@ -66,10 +67,10 @@ function chooseRevision(gitDir: string, ref: string | undefined, preferredTags: 
   return { commit: head, why: `HEAD of the git directory${missing}` };
 }
 
-/** `git archive | tar -x`: the files of one commit, without touching the git directory. */
-function extract(gitDir: string, commit: string, paths: readonly string[]): string {
+/** `git archive | tar -x`: the whole tree of one commit (packages refer to root files), git directory untouched. */
+function extract(gitDir: string, commit: string): string {
   const folder = mkdtempSync(join(tmpdir(), "upstream-checkout-"));
-  const archive = spawnSync("git", ["--git-dir", gitDir, "archive", "--format=tar", commit, ...paths], { maxBuffer: 1 << 30 });
+  const archive = spawnSync("git", ["--git-dir", gitDir, "archive", "--format=tar", commit], { maxBuffer: 1 << 30 });
   if (archive.status !== 0) fail(`git archive ${commit} failed: ${archive.stderr.toString().trim()}`);
   const untar = spawnSync("tar", ["-x", "-C", folder], { input: archive.stdout });
   if (untar.status !== 0) fail(`tar -x into ${folder} failed: ${untar.stderr.toString().trim()}`);

@@ -9,19 +9,28 @@ import type { OpsCommand, OpsContext, OpsIo } from "./command";
 import { resolveEnv } from "./env-file";
 import { importMappingsCommand } from "./import-mappings";
 import { migrateCommand } from "./migrate";
+import { migrateCredentialsCommand } from "./migrate-credentials";
 import { provisioningStatusCommand } from "./provisioning-status";
 import { redriveDlqCommand } from "./redrive-dlq";
+import { rotateCredentialsCommand } from "./rotate-credentials";
+import { exportSettingsCommand, importSettingsCommand } from "./settings-backup";
 import { syncIdentifiersCommand, syncSettingsCommand } from "./sync";
+import { syncPositionsCommand } from "./sync-positions";
 import { telegramCommand } from "./telegram";
 import { tokenCommand } from "./token";
 
 /** Every command, in the order `help` lists them. */
 const COMMANDS: readonly OpsCommand[] = [
+  exportSettingsCommand,
   importMappingsCommand,
+  importSettingsCommand,
   migrateCommand,
+  migrateCredentialsCommand,
   provisioningStatusCommand,
   redriveDlqCommand,
+  rotateCredentialsCommand,
   syncIdentifiersCommand,
+  syncPositionsCommand,
   syncSettingsCommand,
   telegramCommand,
   tokenCommand,

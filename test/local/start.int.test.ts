@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import type { ChildProcess } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
@@ -7,12 +8,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { readEnvFile } from "../../local/env-file";
-import { freePort } from "../../local/processes";
 import { childEnv } from "../support/processes";
 
 interface NpmStart {
   readonly child: ChildProcess;
-  readonly port: number;
+  /** The API's base URL, from the start-up banner (the server picks its port: PORT=0). */
+  apiUrl(): string;
   readonly envFile: string;
   readonly tempDir: string;
   output(): string;
@@ -31,7 +32,9 @@ async function npmStart(options: { port?: number } = {}): Promise<NpmStart> {
   const tempDir = await mkdtemp(join(tmpdir(), "npm-start-"));
   // As a system temp folder is: others may pass (the OS user postgres, when we are root).
   await chmod(tempDir, 0o711);
-  const port = options.port ?? (await freePort());
+  // Port 0 unless a test asks for one: a port probed free here could be taken by another test's
+  // connection during the seconds npm start spends before it listens.
+  const port = options.port ?? 0;
   const envFile = join(tempDir, "..", `${tempDir.split("/").pop()}.env`);
   const child = spawn("npm", ["start"], {
     detached: true,
@@ -40,7 +43,7 @@ async function npmStart(options: { port?: number } = {}): Promise<NpmStart> {
       PORT: String(port),
       BOTSTATE_EMBEDDED: "1",
       BOTSTATE_ENV_FILE: envFile,
-      BOTSTATE_DATABASE: `start_${port}`,
+      BOTSTATE_DATABASE: `start_${randomBytes(4).toString("hex")}`,
       TMPDIR: tempDir,
       NO_COLOR: "1",
     }),
@@ -61,7 +64,11 @@ async function npmStart(options: { port?: number } = {}): Promise<NpmStart> {
   );
   return {
     child,
-    port,
+    apiUrl: () => {
+      const url = /API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+      if (!url) throw new Error(`no API URL in the output yet:\n${output}`);
+      return url;
+    },
     envFile,
     tempDir,
     output: () => output,
@@ -154,7 +161,7 @@ describe.concurrent("npm start stops cleanly on Ctrl-C at any moment", () => {
     let answered = Promise.resolve(0);
     const served = (async () => {
       await run.waitFor("Ctrl-C stops everything.");
-      answered = keepRequesting(`http://127.0.0.1:${run.port}/health`, run.exited);
+      answered = keepRequesting(`${run.apiUrl()}/health`, run.exited);
       await vi.waitFor(() => expect(run.output()).toMatch(/GET \/health 200/), { timeout: 10_000 });
     })().catch((error: unknown) => error);
     const reached = await served;

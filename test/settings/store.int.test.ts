@@ -45,8 +45,9 @@ describe("defaultSettingsStatements (provisioning and registration)", () => {
     await store.write({ userId: user.id, type: "params", settings: { leverage: 50 }, expectedVersion: null, actor: "t", source: "api" });
     await db.query(`DELETE FROM outbox`);
     await sql.transaction((tx) => [...defaultSettingsStatements(tx, user)]);
-    const all = await store.getAll(user.id);
-    expect(Object.fromEntries(all.map((entry) => [entry.type, entry.settings]))).toEqual({
+    const all = await store.load(user.id);
+    expect(all?.owner).toEqual({ userId: user.id, okxUid: user.okxUid });
+    expect(Object.fromEntries((all?.states ?? []).map((entry) => [entry.type, entry.settings]))).toEqual({
       preferences: defaultSettingsFor("preferences"),
       params: { leverage: 50 },
       dual_side: defaultSettingsFor("dual_side"),
@@ -72,6 +73,8 @@ describe("defaultSettingsStatements (provisioning and registration)", () => {
 describe("PostgresSettingsStore", () => {
   it("creates, replaces with a version bump, honours If-Match, deletes softly and revives with the numbering going on", async () => {
     const user = await newUser(null);
+    expect(await store.load(user.id)).toEqual({ owner: { userId: user.id, okxUid: null }, states: [] });
+    expect(await store.load(randomUUID())).toBeNull();
     const first = await store.write({ userId: user.id, type: "preferences", settings: { timeframe: "5m" }, expectedVersion: null, actor: "a", source: "api" });
     expect(first).toMatchObject({ created: true, stored: { version: 1, settings: { timeframe: "5m" } }, owner: { userId: user.id, okxUid: null } });
     const second = await store.write({ userId: user.id, type: "preferences", settings: { timeframe: "1h" }, expectedVersion: 1, actor: "a", source: "api" });
@@ -80,8 +83,7 @@ describe("PostgresSettingsStore", () => {
     const removed = await store.remove(user.id, "preferences", null);
     expect(removed.version).toBe(3);
     await expect(store.remove(user.id, "preferences", null)).rejects.toBeInstanceOf(NotFoundError);
-    expect(await store.getAll(user.id)).toEqual([]);
-    expect(await store.state(user.id, "preferences")).toMatchObject({ deleted: true, version: 3 });
+    expect((await store.load(user.id))?.states).toEqual([expect.objectContaining({ type: "preferences", deleted: true, version: 3 })]);
     const revived = await store.write({ userId: user.id, type: "preferences", settings: { timeframe: "1d" }, expectedVersion: null, actor: "a", source: "api" });
     expect(revived).toMatchObject({ created: true, stored: { version: 4 } });
     const history = await store.history({ userId: user.id, type: "preferences", limit: 10, beforeVersion: null });

@@ -1,7 +1,7 @@
 import type { NeonQueryInTransaction } from "@neondatabase/serverless";
 import type { Database, Row, TransactionSql } from "../../db/database";
 import type { CredentialReader, CredentialsSummary, Exchange, SealedCredentials } from "../model";
-import type { CredentialsStore, ResealedRow, RowCursor } from "../ports";
+import type { CredentialsMigrationStore, CredentialsStore, ResealedRow, RowCursor } from "../ports";
 
 // bytea travels as hex text both ways: the same bytes whatever the driver's type parsers do.
 const hex = (bytes: Uint8Array) => `\\x${Buffer.from(bytes).toString("hex")}`;
@@ -38,7 +38,7 @@ export function saveCredentialsStatement(tx: TransactionSql, row: SealedCredenti
   );
 }
 
-export class PostgresCredentialsStore implements CredentialsStore {
+export class PostgresCredentialsStore implements CredentialsStore, CredentialsMigrationStore {
   constructor(private readonly db: Database) {}
 
   async save(row: SealedCredentials): Promise<void> {
@@ -124,5 +124,52 @@ export class PostgresCredentialsStore implements CredentialsStore {
   async countByKey(): Promise<Readonly<Record<string, number>>> {
     const rows = await this.db.query("SELECT key_id, count(*)::int AS n FROM exchange_credentials GROUP BY key_id", [], "credentials: count by key");
     return Object.fromEntries(rows.map((row) => [String(row.key_id), Number(row.n)]));
+  }
+
+  async usersByOkxUid(okxUids: readonly string[]): Promise<ReadonlyMap<string, string>> {
+    if (okxUids.length === 0) return new Map();
+    const rows = await this.db.query(
+      `SELECT okx_uid, id FROM app_users WHERE is_active AND okx_uid = ANY($1::text[])
+       UNION SELECT m.okx_uid, m.user_id FROM user_identifier_mappings m JOIN app_users u ON u.id = m.user_id AND u.is_active
+         WHERE m.is_active AND m.okx_uid = ANY($1::text[])`,
+      [[...okxUids]],
+      "credentials: users by okx uid",
+    );
+    return new Map(rows.map((row) => [String(row.okx_uid), String(row.id)]));
+  }
+
+  async findSealed(userIds: readonly string[], exchange: Exchange): Promise<SealedCredentials[]> {
+    if (userIds.length === 0) return [];
+    const rows = await this.db.query(`SELECT ${SEALED_COLUMNS} FROM exchange_credentials WHERE user_id = ANY($1::uuid[]) AND exchange = $2`, [[...userIds], exchange], "credentials: find");
+    return rows.map(toSealed);
+  }
+
+  async insertMissing(rows: readonly SealedCredentials[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const column = (pick: (row: SealedCredentials) => string) => rows.map(pick);
+    const [inserted] = await this.db.transaction(
+      (tx) => [
+        tx.query(
+          `INSERT INTO exchange_credentials (user_id, exchange, api_key, secret, passphrase, key_id, api_key_last4, created_at, updated_at)
+           SELECT user_id, exchange, api_key::bytea, secret::bytea, passphrase::bytea, key_id, last4, at, at
+           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
+             AS v(user_id, exchange, api_key, secret, passphrase, key_id, last4, at)
+           ON CONFLICT (user_id, exchange) DO NOTHING
+           RETURNING user_id`,
+          [
+            column((row) => row.userId),
+            column((row) => row.exchange),
+            column((row) => hex(row.apiKey)),
+            column((row) => hex(row.secret)),
+            column((row) => hex(row.passphrase)),
+            column((row) => row.keyId),
+            column((row) => row.apiKeyLast4),
+            column((row) => row.updatedAt.toISOString()),
+          ],
+        ),
+      ],
+      "credentials: insert migrated",
+    );
+    return inserted?.length ?? 0;
   }
 }

@@ -7,7 +7,7 @@ import type { OutboxMessage } from "../../outbox/model";
 import { defaultSettingsFor } from "../schemas";
 import { SETTINGS_FAST_COPY_TOPIC, settingsTypes } from "../model";
 import type { SettingsDocument, SettingsHistoryEntry, SettingsOwner, SettingsSource, SettingsType, StoredSettings } from "../model";
-import type { HistoryQuery, SettingsRemoval, SettingsState, SettingsStore, SettingsWrite, SettingsWriteResult } from "../ports";
+import type { ExportQuery, ExportedSettings, HistoryQuery, SettingsRemoval, SettingsStore, SettingsUserState, SettingsWrite, SettingsWriteResult } from "../ports";
 
 type Statement = NeonQueryInTransaction;
 
@@ -114,13 +114,18 @@ export class PostgresSettingsStore implements SettingsStore {
     return row ? toOwner(row) : null;
   }
 
-  async getAll(userId: string): Promise<StoredSettings[]> {
+  async load(userId: string): Promise<SettingsUserState | null> {
     const rows = await this.query(
       "read settings",
-      `SELECT setting_type, settings, version, updated_at FROM user_settings WHERE user_id = $1 AND deleted_at IS NULL AND is_active`,
+      `SELECT o.id, o.okx_uid, s.setting_type, s.settings, s.version, s.updated_at, (s.deleted_at IS NOT NULL OR NOT s.is_active) AS deleted
+       FROM (${OWNER_SQL}) o LEFT JOIN user_settings s ON s.user_id = o.id`,
       [userId],
     );
-    return rows.map(toStored);
+    const [first] = rows;
+    if (!first) return null;
+    const owner = toOwner(first);
+    const states = rows.filter((row) => row.setting_type !== null && row.setting_type !== undefined).map((row) => ({ ...toStored(row), deleted: row.deleted === true }));
+    return { owner, states };
   }
 
   private precondition(tx: TransactionSql, userId: string, type: SettingsType, expected: number | null, requireExisting: boolean): Statement {
@@ -171,17 +176,6 @@ export class PostgresSettingsStore implements SettingsStore {
     return { version: Number(row.version), owner: toOwner({ id: userId, okx_uid: row.okx_uid }), refresh };
   }
 
-  async state(userId: string, type: SettingsType): Promise<SettingsState | null> {
-    const [row] = await this.query(
-      "read settings state",
-      `SELECT s.setting_type, s.settings, s.version, s.updated_at, s.deleted_at IS NOT NULL OR NOT s.is_active AS deleted, s.okx_uid
-       FROM user_settings s WHERE s.user_id = $1 AND s.setting_type = $2`,
-      [userId, type],
-    );
-    if (!row) return null;
-    return { ...toStored(row), owner: toOwner({ id: userId, okx_uid: row.okx_uid }), deleted: row.deleted === true };
-  }
-
   async history(query: HistoryQuery): Promise<SettingsHistoryEntry[]> {
     const rows = await this.query(
       "read history",
@@ -201,5 +195,35 @@ export class PostgresSettingsStore implements SettingsStore {
       [userId, type, version],
     );
     return row ? toHistory(row) : null;
+  }
+
+  async owedRefreshes(): Promise<number> {
+    const [row] = await this.query(
+      "count owed refreshes",
+      `SELECT count(*)::int AS owed FROM outbox WHERE topic = $1 AND (last_error IS NOT NULL OR next_attempt_at <= now())`,
+      [SETTINGS_FAST_COPY_TOPIC],
+    );
+    return Number(row?.owed ?? 0);
+  }
+
+  async exportPage(query: ExportQuery): Promise<ExportedSettings[]> {
+    const rows = await this.query(
+      "export settings",
+      `SELECT s.user_id, COALESCE(u.okx_uid, s.okx_uid) AS okx_uid, s.setting_type, s.version, s.settings, s.updated_at
+       FROM user_settings s JOIN app_users u ON u.id = s.user_id
+       WHERE s.deleted_at IS NULL AND s.is_active
+         AND ($1::uuid IS NULL OR (s.user_id, s.setting_type) > ($1::uuid, $2::text))
+         AND ($3::text IS NULL OR u.okx_uid = $3 OR s.okx_uid = $3)
+       ORDER BY s.user_id, s.setting_type LIMIT $4`,
+      [query.after?.userId ?? null, query.after?.type ?? null, query.okxUid, query.limit],
+    );
+    return rows.map((row) => ({
+      userId: String(row.user_id),
+      okxUid: row.okx_uid === null || row.okx_uid === undefined ? null : String(row.okx_uid),
+      type: row.setting_type as SettingsType,
+      version: Number(row.version),
+      settings: row.settings as SettingsDocument,
+      updatedAt: toDate(row.updated_at),
+    }));
   }
 }

@@ -1,0 +1,131 @@
+import type { RawReply } from "./redis-backend";
+
+/**
+ * Where ioredis-mock reads a command differently from Redis, the command as the mock should get it
+ * (or the reply, decided here). @upstash/redis sends option words in lower case (`zadd key nx`,
+ * `linsert key before`, `scan 0 type string`), which Redis reads in any case and the mock only in
+ * upper case: it refuses some ("ERR syntax error") and silently drops others (SET's `nx`, `px`).
+ * Everything here is synchronous, so a transaction stays atomic.
+ */
+
+/** What the engine knows synchronously: which keys exist, and their expiry (absolute ms). */
+export interface MockKeyspace {
+  exists(key: string): boolean;
+  expiresAt(key: string): number | undefined;
+  /** As the mock's TYPE answers ("none" when missing). */
+  typeOf(key: string): string;
+  /** Whether a sorted set has the member. */
+  hasMember(key: string, member: string): boolean;
+}
+
+export type MockCommand =
+  | {
+      readonly name: string;
+      readonly args: string[];
+      /** Applied to the mock's reply (already in RESP shape). */
+      readonly then?: (reply: RawReply) => RawReply;
+    }
+  | { readonly reply: RawReply };
+
+const ZADD_OPTIONS = new Set(["NX", "XX", "GT", "LT", "CH", "INCR"]);
+const EXPIRE_OPTIONS = new Set(["NX", "XX", "GT", "LT"]);
+
+/** `name` is lower-case. */
+export function adaptForMock(name: string, args: string[], keyspace: MockKeyspace, now: number): MockCommand {
+  switch (name) {
+    case "set":
+      // The options follow the key and the value; upper-casing their numbers changes nothing.
+      return { name, args: upperFrom(args, 2) };
+    case "zadd":
+      return zaddForMock(leadingOptionsUpper(args, 1, ZADD_OPTIONS), keyspace);
+    case "linsert":
+      return { name, args: args.map((arg, i) => (i === 1 ? arg.toUpperCase() : arg)) };
+    case "scan":
+      return scanForMock(optionWordsUpper(args, 1), keyspace);
+    case "sscan":
+    case "hscan":
+    case "zscan":
+      return { name, args: optionWordsUpper(args, 2) };
+    case "touch":
+      // No access times here: touching changes nothing, and the answer is how many of the keys exist.
+      return { name: "exists", args };
+    case "expire":
+    case "pexpire":
+    case "expireat":
+    case "pexpireat":
+      return expireWithCondition(name, args, keyspace, now);
+    default:
+      return { name, args };
+  }
+}
+
+function upperFrom(args: string[], from: number): string[] {
+  return args.length <= from ? args : [...args.slice(0, from), ...args.slice(from).map((arg) => arg.toUpperCase())];
+}
+
+/** ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member ...: the options before the first score. */
+function leadingOptionsUpper(args: string[], from: number, options: ReadonlySet<string>): string[] {
+  const out = [...args];
+  for (let i = from; i < out.length && options.has(out[i]!.toUpperCase()); i++) out[i] = out[i]!.toUpperCase();
+  return out;
+}
+
+/** SCAN cursor [MATCH p] [COUNT n] [TYPE t]: every option takes one value, which keeps its case. */
+function optionWordsUpper(args: string[], from: number): string[] {
+  const out = [...args];
+  for (let i = from; i < out.length; i += 2) out[i] = out[i]!.toUpperCase();
+  return out;
+}
+
+/**
+ * ZADD ... INCR score member, which the mock ignores (it adds the member with that score): ZINCRBY,
+ * after NX / XX decided here; a refused one answers nil, as Redis does.
+ */
+function zaddForMock(args: string[], keyspace: MockKeyspace): MockCommand {
+  const [key = "", ...rest] = args;
+  const options = new Set<string>();
+  while (rest.length > 0 && ZADD_OPTIONS.has(rest[0]!)) options.add(rest.shift()!);
+  if (!options.has("INCR") || rest.length !== 2 || options.has("GT") || options.has("LT")) return { name: "zadd", args };
+  const [increment = "", member = ""] = rest;
+  const present = keyspace.hasMember(key, member);
+  if ((options.has("NX") && present) || (options.has("XX") && !present)) return { reply: null };
+  return { name: "zincrby", args: [key, increment, member] };
+}
+
+/** SCAN cursor ... TYPE t, which the mock does not know: the keys of the page filtered here. */
+function scanForMock(args: string[], keyspace: MockKeyspace): MockCommand {
+  const typeAt = args.findIndex((arg, i) => i >= 1 && (i - 1) % 2 === 0 && arg === "TYPE");
+  if (typeAt < 0 || args[typeAt + 1] === undefined) return { name: "scan", args };
+  const wanted = args[typeAt + 1]!.toLowerCase();
+  return {
+    name: "scan",
+    args: args.filter((_, i) => i !== typeAt && i !== typeAt + 1),
+    then: (reply) => {
+      if (!Array.isArray(reply) || !Array.isArray(reply[1])) return reply;
+      return [reply[0] ?? "0", reply[1].filter((key) => keyspace.typeOf(String(key)) === wanted)];
+    },
+  };
+}
+
+/**
+ * EXPIRE key n [NX|XX|GT|LT] (Redis 7): the mock ignores the condition and always sets the expiry.
+ * Decided here against the key's current expiry (none counts as infinite, as in Redis); when it
+ * holds, the mock gets the command without it.
+ */
+function expireWithCondition(name: string, args: string[], keyspace: MockKeyspace, now: number): MockCommand {
+  const [key, amount, option, ...rest] = args;
+  if (key === undefined || amount === undefined || option === undefined || rest.length > 0) return { name, args };
+  const condition = option.toUpperCase();
+  if (!EXPIRE_OPTIONS.has(condition)) return { name, args };
+  const value = Number(amount);
+  if (!Number.isInteger(value)) return { name, args: [key, amount] };
+  if (!keyspace.exists(key)) return { reply: 0 };
+  const wanted = name === "expire" ? now + value * 1000 : name === "pexpire" ? now + value : name === "expireat" ? value * 1000 : value;
+  const current = keyspace.expiresAt(key) ?? Number.POSITIVE_INFINITY;
+  const holds =
+    condition === "NX" ? current === Number.POSITIVE_INFINITY
+    : condition === "XX" ? current !== Number.POSITIVE_INFINITY
+    : condition === "GT" ? wanted > current
+    : wanted < current;
+  return holds ? { name, args: [key, amount] } : { reply: 0 };
+}
