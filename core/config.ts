@@ -75,6 +75,10 @@ export const lookupConfigSchema = z.object({
   LOOKUP_NEGATIVE_TTL_SECONDS: positiveInt(30),
   /** Longest a lookup waits on Redis before answering from the database. */
   LOOKUP_CACHE_TIMEOUT_MS: positiveInt(100),
+  /** How long an open cache breaker skips Redis before a trial call. */
+  LOOKUP_CACHE_RESET_MS: positiveInt(2_000),
+  /** How often a container re-reads the undelivered lookup invalidations (core/lookups/invalidation-gate.ts). */
+  LOOKUP_PENDING_CHECK_MS: positiveInt(1_000),
   /** Legacy calls in flight at once per container; more wait (within their own budget) for a free slot. */
   LEGACY_LOOKUP_MAX_IN_FLIGHT: positiveInt(8),
   /** A legacy reply body longer than this is aborted while it is read (a valid answer is under 200 bytes). */

@@ -8,6 +8,11 @@ import type { ImportDeps } from "../core/lookups/import";
 import type { BreakerStates, LegacyLookup, LookupCache } from "../core/lookups/ports";
 import type { LookupInvalidation } from "../core/provisioning/ports";
 import { ResilientLookupCache } from "../core/lookups/resilient-cache";
+import { GatedLookupCache, InvalidationGate, defaultGateOptions } from "../core/lookups/invalidation-gate";
+import type { InvalidationDeliveryDeps } from "../core/lookups/invalidation";
+import { PostgresPendingInvalidations } from "../core/lookups/adapters/postgres-pending-invalidations";
+import type { OutboxDeliveryDeps } from "../core/outbox/delivery";
+import { PostgresOutbox } from "../core/outbox/adapters/postgres-outbox";
 import { LookupStats } from "../core/lookups/stats";
 import { UpstashLookupCache } from "../core/lookups/adapters/upstash-lookup-cache";
 import { UpstashFleetStatsStore } from "../core/lookups/adapters/upstash-fleet-stats";
@@ -17,7 +22,7 @@ import { redisClient, redisKeys } from "./clients/redis";
 import { database, sqlClient } from "./clients/postgres";
 import { Database } from "../core/db/database";
 import { PostgresMappingImport } from "../core/lookups/adapters/postgres-mapping-import";
-import { PostgresOutbox, defaultOutboxOptions } from "../core/outbox/adapters/postgres-outbox";
+import { defaultOutboxOptions } from "../core/outbox/adapters/postgres-outbox";
 import { configFor, once } from "./config";
 import { createMetrics } from "./metrics";
 import { platform } from "./platform";
@@ -27,7 +32,12 @@ export interface LookupModule {
   readonly service: LookupService;
   readonly admin: MappingAdminDeps;
   readonly stats: LookupStats;
+  /** Redis behind its timeout and breaker (its state for stats; the outbox handler delivers through it). */
   readonly cache: ResilientLookupCache;
+  /** Which entries reads trust while invalidations are undelivered. */
+  readonly gate: InvalidationGate;
+  /** How mapping changes deliver the invalidations they owe. */
+  readonly invalidations: InvalidationDeliveryDeps;
   readonly legacy: LegacyLookup;
   readonly repository: PostgresMappingRepository;
   readonly metrics: ReturnType<typeof createMetrics>["metrics"];
@@ -39,6 +49,15 @@ export interface LookupModule {
 export interface LookupWiringOptions {
   readonly redis?: Redis;
   readonly legacy?: LegacyLookup;
+}
+
+/**
+ * The outbox as lookups use it (their invalidation rows). Built here rather than through
+ * runtime/outbox.ts, which imports this module lazily for the drain's handlers: a cycle through a
+ * dynamic import would make the bundler wrap both and keep code that tree shaking drops now.
+ */
+function lookupOutbox(): OutboxDeliveryDeps & { readonly store: PostgresOutbox } {
+  return once(lookupOutbox, () => ({ store: new PostgresOutbox(database()), log: platform().logger }));
 }
 
 /** The lookup service of this container: one cache, one breaker pair and one set of stats. */
@@ -67,13 +86,9 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
   const { logger, clock, ids, config: platformConfig } = platform();
   const { metrics, sink } = createMetrics(platformConfig.SERVICE_NAME);
   const stats = new LookupStats(clock.now(), sink);
-  const repository = new PostgresMappingRepository(database(), () => stats.databaseQuery());
-  const cache = new ResilientLookupCache(
-    new UpstashLookupCache(options.redis ?? redisClient(), redisKeys(), ids, Math.max(5_000, 2 * config.LEGACY_LOOKUP_TIMEOUT_MS)),
-    { timeoutMs: config.LOOKUP_CACHE_TIMEOUT_MS },
-    stats,
-    logger,
-  );
+  const repository = new PostgresMappingRepository(database(), { onQuery: () => stats.databaseQuery(), ids });
+  const { gate, cache, gated } = guardedCache(options);
+  const invalidations: InvalidationDeliveryDeps = { outbox: lookupOutbox(), cache, onUndelivered: (identifiers) => gate.remember(identifiers) };
   const legacy = options.legacy ?? new HttpLegacyLookup({
       baseUrl: config.LEGACY_LOOKUP_URL,
       maxInFlight: config.LEGACY_LOOKUP_MAX_IN_FLIGHT,
@@ -81,7 +96,8 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
     });
   const service = new LookupService({
     repository,
-    cache,
+    cache: gated,
+    invalidations,
     legacy,
     stats,
     ids,
@@ -98,7 +114,25 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
   });
   const fleet = fleetRecorder(options.redis ?? redisClient(), () => ({ legacy: legacy.breakerState(), cache: cache.breakerState() }));
   stats.observe((counter) => fleet.record(counter));
-  return { service, admin: { repository, cache }, repository, stats, cache, legacy, metrics, fleet };
+  return { service, admin: { repository, invalidations }, repository, stats, cache, gate, invalidations, legacy, metrics, fleet };
+
+  /** Redis with its timeout and breaker, behind the gate of undelivered invalidations. */
+  function guardedCache(wiring: LookupWiringOptions) {
+    const upstash = new UpstashLookupCache(wiring.redis ?? redisClient(), redisKeys(), ids, Math.max(5_000, 2 * config.LEGACY_LOOKUP_TIMEOUT_MS));
+    const resilient: ResilientLookupCache = new ResilientLookupCache(
+      upstash,
+      { timeoutMs: config.LOOKUP_CACHE_TIMEOUT_MS, resetTimeoutMs: config.LOOKUP_CACHE_RESET_MS, onFailure: () => guard.markSuspect() },
+      stats,
+      logger,
+    );
+    const guard = new InvalidationGate(
+      new PostgresPendingInvalidations(lookupOutbox().store),
+      () => clock.now().getTime(),
+      logger,
+      { ...defaultGateOptions, refreshMs: config.LOOKUP_PENDING_CHECK_MS, maxAgeMs: 5 * config.LOOKUP_PENDING_CHECK_MS },
+    );
+    return { gate: guard, cache: resilient, gated: new GatedLookupCache(resilient, guard) };
+  }
 }
 
 function fleetRecorder(redis: Redis, breakers: () => BreakerStates): FleetStatsRecorder {
@@ -136,13 +170,13 @@ const IMPORT_BUDGET = { statementTimeoutMs: 30_000, requestTimeoutMs: 60_000 };
  * reported to the operator, so no resilient wrapper). A dry run touches no cache.
  */
 export function mappingImportDeps(options: { readonly withCache: boolean }): ImportDeps {
-  const { ids, logger } = platform();
+  const { ids } = platform();
   const cache: LookupCache = options.withCache ? new UpstashLookupCache(redisClient(), redisKeys(), ids) : noCache;
   const scratch = new Database(sqlClient(), IMPORT_BUDGET);
   return {
-    repository: new PostgresMappingRepository(database()),
+    repository: new PostgresMappingRepository(database(), { ids }),
     store: new PostgresMappingImport(scratch, { messageId: () => ids.uuid(), writerGraceMs: defaultOutboxOptions.writerGraceMs }),
-    outbox: { store: new PostgresOutbox(database(), defaultOutboxOptions), log: logger },
+    outbox: lookupOutbox(),
     cache,
     ids,
   };

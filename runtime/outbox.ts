@@ -5,6 +5,7 @@ import type { OutboxHandlers } from "../core/outbox/model";
 import { database } from "./clients/postgres";
 import { cacheOutbox } from "./cache";
 import { configFor, once } from "./config";
+import { lookupOutboxHandlers } from "./lookup-invalidations";
 import { platform } from "./platform";
 import { settingsOutboxHandlers } from "./settings";
 
@@ -27,6 +28,8 @@ export function outbox(): OutboxModule {
  * adds its handlers here (imported lazily, so only the drain function pays for all of them).
  */
 const handlerSources: readonly (() => Promise<OutboxHandlers>)[] = [
+  // lookups.invalidate: cache invalidations owed by mapping changes (core/lookups/invalidation.ts).
+  async () => lookupOutboxHandlers(),
   // core/cache: tag bumps owed by committed writes (reconciliation events, equity, …). A static
   // import: only the drain imports this module, and a dynamic one made esbuild wrap core/config
   // lazily, which defeats tree shaking of zod/locales (every locale in the bundle).

@@ -16,6 +16,8 @@ import { redisClient, redisKeys } from "./clients/redis";
 import { configFor, once } from "./config";
 import { exchangeAccounts } from "./exchange";
 import { platform } from "./platform";
+import { registrationForBot } from "./registration";
+import { settingsForBot } from "./settings";
 import { createTelegramBot } from "./telegram/bot";
 import { createWebhookHandler } from "./telegram/webhook";
 import type { WebhookHandler } from "./telegram/webhook";
@@ -35,17 +37,13 @@ export interface TelegramWiringOptions {
   readonly services?: Partial<BotServices>;
 }
 
-/**
- * The use cases the commands call. Registration (settings' `registerUser`), settings and positions
- * are wired here once their capabilities are on main; until then they are null and their commands
- * answer that they are not available.
- */
+/** The use cases the commands call: the same ones, wired the same way, as the HTTP API's. */
 function botServices(db: Database, overrides: Partial<BotServices>): BotServices {
   return {
     accounts: new MappingBotAccounts(new PostgresMappingRepository(db)),
     exchange: exchangeAccounts(),
-    registration: null,
-    settings: null,
+    registration: overrides.registration === undefined ? registrationForBot() : overrides.registration,
+    settings: overrides.settings === undefined ? settingsForBot() : overrides.settings,
     positions: null,
     ...overrides,
   };

@@ -92,7 +92,7 @@ export interface ImportReport {
   readonly problemsOmitted: number;
   /**
    * Written mappings whose cache entries could not be invalidated at once: their invalidations stay
-   * in the outbox (delivered by the drain).
+   * in the outbox (delivered by the drain), and lookups do not trust those entries meanwhile.
    */
   readonly cacheFailures: readonly CacheFailure[];
   /** Set when a stop was requested: the phase it stopped in and the planned writes not made. */

@@ -4,11 +4,12 @@ import type { LogPort } from "../observability/log-port";
 import { identifierOf } from "./identifier";
 import type { Identifier, IdentifierKind } from "./identifier";
 import { completeLegacyAnswer, legacyAnswerProblem, storedMappingFor } from "./legacy-answer";
-import { invalidateChange } from "./mapping-admin";
+import { deliverInvalidation } from "./invalidation";
+import type { InvalidationDeliveryDeps } from "./invalidation";
 import { mappingMatches } from "./model";
 import type { BatchEntry, CachedLookup, LegacyAnswer, LookupResult } from "./model";
 import { LegacyBreakerOpenError, LegacyBusyError } from "./ports";
-import type { LegacyLookup, LookupCache, MappingRepository } from "./ports";
+import type { LegacyLookup, MappingRepository, RequestCache, RequestScopedCache } from "./ports";
 import type { LookupStats } from "./stats";
 
 export interface LookupOptions {
@@ -35,8 +36,10 @@ export const defaultLookupOptions: LookupOptions = {
 
 export interface LookupDeps {
   readonly repository: MappingRepository;
-  /** Already resilient: never throws (see ResilientLookupCache). */
-  readonly cache: LookupCache;
+  /** Already resilient: never throws, and each request gets its own view (see ResilientLookupCache). */
+  readonly cache: RequestScopedCache;
+  /** Delivers the invalidation a mapping learned from the legacy service owes. */
+  readonly invalidations: Omit<InvalidationDeliveryDeps, "cache">;
   readonly legacy: LegacyLookup;
   readonly stats: LookupStats;
   readonly ids: IdGenerator;
@@ -84,8 +87,12 @@ function fromCache(value: Extract<CachedLookup, { kind: "hit" }>): LookupResult 
  */
 export class LookupService {
   private readonly inflight = new Map<string, Promise<Outcome>>();
+  /** The cache calls go through; replaced by the request's own view in forRequest(). */
+  private readonly cache: RequestCache;
 
-  constructor(private readonly deps: LookupDeps) {}
+  constructor(private readonly deps: LookupDeps) {
+    this.cache = deps.cache.forRequest();
+  }
 
   /**
    * Throws NotFoundError for an identifier no tier knows, ValidationError for a malformed one.
@@ -144,7 +151,7 @@ export class LookupService {
 
     if (mine.length > 0) {
       try {
-        const settled = await this.resolveOwn(mine, context, lockAcrossContainers);
+        const settled = await this.forRequest().resolveOwn(mine, context, lockAcrossContainers);
         for (const identifier of mine) {
           const key = keyOf(identifier);
           const outcome = settled.get(key) ?? null;
@@ -162,6 +169,17 @@ export class LookupService {
     return identifiers.map((identifier) => outcomes.get(keyOf(identifier)) ?? null);
   }
 
+  /**
+   * This service as one request sees it: the same state (the in-flight map, through the
+   * prototype) with the request's own view of the cache, so once one of its cache calls has failed
+   * (a timeout), the request makes no other and pays at most one cache timeout.
+   */
+  private forRequest(): this {
+    const view = Object.create(this) as this;
+    Object.defineProperty(view, "cache", { value: this.deps.cache.forRequest() });
+    return view;
+  }
+
   /** Cache first, then one fill for every miss; counts each lookup by the tier that answered. */
   private async resolveOwn(identifiers: readonly Identifier[], context: LookupContext, lockAcrossContainers: boolean): Promise<Map<string, Outcome>> {
     const [only] = identifiers;
@@ -169,7 +187,7 @@ export class LookupService {
       return new Map([[keyOf(only), await this.resolveSingle(only, context)]]);
     }
     const results = new Map<string, Outcome>();
-    const reads = await this.deps.cache.getMany(identifiers);
+    const reads = await this.cache.getMany(identifiers);
     const misses: Identifier[] = [];
     const slots = new Map<string, string | null>();
     identifiers.forEach((identifier, index) => {
@@ -214,7 +232,7 @@ export class LookupService {
    * when the entry is absent (one round trip); whoever does not get it waits briefly for the filler.
    */
   private async resolveSingle(identifier: Identifier, context: LookupContext): Promise<Outcome> {
-    const { entry, slot, locked } = await this.deps.cache.getOrLockFill(identifier, this.deps.options.fillLockMs);
+    const { entry, slot, locked } = await this.cache.getOrLockFill(identifier, this.deps.options.fillLockMs);
     const answered = entry ?? (locked ? undefined : await this.waitForFiller(identifier));
     if (answered?.kind === "hit") {
       this.deps.stats.resolved("cache");
@@ -231,7 +249,7 @@ export class LookupService {
       this.count(outcome);
       return outcome;
     } catch (error) {
-      if (locked) await this.deps.cache.releaseFill(identifier);
+      if (locked) await this.cache.releaseFill(identifier);
       throw error;
     }
   }
@@ -242,7 +260,7 @@ export class LookupService {
     this.deps.stats.fillWait();
     for (let waited = 0; waited < fillWaitMs; waited += fillPollMs) {
       await this.deps.sleep(fillPollMs);
-      const [read] = await this.deps.cache.getMany([identifier]);
+      const [read] = await this.cache.getMany([identifier]);
       if (read?.entry) return read.entry;
     }
     return undefined;
@@ -330,7 +348,7 @@ export class LookupService {
       const ttlSeconds = outcome && !how.brief.has(key) ? positiveTtlSeconds : negativeTtlSeconds;
       return [{ identifier, value, ttlSeconds, expectedSlot: how.slots.get(key) ?? null }];
     });
-    await this.deps.cache.setMany(writes, how.heldLock);
+    await this.cache.setMany(writes, how.heldLock);
   }
 
   private async askLegacy(identifier: Identifier, budgetMs: number): Promise<LegacyVerdict> {
@@ -387,7 +405,7 @@ export class LookupService {
       );
       // A gap filled in an existing mapping changes what its other identifiers should answer; the
       // asked identifier's slot is the one this fill is about to write.
-      await invalidateChange(this.deps.cache, change, [asked]);
+      await deliverInvalidation({ ...this.deps.invalidations, cache: this.cache }, change.invalidation, [asked]);
       return { telegramId: change.current.telegramId, userId: change.current.userId, okxUid: change.current.okxUid };
     } catch (error) {
       // Someone claimed an identifier of the answer meanwhile: a conflict like the others.

@@ -1,32 +1,23 @@
 import { NotFoundError, UnprocessableError, ValidationError } from "../errors";
 import { telegramIdMisreadProblem } from "./identifier";
-import type { Identifier } from "./identifier";
+import { deliverInvalidation } from "./invalidation";
+import type { InvalidationDeliveryDeps } from "./invalidation";
 import type { Mapping } from "./model";
-import type { LookupCache, MappingChange, MappingInput, MappingRepository } from "./ports";
+import type { MappingChange, MappingInput, MappingRepository } from "./ports";
 
 export interface MappingAdminDeps {
   readonly repository: MappingRepository;
-  readonly cache: LookupCache;
+  /** Where the invalidation each change wrote in its transaction is delivered after the commit. */
+  readonly invalidations: InvalidationDeliveryDeps;
 }
 
-/** Every cache entry a mapping can answer for: by user id, by okx uid, by telegram id. */
-export function identifiersOf(mapping: Mapping): Identifier[] {
-  return [
-    { kind: "user_id", value: mapping.userId },
-    { kind: "telegram_id", value: mapping.telegramId },
-    ...(mapping.okxUid ? [{ kind: "okx_uid" as const, value: mapping.okxUid }] : []),
-  ];
-}
-
-/** Write-through invalidation: entries of the old and the new state go at once, not after a TTL. */
-export async function invalidateChange(cache: LookupCache, change: MappingChange, except: readonly Identifier[] = []): Promise<void> {
-  if (!change.changed) return;
-  const all = [...(change.previous ? identifiersOf(change.previous) : []), ...identifiersOf(change.current)];
-  const keep = new Set(except.map((id) => `${id.kind}:${id.value}`));
-  const unique = [...new Map(all.map((id) => [`${id.kind}:${id.value}`, id])).entries()]
-    .filter(([key]) => !keep.has(key))
-    .map(([, id]) => id);
-  if (unique.length > 0) await cache.invalidate(unique);
+/**
+ * Write-through invalidation of a committed change: entries of the old and the new state go at
+ * once, not after a TTL. When Redis cannot take it the outbox row stays (delivered later) and the
+ * change is still acknowledged: reads do not trust those entries while the row is pending.
+ */
+async function invalidateChange(deps: MappingAdminDeps, change: MappingChange): Promise<void> {
+  await deliverInvalidation(deps.invalidations, change.invalidation);
 }
 
 /** Refuses what lookups without a kind would read as another kind (see identifier.ts). */
@@ -38,7 +29,7 @@ export function assertReadableTelegramId(telegramId: string, field = "body.teleg
 export async function putMapping(deps: MappingAdminDeps, input: MappingInput): Promise<{ mapping: Mapping; created: boolean }> {
   assertReadableTelegramId(input.telegramId);
   const change = await deps.repository.upsert(input, "admin");
-  await invalidateChange(deps.cache, change);
+  await invalidateChange(deps, change);
   return { mapping: change.current, created: change.previous === null };
 }
 
@@ -53,7 +44,7 @@ export async function patchMapping(
   if (patch.telegramId !== undefined) assertReadableTelegramId(patch.telegramId);
   const change = await deps.repository.patch(userId, { telegramId: patch.telegramId, okxUid: patch.okxUid, isActive: patch.isActive }, "admin");
   if (!change) throw new NotFoundError(`no mapping for user ${userId}`);
-  await invalidateChange(deps.cache, change);
+  await invalidateChange(deps, change);
   return change.current;
 }
 
@@ -66,7 +57,7 @@ export async function getMapping(deps: MappingAdminDeps, userId: string): Promis
 export async function deactivateMapping(deps: MappingAdminDeps, userId: string): Promise<Mapping> {
   const change = await deps.repository.deactivate(userId);
   if (!change) throw new NotFoundError(`no mapping for user ${userId}`);
-  await invalidateChange(deps.cache, change);
+  await invalidateChange(deps, change);
   return change.current;
 }
 

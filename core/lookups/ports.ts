@@ -22,6 +22,11 @@ export interface MappingChange {
   readonly current: Mapping;
   /** False when the stored row already said exactly this. */
   readonly changed: boolean;
+  /**
+   * The lookup invalidation this change wrote to the outbox in its own transaction (see
+   * invalidation.ts), for the writer to deliver after the commit; null when nothing changed.
+   */
+  readonly invalidation: OutboxMessage | null;
 }
 
 /** Durable store of mappings (Postgres). */
@@ -65,6 +70,17 @@ export interface LookupCache {
    */
   getOrLockFill(identifier: Identifier, ttlMs: number): Promise<CacheRead & { readonly locked: boolean }>;
   releaseFill(identifier: Identifier): Promise<void>;
+}
+
+/** The cache as one request sees it: after one failed call, its other calls are skipped (see ResilientLookupCache). */
+export interface RequestCache extends LookupCache {
+  /** Resolves only when Redis took the tombstones; rejects when it could not (or was skipped). */
+  invalidateOrThrow(identifiers: readonly Identifier[]): Promise<void>;
+}
+
+/** A cache that hands out per-request views (what the lookup service reads through). */
+export interface RequestScopedCache {
+  forRequest(): RequestCache;
 }
 
 /** The legacy tier's breaker is open: the call was not made (so it says nothing about the identifier). */

@@ -1,4 +1,4 @@
-import CircuitBreaker from "opossum";
+import { CircuitBreaker } from "../resilience/circuit-breaker";
 import { UnavailableError, errorMessage } from "../errors";
 import type { HealthRecorder } from "../health-events/record-health-event";
 import { isBreakerOpen } from "../resilience/breaker";
@@ -21,25 +21,25 @@ export const QUEUE_RECOVERED_MESSAGE = "Provisioning queue reachable again: user
  * a CRITICAL event (which alerts the admin chat) when it starts, and INFO when a trial send works.
  */
 export class ResilientProvisioningQueue implements ProvisioningQueue {
-  private readonly breaker: CircuitBreaker<[ProvisioningMessage], void>;
+  private readonly breaker: CircuitBreaker;
   private outage = false;
 
   constructor(
-    inner: ProvisioningQueue,
+    private readonly inner: ProvisioningQueue,
     private readonly health: HealthRecorder,
     options: ResilientQueueOptions,
   ) {
-    this.breaker = new CircuitBreaker((message: ProvisioningMessage) => inner.send(message), {
-      timeout: options.timeoutMs,
+    this.breaker = new CircuitBreaker({
+      timeoutMs: options.timeoutMs,
       errorThresholdPercentage: 1,
       volumeThreshold: 1,
-      resetTimeout: options.resetTimeoutMs ?? 10_000,
+      resetTimeoutMs: options.resetTimeoutMs ?? 10_000,
     });
   }
 
   async send(message: ProvisioningMessage): Promise<void> {
     try {
-      await this.breaker.fire(message);
+      await this.breaker.fire(() => this.inner.send(message));
     } catch (error) {
       await this.noteFailure(error);
       throw new UnavailableError("provisioning queue unavailable", { cause: error });

@@ -1,4 +1,4 @@
-import CircuitBreaker from "opossum";
+import { CircuitBreaker } from "../resilience/circuit-breaker";
 import { errorMessage } from "../errors";
 import type { LogPort } from "../observability/log-port";
 import { breakerStateOf, isBreakerOpen } from "../resilience/breaker";
@@ -23,7 +23,7 @@ export interface ResilientFastCopyOptions {
  * outbox) until a drain of the settings topic finds nothing left.
  */
 export class ResilientFastCopy {
-  private readonly breaker: CircuitBreaker<[() => Promise<unknown>], unknown>;
+  private readonly breaker: CircuitBreaker;
   private readonly pending = new Set<string>();
   private suspect = false;
   private recovering: Promise<void> | null = null;
@@ -35,17 +35,17 @@ export class ResilientFastCopy {
     private readonly log: LogPort,
     private readonly monotonicNow: () => number = () => performance.now(),
   ) {
-    this.breaker = new CircuitBreaker(async (operation: () => Promise<unknown>) => operation(), {
-      timeout: options.timeoutMs,
+    this.breaker = new CircuitBreaker({
+      timeoutMs: options.timeoutMs,
       errorThresholdPercentage: 50,
       volumeThreshold: options.volumeThreshold ?? 5,
-      resetTimeout: options.resetTimeoutMs ?? 5_000,
+      resetTimeoutMs: options.resetTimeoutMs ?? 5_000,
+      onOpen: () => {
+        this.suspect = true;
+        this.log.error("settings fast copy unavailable: reading Postgres");
+      },
+      onClose: () => this.log.info("settings fast copy reachable again; trusted once the owed refreshes are delivered"),
     });
-    this.breaker.on("open", () => {
-      this.suspect = true;
-      this.log.error("settings fast copy unavailable: reading Postgres");
-    });
-    this.breaker.on("close", () => this.log.info("settings fast copy reachable again; trusted once the owed refreshes are delivered"));
   }
 
   /** Whether a read of this user may be answered from Redis now. */
@@ -56,7 +56,7 @@ export class ResilientFastCopy {
   /** The user's copy, or null when Redis failed or is skipped (the caller reads Postgres). */
   async read(base: string): Promise<FastCopySnapshot | null> {
     try {
-      return (await this.breaker.fire(() => this.inner.read(base))) as FastCopySnapshot;
+      return await this.breaker.fire(() => this.inner.read(base));
     } catch (error) {
       if (!isBreakerOpen(error)) this.log.warn("settings fast copy read failed", { reason: errorMessage(error) });
       return null;
@@ -106,7 +106,6 @@ export class ResilientFastCopy {
     return breakerStateOf(this.breaker);
   }
 
-  shutdown(): void {
-    this.breaker.shutdown();
-  }
+  /** Nothing to stop (the breaker keeps no timer); kept for callers that clean up. */
+  shutdown(): void {}
 }

@@ -1,5 +1,7 @@
 import { config } from "zod/mini";
-import { en } from "zod/locales";
+// The one locale's own file: through the `zod/locales` index a bundler keeps every locale as soon
+// as it wraps this module for lazy loading (a dynamic import, as runtime/outbox.ts's handler sources do).
+import en from "zod/v4/locales/en.js";
 
 /**
  * Schemas are written with zod/mini (a third of the classic API's bundle weight; see README

@@ -44,7 +44,7 @@ const KB = 1000;
  * runs grammY (about 100 KB, its web build) and @upstash/ratelimit (about 40 KB) on top of the
  * Redis and Postgres clients every API function carries.
  */
-export const BUDGET_BYTES = { withoutSqs: 400 * KB, withSqs: 800 * KB, telegramWebhook: 550 * KB } as const;
+export const BUDGET_BYTES = { withoutSqs: 400 * KB, withSqs: 800 * KB, telegramWebhook: 600 * KB } as const;
 
 export function sstBuildOptions(fn: DeclaredFunction, outfile: string): BuildOptions {
   const { nodejs, runtime } = fn;

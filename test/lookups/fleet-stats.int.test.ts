@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { putMapping } from "../../core/lookups/mapping-admin";
 import type { LegacyLookup } from "../../core/lookups/ports";
 import { startDevServer } from "../../local/dev-server";
 import type { DevServer } from "../../local/dev-server";
@@ -57,7 +58,8 @@ describe("fleet-wide lookup figures", () => {
   it("two containers both count; the stats function (a third container) reads the sum", async () => {
     const [a, b] = [container(), container()];
     const person = { userId: randomUUID(), telegramId: telegramId(), okxUid: okxUid(), isActive: true };
-    await a.repository.upsert(person, "admin");
+    // As the admin API writes (its cache invalidation delivered): an undelivered one would keep the cache from being trusted.
+    await putMapping(a.admin, person);
     const before = await stats();
 
     await a.service.resolve(person.okxUid, ample); // database

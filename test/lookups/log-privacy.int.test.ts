@@ -73,7 +73,7 @@ describe("logs", () => {
     // An invalidation that cannot reach Redis.
     const redisToken = configFor(redisConfigSchema).UPSTASH_REDIS_REST_TOKEN;
     const dead = buildLookups({ redis: createUpstashRedis({ url: await refusedRedisUrl(), token: redisToken, retries: 0 }) });
-    await dead.admin.cache.invalidate([{ kind: "okx_uid", value: person.okxUid }, { kind: "telegram_id", value: person.telegramId }]);
+    await dead.cache.invalidate([{ kind: "okx_uid", value: person.okxUid }, { kind: "telegram_id", value: person.telegramId }]);
     dead.cache.shutdown();
 
     const personal = [person.telegramId, person.okxUid, taken.okxUid, unknown, conflicting, failing];

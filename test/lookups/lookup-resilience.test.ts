@@ -7,7 +7,8 @@ import { NotFoundError, UnavailableError } from "../../core/errors";
 import { HttpLegacyLookup } from "../../core/lookups/adapters/http-legacy-lookup";
 import type { LookupContext } from "../../core/lookups/lookup-service";
 import type { LegacyLookup } from "../../core/lookups/ports";
-import { PostgresMappingRepository } from "../../core/lookups/adapters/postgres-mapping-repository";
+import { putMapping } from "../../core/lookups/mapping-admin";
+import type { MappingAdminDeps } from "../../core/lookups/mapping-admin";
 import { createUpstashRedis } from "../../core/redis/upstash";
 import { startDevServer } from "../../local/dev-server";
 import type { DevServer } from "../../local/dev-server";
@@ -107,9 +108,10 @@ async function silentUrl(): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
-async function seedMapping(repository: PostgresMappingRepository) {
+/** Written as the admin API writes (the invalidation it owes delivered, or left pending when Redis is down). */
+async function seedMapping(admin: MappingAdminDeps) {
   const person = { userId: randomUUID(), telegramId: telegramId(), okxUid: okxUid(), isActive: true };
-  await repository.upsert(person, "admin");
+  await putMapping(admin, person);
   return person;
 }
 
@@ -206,8 +208,8 @@ describe("Redis unavailable", () => {
     ["refuses connections", refusedUrl],
     ["accepts connections but never answers", silentUrl],
   ])("answers from the database when Redis %s, and opens the cache breaker", async (_label, endpoint) => {
-    const { service: lookups, stats, cache, repository } = buildLookupsWith(redisAt(await endpoint()), disabledLegacy());
-    const person = await seedMapping(repository);
+    const { service: lookups, stats, cache, admin: adminDeps } = buildLookupsWith(redisAt(await endpoint()), disabledLegacy());
+    const person = await seedMapping(adminDeps);
     const expected = { telegramId: person.telegramId, userId: person.userId, okxUid: person.okxUid, source: "database" };
 
     const first = await timed(() => lookups.resolve(person.okxUid, ample));
@@ -235,8 +237,8 @@ describe("Redis unavailable", () => {
   });
 
   it("is not degraded with a working Redis (control)", async () => {
-    const { service: lookups, stats, cache, repository } = buildLookupsWith(workingRedis(), disabledLegacy());
-    const person = await seedMapping(repository);
+    const { service: lookups, stats, cache, admin: adminDeps } = buildLookupsWith(workingRedis(), disabledLegacy());
+    const person = await seedMapping(adminDeps);
     await lookups.resolve(person.okxUid, ample);
     expect((await lookups.resolve(person.okxUid, ample)).source).toBe("cache");
     expect(stats.snapshot().cacheErrors).toBe(0);

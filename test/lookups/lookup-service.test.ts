@@ -210,7 +210,7 @@ describe("write-through invalidation racing a fill", () => {
     const racing = h.service.resolve(user.okxUid, ample);
     await vi.waitFor(() => expect(h.repository.findMappingsCalls).toHaveLength(1));
     const newTelegram = tg();
-    await putMapping({ repository: h.repository, cache: h.cache }, { userId: user.userId, telegramId: newTelegram, okxUid: user.okxUid, isActive: true });
+    await putMapping(h.admin, { userId: user.userId, telegramId: newTelegram, okxUid: user.okxUid, isActive: true });
     release();
     // The slow fill answers what it read, but its answer must not outlive the change in the cache.
     expect(await racing).toMatchObject({ telegramId: user.telegramId, source: "database" });

@@ -154,6 +154,8 @@ describe("import at scale", () => {
     const t = tg();
     const [before, after] = [okx(), okx()];
     const { current } = await repository.upsert({ userId: randomIds.uuid(), telegramId: t, okxUid: before, isActive: true }, "admin");
+    // The seed's own invalidation row (its writer would deliver it) is not what this test is about.
+    await sql.query("DELETE FROM outbox WHERE key = $1", [current.userId]);
     const stale = { kind: "hit" as const, telegramId: t, userId: current.userId, okxUid: before, origin: "database" as const };
     await cache.setMany([{ identifier: { kind: "telegram_id", value: t }, value: stale, ttlSeconds: 3600 }]);
     // The process dies (or Redis is gone) between the commit and the invalidation.
@@ -172,6 +174,7 @@ describe("import at scale", () => {
     const owed = await sql.query("SELECT payload FROM outbox WHERE topic = $1 AND key = $2", [LOOKUP_INVALIDATION_TOPIC, current.userId]);
     expect(owed).toHaveLength(1);
     expect(JSON.stringify(owed[0]?.payload)).toContain(before);
+    expect(JSON.stringify(owed[0]?.payload)).toContain(after);
 
     // What a drain does (runtime/outbox.ts registers the same handler for the topic).
     await sql.query("UPDATE outbox SET next_attempt_at = now() WHERE key = $1", [current.userId]);

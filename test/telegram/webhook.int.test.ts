@@ -231,10 +231,73 @@ describe("/setapi with the OKX adapter against the fake OKX (signature checked)"
     expect(texts(calls)[0]).toContain("The secret key is wrong");
     expect(registration.registered).toEqual([]);
   });
+});
 
-  it("on main without the registration use case: deleted, and the command says it is not available", async () => {
-    const { calls } = await post(textUpdate(`/setapi ${okxAccount.apiKey} ${okxAccount.secretKey} ${okxAccount.passphrase}`, newSender()));
+describe("the bot on the real use cases (registration, settings; dev server, Upstash and Neon clients)", () => {
+  // The rate limit of this file is 3 commands a chat and window: each test registers a chat of its own.
+  const setapi = (account: FakeOkxAccount) => `/setapi ${account.apiKey} ${account.secretKey} ${account.passphrase}`;
+
+  async function registered(): Promise<{ sender: Sender; account: FakeOkxAccount; reply: string | undefined }> {
+    const sender = newSender();
+    const account = okx.addAccount();
+    const { calls } = await post(textUpdate(setapi(account), sender));
+    return { sender, account, reply: texts(calls)[0] };
+  }
+
+  const userIdOf = async (telegramId: number) =>
+    (await db.query<{ user_id: string }>("SELECT user_id FROM user_identifier_mappings WHERE telegram_id = $1 AND is_active", [telegramId])).rows[0]?.user_id;
+  const leverageOf = async (telegramId: number) =>
+    (await db.query("SELECT settings->>'leverage' AS leverage, version FROM user_settings WHERE user_id = $1 AND setting_type = 'params'", [await userIdOf(telegramId)])).rows[0];
+
+  it("/setapi registers the user, its mapping, sealed credentials and default settings", async () => {
+    const { sender, account, reply } = await registered();
+    expect(reply).toContain(`Registered: OKX API key <code>…${account.apiKey.slice(-4)}</code>`);
+    const userId = await userIdOf(sender.id);
+    expect(userId).toBeDefined();
+    const sealed = await db.query<{ api_key: Buffer; secret: Buffer; api_key_last4: string }>("SELECT api_key, secret, api_key_last4 FROM exchange_credentials WHERE user_id = $1", [userId]);
+    expect(sealed.rows).toHaveLength(1);
+    expect(sealed.rows[0]?.api_key_last4).toBe(account.apiKey.slice(-4));
+    // Sealed: neither the key nor the secret is anywhere in the stored bytes.
+    expect(sealed.rows[0]?.api_key.toString("latin1")).not.toContain(account.apiKey);
+    expect(sealed.rows[0]?.secret.toString("latin1")).not.toContain(account.secretKey);
+    const types = await db.query("SELECT setting_type FROM user_settings WHERE user_id = $1 AND deleted_at IS NULL ORDER BY setting_type", [userId]);
+    expect(types.rows.map((row) => row.setting_type)).toEqual(["dual_side", "params", "preferences"]);
+  });
+
+  it("/setapi again from the same chat is a safe replay: one user, 'Updated'", async () => {
+    const { sender, account } = await registered();
+    const before = await userIdOf(sender.id);
+    const { calls } = await post(textUpdate(setapi(account), sender));
     expect(calls.map((call) => call.method)).toEqual(["deleteMessage", "sendMessage"]);
-    expect(texts(calls)[0]).toBe("This command is not available yet. Please try again later.");
+    expect(texts(calls)[0]).toContain("Updated: OKX API key");
+    expect(await userIdOf(sender.id)).toBe(before);
+  });
+
+  it("/setapi of an OKX account another chat registered: the message is deleted, the clash explained, nothing stored", async () => {
+    const { account } = await registered();
+    const intruder = newSender();
+    const { calls } = await post(textUpdate(setapi(account), intruder));
+    expect(calls.map((call) => call.method)).toEqual(["deleteMessage", "sendMessage"]);
+    expect(texts(calls)[0]).toContain("This clashes with an existing registration");
+    expect(await userIdOf(intruder.id)).toBeUndefined();
+  });
+
+  it("/set changes one key through the API's validation, and /settings shows it", async () => {
+    const { sender } = await registered();
+    const { calls } = await post(textUpdate("/set params leverage 12", sender));
+    expect(texts(calls)[0]).toBe("Changed: <code>params.leverage</code> = <code>12</code>");
+    expect(await leverageOf(sender.id)).toEqual({ leverage: "12", version: 2 });
+    const shown = await post(textUpdate("/settings", sender));
+    expect(texts(shown.calls).join("\n")).toContain("<code>leverage</code> 12");
+  });
+
+  it("/set with a value out of range names the field and the range, and changes nothing", async () => {
+    const { sender } = await registered();
+    const before = await leverageOf(sender.id);
+    const { calls } = await post(textUpdate("/set params leverage 500", sender));
+    expect(texts(calls)[0]).toMatch(/^Not changed:/);
+    expect(texts(calls)[0]).toContain("params.leverage");
+    expect(texts(calls)[0]).toMatch(/125/);
+    expect(await leverageOf(sender.id)).toEqual(before);
   });
 });

@@ -1,4 +1,4 @@
-import CircuitBreaker from "opossum";
+import { CircuitBreaker } from "../../resilience/circuit-breaker";
 import pLimit from "p-limit";
 import type { LimitFunction } from "p-limit";
 import * as z from "zod/mini";
@@ -39,14 +39,14 @@ export class LegacyReplyTooLargeError extends Error {}
 
 /**
  * The old lookup service, called over HTTP with a per-call deadline and guarded by a circuit
- * breaker (opossum): once it is open, a dead service costs nothing until the reset timeout lets a
+ * breaker (core/resilience/circuit-breaker.ts): once it is open, a dead service costs nothing until the reset timeout lets a
  * trial call through. At most `maxInFlight` calls run at once (p-limit), and a reply body is read
  * with a byte cap, so a misbehaving service can neither fan out a batch into hundreds of sockets
  * nor fill the container's memory.
  */
 export class HttpLegacyLookup implements LegacyLookup {
   readonly enabled: boolean;
-  private readonly breaker: CircuitBreaker<[Identifier, number], LegacyAnswer | null>;
+  private readonly breaker: CircuitBreaker;
   private readonly slots: LimitFunction;
   private readonly maxBodyBytes: number;
 
@@ -57,12 +57,12 @@ export class HttpLegacyLookup implements LegacyLookup {
     this.enabled = Boolean(options.baseUrl);
     this.slots = pLimit(options.maxInFlight ?? defaultLegacyMaxInFlight);
     this.maxBodyBytes = options.maxBodyBytes ?? defaultLegacyMaxBodyBytes;
-    this.breaker = new CircuitBreaker((identifier: Identifier, deadlineMs: number) => this.call(identifier, deadlineMs), {
+    this.breaker = new CircuitBreaker({
       // Each call carries its own deadline (AbortSignal), derived from the Lambda's remaining time.
-      timeout: false,
+      timeoutMs: false,
       errorThresholdPercentage: options.errorThresholdPercentage ?? 50,
       volumeThreshold: options.volumeThreshold ?? 3,
-      resetTimeout: options.resetTimeoutMs ?? 10_000,
+      resetTimeoutMs: options.resetTimeoutMs ?? 10_000,
     });
   }
 
@@ -116,7 +116,7 @@ export class HttpLegacyLookup implements LegacyLookup {
 
   private async fire(identifier: Identifier, deadlineMs: number): Promise<LegacyAnswer | null> {
     try {
-      return await this.breaker.fire(identifier, Math.max(1, deadlineMs));
+      return await this.breaker.fire(() => this.call(identifier, Math.max(1, deadlineMs)));
     } catch (error) {
       if (isBreakerOpen(error)) throw new LegacyBreakerOpenError("legacy breaker open", { cause: error });
       throw error;
@@ -133,10 +133,8 @@ export class HttpLegacyLookup implements LegacyLookup {
     return breakerStateOf(this.breaker);
   }
 
-  /** Stops the breaker's rolling-window timer (tests, scripts). */
-  shutdown(): void {
-    this.breaker.shutdown();
-  }
+  /** Nothing to stop (the breaker keeps no timer); kept for tests and scripts that clean up. */
+  shutdown(): void {}
 }
 
 /** The body as text, aborting the read (and the connection) once it passes `maxBytes`. */

@@ -1,7 +1,12 @@
 import { ConflictError, UnavailableError } from "../../errors";
 import type { NeonQueryInTransaction } from "@neondatabase/serverless";
+import { randomIds } from "../../clock";
+import type { IdGenerator } from "../../clock";
 import type { Database, TransactionSql } from "../../db/database";
+import { defaultOutboxOptions } from "../../outbox/adapters/postgres-outbox";
+import type { OutboxMessage } from "../../outbox/model";
 import type { Identifier } from "../identifier";
+import { LOOKUP_INVALIDATION_TOPIC } from "../invalidation";
 import type { Mapping, MappingSource } from "../model";
 import type { MappingChange, MappingInput, MappingPatch, MappingRepository } from "../ports";
 
@@ -54,13 +59,65 @@ function translate(error: unknown): never {
   throw error;
 }
 
+/**
+ * The mapping as a change leaves it: a SELECT of one row (telegram_id bigint, okx_uid text,
+ * is_active boolean) or none, which may read the row before the change as `prev`; its parameters
+ * are numbered from $4.
+ */
+interface NextState {
+  readonly select: string;
+  readonly params: readonly unknown[];
+}
+
+/**
+ * Writes the lookup invalidation a change owes (core/lookups/invalidation.ts) into the outbox, in
+ * the change's transaction and before its updates, so it still sees the previous row: one row
+ * naming every identifier of the old and the new state, and only when the mapping changes.
+ */
+const ENQUEUE_INVALIDATION = (nextSelect: string) => `WITH prev AS (SELECT telegram_id, okx_uid, is_active FROM user_identifier_mappings WHERE user_id = $1::uuid),
+  next AS (${nextSelect})
+INSERT INTO outbox (id, topic, key, payload, next_attempt_at)
+SELECT $2::uuid, '${LOOKUP_INVALIDATION_TOPIC}', $1::uuid::text,
+  jsonb_build_object('identifiers', (
+    SELECT jsonb_agg(jsonb_build_object('kind', i.kind, 'value', i.value) ORDER BY i.kind, i.value) FROM (
+      SELECT 'user_id' AS kind, $1::uuid::text AS value
+      UNION SELECT 'telegram_id', telegram_id::text FROM prev
+      UNION SELECT 'okx_uid', okx_uid FROM prev WHERE okx_uid IS NOT NULL
+      UNION SELECT 'telegram_id', telegram_id::text FROM next
+      UNION SELECT 'okx_uid', okx_uid FROM next WHERE okx_uid IS NOT NULL) i)),
+  now() + $3::int * interval '1 millisecond'
+FROM next
+WHERE NOT EXISTS (SELECT 1 FROM prev WHERE (prev.telegram_id, prev.okx_uid, prev.is_active) IS NOT DISTINCT FROM (next.telegram_id, next.okx_uid, next.is_active))
+RETURNING id, topic, key, payload`;
+
+function toMessage(row: Record<string, unknown> | undefined): OutboxMessage | null {
+  if (!row) return null;
+  return { id: String(row.id), topic: String(row.topic), key: String(row.key), payload: (row.payload ?? {}) as Record<string, unknown> };
+}
+
+export interface PostgresMappingRepositoryOptions {
+  /** Counts round trips, for stats and the benchmarks' queries-per-request figure. */
+  readonly onQuery?: () => void;
+  /** Ids of the outbox rows changes write. */
+  readonly ids?: IdGenerator;
+  /** Left to the writer before a drain may deliver its invalidation (the outbox's writer grace). */
+  readonly writerGraceMs?: number;
+}
+
 /** Mappings in Postgres through Neon's HTTP driver: one bounded round trip per call. */
 export class PostgresMappingRepository implements MappingRepository {
+  private readonly onQuery: () => void;
+  private readonly ids: IdGenerator;
+  private readonly writerGraceMs: number;
+
   constructor(
     private readonly db: Database,
-    /** Counts round trips, for stats and the benchmarks' queries-per-request figure. */
-    private readonly onQuery: () => void = () => undefined,
-  ) {}
+    options: PostgresMappingRepositoryOptions = {},
+  ) {
+    this.onQuery = options.onQuery ?? (() => undefined);
+    this.ids = options.ids ?? randomIds;
+    this.writerGraceMs = options.writerGraceMs ?? defaultOutboxOptions.writerGraceMs;
+  }
 
   /** Only the conditions of the kinds present, so a single lookup is a plain index probe. */
   async findMappings(identifiers: readonly Identifier[]): Promise<Mapping[]> {
@@ -113,7 +170,8 @@ export class PostgresMappingRepository implements MappingRepository {
    * app user, upsert the mapping only when something differs (so re-imports report "unchanged").
    */
   async upsert(input: MappingInput, source: MappingSource): Promise<MappingChange> {
-    const change = await this.change(input.userId, "mapping write", (sql) => [
+    const next = { select: "SELECT $4::bigint AS telegram_id, $5::text AS okx_uid, $6::boolean AS is_active", params: [input.telegramId, input.okxUid, input.isActive] };
+    const change = await this.change(input.userId, "mapping write", next, (sql) => [
       sql.query(
         `INSERT INTO app_users (id, telegram_id, okx_uid, is_active) VALUES ($1, $2, $3, $4)
          ON CONFLICT (id) DO UPDATE SET telegram_id = EXCLUDED.telegram_id, okx_uid = EXCLUDED.okx_uid, is_active = EXCLUDED.is_active
@@ -143,7 +201,12 @@ export class PostgresMappingRepository implements MappingRepository {
   async patch(userId: string, patch: MappingPatch, source: MappingSource): Promise<MappingChange | null> {
     const params = [userId, patch.telegramId ?? null, patch.okxUid !== undefined, patch.okxUid ?? null, patch.isActive ?? null];
     const merged = "COALESCE($2::bigint, telegram_id), CASE WHEN $3::boolean THEN $4::text ELSE okx_uid END, COALESCE($5::boolean, is_active)";
-    return this.change(userId, "mapping patch", (sql) => [
+    const next = {
+      select: `SELECT COALESCE($4::bigint, telegram_id) AS telegram_id, CASE WHEN $5::boolean THEN $6::text ELSE okx_uid END AS okx_uid,
+        COALESCE($7::boolean, is_active) AS is_active FROM prev`,
+      params: params.slice(1),
+    };
+    return this.change(userId, "mapping patch", next, (sql) => [
       sql.query(
         `UPDATE app_users SET (telegram_id, okx_uid, is_active) = (${merged})
          WHERE id = $1 AND (telegram_id, okx_uid, is_active) IS DISTINCT FROM (${merged})`,
@@ -160,7 +223,8 @@ export class PostgresMappingRepository implements MappingRepository {
 
   /** The app user goes inactive with its mapping, so its identifiers are free for others (0003). */
   async deactivate(userId: string): Promise<MappingChange | null> {
-    return this.change(userId, "mapping deactivation", (sql) => [
+    const next = { select: "SELECT telegram_id, okx_uid, false AS is_active FROM prev", params: [] };
+    return this.change(userId, "mapping deactivation", next, (sql) => [
       sql.query("UPDATE app_users SET is_active = false WHERE id = $1 AND is_active", [userId]),
       sql.query(`UPDATE user_identifier_mappings SET is_active = false WHERE user_id = $1 AND is_active RETURNING ${COLUMNS}`, [userId]),
     ]);
@@ -171,15 +235,17 @@ export class PostgresMappingRepository implements MappingRepository {
    * transaction-scoped advisory lock taken before any row lock, so concurrent writes of one user
    * run one after another and two transactions never hold the app_users row and the mapping row
    * in opposite order (the 40P01 deadlock). Statements of `build` run after the previous row is
-   * read; the last one returns the written row (none when nothing changed). Null: no mapping.
+   * read, after the outbox row of the invalidation it owes (`next`: the row as the change leaves
+   * it); the last one returns the written row (none when nothing changed). Null: no mapping.
    */
-  private async change(userId: string, what: string, build: (sql: TransactionSql) => NeonQueryInTransaction[]): Promise<MappingChange | null> {
+  private async change(userId: string, what: string, next: NextState, build: (sql: TransactionSql) => NeonQueryInTransaction[]): Promise<MappingChange | null> {
     this.onQuery();
     try {
       const results = await this.db.transaction(
         (sql) => [
           sql.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`user:${userId}`]),
           sql.query(`SELECT ${COLUMNS} FROM user_identifier_mappings WHERE user_id = $1`, [userId]),
+          sql.query(ENQUEUE_INVALIDATION(next.select), [userId, this.ids.uuid(), this.writerGraceMs, ...next.params]),
           ...build(sql),
         ],
         what,
@@ -189,7 +255,7 @@ export class PostgresMappingRepository implements MappingRepository {
       const previous = previousRow ? toMapping(previousRow) : null;
       const written = writtenRow ? toMapping(writtenRow) : null;
       const current = written ?? previous;
-      return current ? { previous, current, changed: written !== null } : null;
+      return current ? { previous, current, changed: written !== null, invalidation: toMessage(results[2]?.[0]) } : null;
     } catch (error) {
       return translate(error);
     }

@@ -92,6 +92,12 @@ export class PostgresOutbox implements OutboxStore {
     return { pending: Number(row?.pending ?? 0), oldestCreatedAt: row?.oldest ? new Date(row.oldest as string) : null };
   }
 
+  /** Undelivered rows of one topic, oldest first, due or not (readers that must not trust what they owe). */
+  async listPending(topic: string, limit: number): Promise<OutboxRow[]> {
+    const rows = await this.db.query(`SELECT ${COLUMNS} FROM outbox WHERE topic = $1 ORDER BY created_at LIMIT $2`, [topic, limit], "list pending outbox rows");
+    return rows.map(toRow);
+  }
+
   /** Rows of one topic and key (tests, ops). */
   async pendingFor(topic: string, key: string): Promise<OutboxRow[]> {
     const rows = await this.db.query(`SELECT ${COLUMNS} FROM outbox WHERE topic = $1 AND key = $2 ORDER BY created_at`, [topic, key], "read outbox rows");

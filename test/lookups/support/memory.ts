@@ -4,9 +4,14 @@ import { ConflictError } from "../../../core/errors";
 import type { Identifier } from "../../../core/lookups/identifier";
 import { defaultLookupOptions, LookupService } from "../../../core/lookups/lookup-service";
 import type { LookupContext, LookupOptions } from "../../../core/lookups/lookup-service";
+import { identifiersOf, lookupInvalidationMessage } from "../../../core/lookups/invalidation";
+import type { InvalidationDeliveryDeps } from "../../../core/lookups/invalidation";
+import type { MappingAdminDeps } from "../../../core/lookups/mapping-admin";
 import { mappingMatches } from "../../../core/lookups/model";
 import type { CachedLookup, LegacyAnswer, Mapping, MappingSource } from "../../../core/lookups/model";
-import type { CacheRead, CacheWrite, LegacyLookup, LookupCache, MappingChange, MappingInput, MappingPatch, MappingRepository } from "../../../core/lookups/ports";
+import type { CacheRead, CacheWrite, LegacyLookup, MappingChange, MappingInput, MappingPatch, MappingRepository, RequestCache, RequestScopedCache } from "../../../core/lookups/ports";
+import type { OutboxMessage, OutboxRow } from "../../../core/outbox/model";
+import type { OutboxBacklog, OutboxStore } from "../../../core/outbox/ports";
 import { LookupStats } from "../../../core/lookups/stats";
 import { silentLog } from "../../../core/observability/log-port";
 
@@ -26,6 +31,34 @@ export class ManualClock {
 
 const keyOf = (identifier: Identifier) => `${identifier.kind}:${identifier.value}`;
 
+/** The outbox table in memory: rows a change wrote "in its transaction", until delivered. */
+export class InMemoryOutbox implements OutboxStore {
+  readonly rows = new Map<string, OutboxMessage>();
+  readonly retries: { id: string; reason: string }[] = [];
+
+  constructor(private readonly clock: ManualClock) {}
+
+  private row(message: OutboxMessage): OutboxRow {
+    return { ...message, createdAt: this.clock.now(), attempts: 0, nextAttemptAt: this.clock.now(), lastError: null };
+  }
+
+  async claimDue(topics: readonly string[], limit: number): Promise<OutboxRow[]> {
+    return [...this.rows.values()].filter((message) => topics.includes(message.topic)).slice(0, limit).map((message) => this.row(message));
+  }
+
+  async remove(ids: readonly string[]): Promise<void> {
+    for (const id of ids) this.rows.delete(id);
+  }
+
+  async retryLater(id: string, _delayMs: number, reason: string): Promise<void> {
+    this.retries.push({ id, reason });
+  }
+
+  async backlog(): Promise<OutboxBacklog> {
+    return { pending: this.rows.size, oldestCreatedAt: null };
+  }
+}
+
 /**
  * The Postgres repository's contract in memory, including its constraints: a telegram id and an
  * okx uid belong to one active user at most.
@@ -38,7 +71,17 @@ export class InMemoryMappingRepository implements MappingRepository {
   /** The next findMappings rejects with this (once). */
   failNext: Error | undefined;
 
-  constructor(private readonly clock: ManualClock) {}
+  constructor(
+    private readonly clock: ManualClock,
+    /** Where changes write their invalidations, as the Postgres repository does in its transaction. */
+    private readonly outbox?: InMemoryOutbox,
+  ) {}
+
+  private owed(previous: Mapping | null, current: Mapping): OutboxMessage {
+    const message = lookupInvalidationMessage(randomUUID(), current.userId, [...(previous ? identifiersOf(previous) : []), ...identifiersOf(current)]);
+    this.outbox?.rows.set(message.id, message);
+    return message;
+  }
 
   seed(input: MappingInput, source: MappingSource = "admin"): Mapping {
     const mapping: Mapping = { ...input, source, createdAt: this.clock.now(), updatedAt: this.clock.now() };
@@ -89,7 +132,7 @@ export class InMemoryMappingRepository implements MappingRepository {
     }
     const previous = this.rows.get(input.userId) ?? null;
     if (previous && previous.telegramId === input.telegramId && previous.okxUid === input.okxUid && previous.isActive === input.isActive) {
-      return { previous, current: previous, changed: false };
+      return { previous, current: previous, changed: false, invalidation: null };
     }
     const current: Mapping = {
       ...input,
@@ -98,7 +141,7 @@ export class InMemoryMappingRepository implements MappingRepository {
       updatedAt: this.clock.now(),
     };
     this.rows.set(input.userId, current);
-    return { previous, current, changed: true };
+    return { previous, current, changed: true, invalidation: this.owed(previous, current) };
   }
 
   async patch(userId: string, patch: MappingPatch, source: MappingSource): Promise<MappingChange | null> {
@@ -118,15 +161,15 @@ export class InMemoryMappingRepository implements MappingRepository {
   async deactivate(userId: string): Promise<MappingChange | null> {
     const previous = this.rows.get(userId);
     if (!previous) return null;
-    if (!previous.isActive) return { previous, current: previous, changed: false };
+    if (!previous.isActive) return { previous, current: previous, changed: false, invalidation: null };
     const current: Mapping = { ...previous, isActive: false, updatedAt: this.clock.now() };
     this.rows.set(userId, current);
-    return { previous, current, changed: true };
+    return { previous, current, changed: true, invalidation: this.owed(previous, current) };
   }
 }
 
 /** Redis in memory: entries and fill locks expire by the shared clock, every call is recorded. */
-export class InMemoryLookupCache implements LookupCache {
+export class InMemoryLookupCache implements RequestScopedCache {
   private readonly entries = new Map<string, { value: CachedLookup; expiresAt: number }>();
   private readonly locks = new Map<string, number>();
   /** Slots emptied by an invalidation, with its id (Redis keeps a tombstone there). */
@@ -206,6 +249,18 @@ export class InMemoryLookupCache implements LookupCache {
     this.releases.push(identifier);
     this.locks.delete(keyOf(identifier));
   }
+
+  /** Never fails, so one view serves every request. */
+  forRequest(): RequestCache {
+    return {
+      getMany: (identifiers) => this.getMany(identifiers),
+      setMany: (entries, releaseFillOf) => this.setMany(entries, releaseFillOf),
+      invalidate: (identifiers) => this.invalidate(identifiers),
+      invalidateOrThrow: (identifiers) => this.invalidate(identifiers),
+      getOrLockFill: (identifier, ttlMs) => this.getOrLockFill(identifier, ttlMs),
+      releaseFill: (identifier) => this.releaseFill(identifier),
+    };
+  }
 }
 
 /** The legacy service as a table of answers; records each call and its deadline. */
@@ -241,6 +296,9 @@ export interface Harness {
   readonly clock: ManualClock;
   readonly repository: InMemoryMappingRepository;
   readonly cache: InMemoryLookupCache;
+  readonly outbox: InMemoryOutbox;
+  /** What the admin use cases take (mapping-admin.ts). */
+  readonly admin: MappingAdminDeps;
   readonly legacy: ScriptedLegacy;
   readonly stats: LookupStats;
   readonly ids: RecordingIds;
@@ -252,8 +310,10 @@ export interface Harness {
 
 export function harness(options: { options?: Partial<LookupOptions>; legacyEnabled?: boolean } = {}): Harness {
   const clock = new ManualClock();
-  const repository = new InMemoryMappingRepository(clock);
+  const outbox = new InMemoryOutbox(clock);
+  const repository = new InMemoryMappingRepository(clock, outbox);
   const cache = new InMemoryLookupCache(clock);
+  const invalidations: InvalidationDeliveryDeps = { outbox: { store: outbox, log: silentLog }, cache: { invalidateOrThrow: (identifiers) => cache.invalidate(identifiers) } };
   const legacy = new ScriptedLegacy(options.legacyEnabled ?? true);
   const stats = new LookupStats(clock.now());
   const ids = new RecordingIds();
@@ -262,6 +322,8 @@ export function harness(options: { options?: Partial<LookupOptions>; legacyEnabl
     clock,
     repository,
     cache,
+    outbox,
+    admin: { repository, invalidations },
     legacy,
     stats,
     ids,
@@ -270,6 +332,7 @@ export function harness(options: { options?: Partial<LookupOptions>; legacyEnabl
     service: new LookupService({
       repository,
       cache,
+      invalidations,
       legacy,
       stats,
       ids,

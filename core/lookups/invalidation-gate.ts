@@ -1,0 +1,146 @@
+import { errorMessage } from "../errors";
+import type { LogPort } from "../observability/log-port";
+import { withTimeout } from "../resilience/timeout";
+import type { Identifier } from "./identifier";
+import { identifierKey } from "./invalidation";
+import type { CacheRead, RequestCache, RequestScopedCache } from "./ports";
+
+/** Undelivered lookup invalidations (the outbox rows of the topic), read from Postgres. */
+export interface PendingInvalidations {
+  /** Identifiers named by at most `limit` pending rows; `more`: there are more rows than that. */
+  list(limit: number): Promise<{ readonly identifiers: readonly Identifier[]; readonly more: boolean }>;
+}
+
+export interface InvalidationGateOptions {
+  /** How old the known pending list may get before a read refreshes it (in the background). */
+  readonly refreshMs: number;
+  /** Older than this (a container thawed after a while), a read waits for the refresh. */
+  readonly maxAgeMs: number;
+  /** Longest a read waits for that refresh; past it the read goes on with what it knew. */
+  readonly checkTimeoutMs: number;
+  /** Pending rows read at most; more than that and no cache entry is trusted until they drain. */
+  readonly limit: number;
+}
+
+export const defaultGateOptions: InvalidationGateOptions = { refreshMs: 1_000, maxAgeMs: 5_000, checkTimeoutMs: 300, limit: 500 };
+
+interface Known {
+  readonly keys: ReadonlySet<string>;
+  /** More pending rows than read: distrust every entry. */
+  readonly all: boolean;
+  readonly atMs: number;
+}
+
+/**
+ * Decides which cache entries a read may trust. An invalidation that Redis could not take when its
+ * change committed stays in the outbox (Postgres, shared by every container); until it is
+ * delivered, an entry it names may be stale, so reads treat it as absent and ask Postgres. Each
+ * container keeps the list of pending identifiers, refreshed at most every `refreshMs` (in the
+ * background) and at once (the read waits) when it is unknown (cold start), too old, or suspect:
+ * after any cache failure seen by this container, since while Redis was unreachable from here,
+ * others' invalidations may have failed too. Reads with no entry never wait for it.
+ */
+export class InvalidationGate {
+  private known: Known | null = null;
+  private suspect = true;
+  private refreshing: Promise<void> | undefined;
+
+  constructor(
+    private readonly pending: PendingInvalidations,
+    private readonly nowMs: () => number,
+    private readonly log: LogPort,
+    private readonly options: InvalidationGateOptions = defaultGateOptions,
+  ) {}
+
+  /** A cache call failed here: the next read with an entry refreshes the list first. */
+  markSuspect(): void {
+    this.suspect = true;
+  }
+
+  /** This container's own change could not be invalidated: distrust its identifiers at once. */
+  remember(identifiers: readonly Identifier[]): void {
+    const keys = new Set(this.known?.keys ?? []);
+    for (const identifier of identifiers) keys.add(identifierKey(identifier));
+    this.known = { keys, all: this.known?.all ?? false, atMs: this.known?.atMs ?? 0 };
+    this.suspect = true;
+  }
+
+  /** Whether a read may trust a cache entry of each identifier (call only when there are entries). */
+  async trusted(): Promise<(identifier: Identifier) => boolean> {
+    const known = this.known;
+    const age = known ? this.nowMs() - known.atMs : Number.POSITIVE_INFINITY;
+    if (!known || this.suspect || age >= this.options.maxAgeMs) await this.refreshBounded();
+    else if (age >= this.options.refreshMs) void this.refresh();
+    const current = this.known;
+    if (!current) return () => true;
+    return (identifier) => !current.all && !current.keys.has(identifierKey(identifier));
+  }
+
+  private async refreshBounded(): Promise<void> {
+    try {
+      await withTimeout(this.refresh(), this.options.checkTimeoutMs, "pending invalidations check");
+    } catch (error) {
+      // Postgres is slow or down: the read goes on with what this container knew (availability
+      // first; a change cannot commit meanwhile either). The refresh itself keeps running.
+      this.log.warn("pending lookup invalidations unknown", { reason: errorMessage(error) });
+    }
+  }
+
+  /** One refresh at a time per container. */
+  private refresh(): Promise<void> {
+    this.refreshing ??= this.load().finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async load(): Promise<void> {
+    const startedMs = this.nowMs();
+    this.suspect = false;
+    try {
+      const { identifiers, more } = await this.pending.list(this.options.limit);
+      this.known = { keys: new Set(identifiers.map(identifierKey)), all: more, atMs: startedMs };
+    } catch (error) {
+      // Waited for again only after refreshMs: a failing Postgres must not cost each read a query.
+      this.known = { keys: this.known?.keys ?? new Set(), all: this.known?.all ?? false, atMs: startedMs - this.options.maxAgeMs + this.options.refreshMs };
+      throw error;
+    }
+  }
+}
+
+/** Reads the entries of `identifiers`, hiding those the gate does not trust (as if absent). */
+async function gatedReads(gate: InvalidationGate, identifiers: readonly Identifier[], reads: CacheRead[]): Promise<CacheRead[]> {
+  if (!reads.some((read) => read.entry)) return reads;
+  const trusted = await gate.trusted();
+  return reads.map((read, index) => {
+    const identifier = identifiers[index];
+    return read.entry && identifier && !trusted(identifier) ? { entry: null, slot: null } : read;
+  });
+}
+
+/**
+ * A fill of an untrusted identifier writes nothing back: its compare-and-set expects an empty
+ * slot, and the slot holds the suspect entry until the invalidation arrives.
+ */
+async function gatedReadOrLock(gate: InvalidationGate, identifier: Identifier, read: CacheRead & { locked: boolean }): Promise<CacheRead & { locked: boolean }> {
+  if (!read.entry) return read;
+  const trusted = await gate.trusted();
+  // As the lock holder (without a lock): the caller fills from Postgres at once instead of waiting for a filler.
+  return trusted(identifier) ? read : { entry: null, slot: null, locked: true };
+}
+
+/** The lookup cache behind the gate: entries with a pending invalidation read as absent. */
+export class GatedLookupCache implements RequestScopedCache {
+  constructor(
+    private readonly inner: RequestScopedCache,
+    private readonly gate: InvalidationGate,
+  ) {}
+
+  forRequest(): RequestCache {
+    const scoped = this.inner.forRequest();
+    const gate = this.gate;
+    return {
+      ...scoped,
+      getMany: async (identifiers) => gatedReads(gate, identifiers, await scoped.getMany(identifiers)),
+      getOrLockFill: async (identifier, ttlMs) => gatedReadOrLock(gate, identifier, await scoped.getOrLockFill(identifier, ttlMs)),
+    };
+  }
+}
