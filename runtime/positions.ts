@@ -12,6 +12,7 @@ import { database } from "./clients/postgres";
 import { rawRedisClient, redisKeys } from "./clients/redis";
 import { once } from "./config";
 import { userDirectory } from "./identity";
+import { cachedUserDirectory } from "./user-refs";
 import { platform } from "./platform";
 
 /** Round trips to Postgres made by the positions routes in this container (bench figures). */
@@ -39,7 +40,8 @@ export function removePositionDeps(): RemovePositionDeps {
 }
 
 export function listPositionsDeps(): ListPositionsDeps {
-  return once(listPositionsDeps, () => ({ store: positionStore(), records: positionRecords(), directory: userDirectory() }));
+  // Reads resolve {ref} through the shared cache (runtime/user-refs.ts): no database query on a hit.
+  return once(listPositionsDeps, () => ({ store: positionStore(), records: positionRecords(), directory: cachedUserDirectory() }));
 }
 
 export function getPositionDeps(): GetPositionDeps {
