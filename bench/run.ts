@@ -21,9 +21,10 @@ import { positionViewWorkloads } from "./workloads/position-views";
 import { positionWorkloads } from "./workloads/positions";
 import { provisioningWorkloads } from "./workloads/provisioning";
 import { settingsWorkloads } from "./workloads/settings";
+import { syncWorkloads } from "./workloads/sync";
 
 /** Every workload, floors first so ratios can be computed in the same run. */
-const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads, ...provisioningWorkloads, ...positionViewWorkloads, ...positionWorkloads, ...settingsWorkloads, ...importWorkloads];
+const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads, ...provisioningWorkloads, ...positionViewWorkloads, ...positionWorkloads, ...settingsWorkloads, ...syncWorkloads, ...importWorkloads];
 
 const JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123";
 
