@@ -19,9 +19,10 @@ import { importWorkloads } from "./workloads/imports";
 import { lookupWorkloads } from "./workloads/lookups";
 import { positionViewWorkloads } from "./workloads/position-views";
 import { provisioningWorkloads } from "./workloads/provisioning";
+import { settingsWorkloads } from "./workloads/settings";
 
 /** Every workload, floors first so ratios can be computed in the same run. */
-const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads, ...provisioningWorkloads, ...positionViewWorkloads, ...importWorkloads];
+const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads, ...provisioningWorkloads, ...positionViewWorkloads, ...settingsWorkloads, ...importWorkloads];
 
 const JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123";
 
