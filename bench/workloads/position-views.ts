@@ -103,6 +103,17 @@ function mixedLoad(context: BenchContext) {
   return { load: { url: `${context.apiUrl}/v1/users/${users[0]}/positions`, headers: { authorization: `Bearer ${context.serviceToken}` }, nextPath }, counts };
 }
 
+/** Each cache's hits / reads between two snapshots. */
+function perCache(before: readonly CacheMetricsSnapshot[], after: readonly CacheMetricsSnapshot[]): string {
+  return after
+    .map((now) => {
+      const then = before.find((snapshot) => snapshot.cache === now.cache);
+      const reads = now.reads - (then?.reads ?? 0);
+      return `${now.cache} ${reads === 0 ? "-" : round((now.hits - (then?.hits ?? 0)) / reads, 4)} of ${reads}`;
+    })
+    .join(", ");
+}
+
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 /**
@@ -166,7 +177,7 @@ export const positionsOpenLoop: Workload = {
       ownTarget: { label: "p99 <= 1.5x floor p99, hit >= 95 %, <= 10 dbQ/1k", met: p99Ratio <= 1.5 && hitRate >= 0.95 && dbPer1k <= 10 },
       extra: { p99Ratio, hitRate, "dbQ/1kReq": dbPer1k, dbQueries, rate: `${achievedRate}/${OPEN_LOOP.ratePerSecond} req/s`, sent, dropped, failed, non2xx, mix: `${counts.lists}/${counts.reconciliation}/${counts.guards}` },
       details: {
-        title: `positions open loop: ${OPEN_LOOP.virtualUsers} virtual users, ${OPEN_LOOP.ratePerSecond} requests started per second; cache hit rates: ${cacheAfter.byCache.map((s) => `${s.cache} ${round(s.hitRate, 3)}`).join(", ")}`,
+        title: `positions open loop: ${OPEN_LOOP.virtualUsers} virtual users, ${OPEN_LOOP.ratePerSecond} requests started per second; hit rate during the load: ${perCache(cacheBefore.byCache, cacheAfter.byCache)}`,
         header: ["route", "p50 ms", "p95 ms", "p99 ms", "req/s", "sent", "dropped", "errors"],
         rows: [openRow("GET /bench/redis-get (floor)", floor), openRow("GET positions / reconciliation / guards (60/20/20)", mix)],
       },
