@@ -17,10 +17,11 @@ import type { BenchContext, Details, Workload, WorkloadResult } from "./workload
 import { floorWorkloads } from "./workloads/floors";
 import { importWorkloads } from "./workloads/imports";
 import { lookupWorkloads } from "./workloads/lookups";
+import { positionViewWorkloads } from "./workloads/position-views";
 import { provisioningWorkloads } from "./workloads/provisioning";
 
 /** Every workload, floors first so ratios can be computed in the same run. */
-const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads, ...provisioningWorkloads, ...importWorkloads];
+const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads, ...provisioningWorkloads, ...positionViewWorkloads, ...importWorkloads];
 
 const JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123";
 

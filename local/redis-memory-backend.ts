@@ -61,9 +61,11 @@ export function createMemoryRedisBackend(): RedisBackend {
     expiresAt: (key) => (expires.has(key) ? expires.get(key) : undefined),
     exists: (key) => data.get(key) !== undefined && !(expires.has(key) && expires.get(key) <= Date.now()),
     typeOf: (key) => (keyspace.exists(key) ? storedType(data.get(key)) : "none"),
-    hasMember: (key, member) => {
+    scoreOf: (key, member) => {
       const value = data.get(key);
-      return value instanceof Map && value.has(member);
+      // The mock keeps a sorted set as a Map of member -> { score, value }.
+      const entry: unknown = value instanceof Map ? value.get(member) : undefined;
+      return typeof entry === "object" && entry !== null && "score" in entry ? Number(entry.score) : undefined;
     },
   };
 

@@ -1,3 +1,4 @@
+import { RedisReplyError } from "./redis-backend";
 import type { RawReply } from "./redis-backend";
 
 /**
@@ -14,8 +15,8 @@ export interface MockKeyspace {
   expiresAt(key: string): number | undefined;
   /** As the mock's TYPE answers ("none" when missing). */
   typeOf(key: string): string;
-  /** Whether a sorted set has the member. */
-  hasMember(key: string, member: string): boolean;
+  /** A sorted set member's score; undefined when the member (or the set) is missing. */
+  scoreOf(key: string, member: string): number | undefined;
 }
 
 export type MockCommand =
@@ -39,7 +40,13 @@ export function adaptForMock(name: string, args: string[], keyspace: MockKeyspac
     case "zadd":
       return zaddForMock(leadingOptionsUpper(args, 1, ZADD_OPTIONS), keyspace);
     case "linsert":
-      return { name, args: args.map((arg, i) => (i === 1 ? arg.toUpperCase() : arg)) };
+      return { name, args: upperAt(args, [1]) };
+    case "lmove":
+      // BLMOVE reaches here as LMOVE (its emulation retries LMOVE).
+      return { name, args: upperAt(args, [2, 3]) };
+    case "getrange":
+      // The mock throws for a missing key; Redis answers an empty string.
+      return args[0] !== undefined && !keyspace.exists(args[0]) ? { reply: "" } : { name, args };
     case "scan":
       return scanForMock(optionWordsUpper(args, 1), keyspace);
     case "sscan":
@@ -63,6 +70,10 @@ function upperFrom(args: string[], from: number): string[] {
   return args.length <= from ? args : [...args.slice(0, from), ...args.slice(from).map((arg) => arg.toUpperCase())];
 }
 
+function upperAt(args: string[], positions: readonly number[]): string[] {
+  return args.map((arg, i) => (positions.includes(i) ? arg.toUpperCase() : arg));
+}
+
 /** ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member ...: the options before the first score. */
 function leadingOptionsUpper(args: string[], from: number, options: ReadonlySet<string>): string[] {
   const out = [...args];
@@ -78,18 +89,38 @@ function optionWordsUpper(args: string[], from: number): string[] {
 }
 
 /**
- * ZADD ... INCR score member, which the mock ignores (it adds the member with that score): ZINCRBY,
- * after NX / XX decided here; a refused one answers nil, as Redis does.
+ * ZADD: the mock knows neither GT / LT nor what INCR answers (it gives the count, Redis the new
+ * score). GT / LT are decided here per member against its current score (new members are always
+ * added), the mock getting the pairs that remain; INCR becomes ZINCRBY once NX / XX / GT / LT hold,
+ * and a refused one answers nil, as Redis does.
  */
 function zaddForMock(args: string[], keyspace: MockKeyspace): MockCommand {
   const [key = "", ...rest] = args;
   const options = new Set<string>();
   while (rest.length > 0 && ZADD_OPTIONS.has(rest[0]!)) options.add(rest.shift()!);
-  if (!options.has("INCR") || rest.length !== 2 || options.has("GT") || options.has("LT")) return { name: "zadd", args };
-  const [increment = "", member = ""] = rest;
-  const present = keyspace.hasMember(key, member);
-  if ((options.has("NX") && present) || (options.has("XX") && !present)) return { reply: null };
-  return { name: "zincrby", args: [key, increment, member] };
+  const gt = options.has("GT");
+  const lt = options.has("LT");
+  if (options.has("INCR")) {
+    if (rest.length !== 2) return { name: "zadd", args };
+    const [increment = "", member = ""] = rest;
+    const current = keyspace.scoreOf(key, member);
+    const refused =
+      (options.has("NX") && current !== undefined) ||
+      (options.has("XX") && current === undefined) ||
+      (current !== undefined && ((gt && !(Number(increment) > 0)) || (lt && !(Number(increment) < 0))));
+    return refused ? { reply: null } : { name: "zincrby", args: [key, increment, member] };
+  }
+  if (!gt && !lt) return { name: "zadd", args };
+  if ((gt && lt) || options.has("NX")) return { reply: new RedisReplyError("ERR GT, LT, and/or NX options at the same time are not compatible") };
+  if (rest.length === 0 || rest.length % 2 !== 0) return { reply: new RedisReplyError("ERR syntax error") };
+  const kept: string[] = [];
+  for (let i = 0; i < rest.length; i += 2) {
+    const current = keyspace.scoreOf(key, rest[i + 1]!);
+    const score = Number(rest[i]);
+    if (current === undefined || (gt ? score > current : score < current)) kept.push(rest[i]!, rest[i + 1]!);
+  }
+  if (kept.length === 0) return { reply: 0 };
+  return { name: "zadd", args: [key, ...[...options].filter((option) => option !== "GT" && option !== "LT"), ...kept] };
 }
 
 /** SCAN cursor ... TYPE t, which the mock does not know: the keys of the page filtered here. */

@@ -11,7 +11,7 @@ import { recordHealth } from "./health-events";
 import { userDirectory } from "./identity";
 import { outbox } from "./outbox";
 import { platform } from "./platform";
-import { cachedUserDirectory, countViewQuery } from "./reconciliation";
+import { cachedUserDirectory } from "./user-refs";
 
 export function guardOptions(): GuardOptions {
   return once(guardOptions, () => {
@@ -24,7 +24,7 @@ export function guardOptions(): GuardOptions {
 function equityStore(): PostgresEquityStore {
   return once(equityStore, () => {
     const store = outbox().store;
-    return new PostgresEquityStore(database(), (messages) => store.enqueue(messages), countViewQuery);
+    return new PostgresEquityStore(database(), (messages) => store.enqueue(messages));
   });
 }
 

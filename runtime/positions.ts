@@ -1,5 +1,7 @@
 import { PositionKeys } from "../core/redis/keys";
 import { PositionsSyncSource } from "../core/positions/adapters/positions-sync-source";
+import { UpstashLegacyKeys } from "../core/positions/adapters/upstash-legacy-keys";
+import type { MigrateKeysDeps } from "../core/positions/migrate-keys";
 import { PostgresPositionRecords } from "../core/positions/adapters/postgres-position-records";
 import { UpstashPositionStore } from "../core/positions/adapters/upstash-position-store";
 import type { GetPositionDeps } from "../core/positions/get-position";
@@ -10,6 +12,7 @@ import { database } from "./clients/postgres";
 import { rawRedisClient, redisKeys } from "./clients/redis";
 import { once } from "./config";
 import { userDirectory } from "./identity";
+import { cachedUserDirectory } from "./user-refs";
 import { platform } from "./platform";
 
 /** Round trips to Postgres made by the positions routes in this container (bench figures). */
@@ -37,7 +40,8 @@ export function removePositionDeps(): RemovePositionDeps {
 }
 
 export function listPositionsDeps(): ListPositionsDeps {
-  return once(listPositionsDeps, () => ({ store: positionStore(), records: positionRecords(), directory: userDirectory() }));
+  // Reads resolve {ref} through the shared cache (runtime/user-refs.ts): no database query on a hit.
+  return once(listPositionsDeps, () => ({ store: positionStore(), records: positionRecords(), directory: cachedUserDirectory() }));
 }
 
 export function getPositionDeps(): GetPositionDeps {
@@ -52,4 +56,12 @@ export function botPositionsDeps(): { readonly store: UpstashPositionStore } {
 /** The positions source of the scheduled sync (registered in runtime/sync.ts). */
 export function positionsSyncSource(): PositionsSyncSource {
   return once(positionsSyncSource, () => new PositionsSyncSource({ store: positionStore(), keys: positionKeys(), db: database(), clock: platform().clock, directory: userDirectory() }));
+}
+
+/** What `ops migrate-keys` uses: the legacy key space, the key standard, time. */
+export function migrateKeysDeps(): MigrateKeysDeps {
+  return once(migrateKeysDeps, () => {
+    const { clock, ids } = platform();
+    return { store: new UpstashLegacyKeys(rawRedisClient(), positionKeys(), ids), keys: positionKeys(), clock };
+  });
 }

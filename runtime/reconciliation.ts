@@ -1,6 +1,4 @@
 import { guardConfigSchema, redisConfigSchema } from "../core/config";
-import { CachedUserDirectory } from "../core/identity/adapters/cached-user-directory";
-import type { UserDirectory } from "../core/identity/user-ref";
 import { PostgresReconciliationLog } from "../core/reconciliation/adapters/postgres-reconciliation-log";
 import { UpstashOpenPositionCount } from "../core/reconciliation/adapters/upstash-open-position-count";
 import type { ReconciliationSummaryDeps } from "../core/reconciliation/get-summary";
@@ -12,31 +10,14 @@ import { redisClient } from "./clients/redis";
 import { database } from "./clients/postgres";
 import { configFor, once } from "./config";
 import { userDirectory } from "./identity";
+import { cachedUserDirectory } from "./user-refs";
 import { outbox } from "./outbox";
 import { platform } from "./platform";
-
-/** Round trips to Postgres made by the reconciliation and guard views in this container (bench figures). */
-export const viewQueries = { count: 0 };
-export const countViewQuery = () => {
-  viewQueries.count += 1;
-};
-
-/** `{ref}` resolution for the view routes, cached (a hit costs no query; see CachedUserDirectory). */
-export function cachedUserDirectory(): UserDirectory {
-  return once(cachedUserDirectory, () => {
-    const ttlMs = configFor(guardConfigSchema).USER_REF_CACHE_TTL_SECONDS * 1_000;
-    const counted: UserDirectory = {
-      activeUserId: (id) => (countViewQuery(), userDirectory().activeUserId(id)),
-      userIdByOkxUid: (uid) => (countViewQuery(), userDirectory().userIdByOkxUid(uid)),
-    };
-    return new CachedUserDirectory(counted, readThroughCache<string>("user-refs", { ttlMs, negativeTtlMs: 5_000 }));
-  });
-}
 
 function reconciliationLog(): PostgresReconciliationLog {
   return once(reconciliationLog, () => {
     const store = outbox().store;
-    return new PostgresReconciliationLog(database(), (messages) => store.enqueue(messages), countViewQuery);
+    return new PostgresReconciliationLog(database(), (messages) => store.enqueue(messages));
   });
 }
 

@@ -16,7 +16,6 @@ import { configFor, once } from "./config";
 import { cronDispositionOf } from "./cron/error-mapping";
 import { outbox, outboxHandlers } from "./outbox";
 import { platform } from "./platform";
-import { positionsSyncSource } from "./positions";
 
 /** CloudWatch (EMF) figures of each run, dimension `source`: rows written, conflicts, invalid, failed, lag. */
 class PowertoolsSyncMetrics implements SyncMetrics {
@@ -84,6 +83,5 @@ export function settingsSyncSource(): SettingsSyncSource {
 export const syncSources: Readonly<Record<string, () => SyncSource>> = {
   // Identifiers first: a mapping persisted here lets the settings of that okx uid find their user.
   identifiers: identifiersSyncSource as () => SyncSource,
-  positions: positionsSyncSource as () => SyncSource,
   settings: settingsSyncSource as () => SyncSource,
 };

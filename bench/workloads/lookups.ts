@@ -21,6 +21,9 @@ const TELEGRAM_BASE = 6_000_000_000;
 const OKX_BASE = 700_000_000_000_000_000n;
 const USER_ID_PREFIX = "b0000000-0000-4000-8000-";
 
+/** App user id of seeded user `index`. */
+export const userIdOf = (index: number): string => `${USER_ID_PREFIX}${index.toString(16).padStart(12, "0")}`;
+
 /** OKX uid of seeded user `index`, as the API receives it. */
 export const okxUidOf = (index: number): string => (OKX_BASE + BigInt(index)).toString();
 const seededOkxUids: readonly string[] = Array.from({ length: LOOKUP_USERS }, (_, index) => okxUidOf(index));
@@ -96,7 +99,7 @@ const round = (value: number, digits: number) => Math.round(value * 10 ** digits
 // Zipf sampling for the HTTP workload
 
 /** mulberry32: tiny, fast, good enough to draw identifiers. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -318,7 +321,7 @@ const lookupHttp100: Workload = {
   },
 };
 
-function openRow(name: string, result: OpenLoadResult): string[] {
+export function openRow(name: string, result: OpenLoadResult): string[] {
   const { medianMs, p95Ms, p99Ms, achievedRate, sent, dropped, failed, non2xx } = result;
   return [name, medianMs.toFixed(3), p95Ms.toFixed(3), p99Ms.toFixed(3), `${achievedRate}/${OPEN_LOOP.ratePerSecond}`, String(sent), String(dropped), String(failed + non2xx)];
 }

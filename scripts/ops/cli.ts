@@ -10,6 +10,7 @@ import { resolveEnv } from "./env-file";
 import { importMappingsCommand } from "./import-mappings";
 import { migrateCommand } from "./migrate";
 import { migrateCredentialsCommand } from "./migrate-credentials";
+import { migrateKeysCommand } from "./migrate-keys";
 import { provisioningStatusCommand } from "./provisioning-status";
 import { redriveDlqCommand } from "./redrive-dlq";
 import { rotateCredentialsCommand } from "./rotate-credentials";
@@ -26,6 +27,7 @@ const COMMANDS: readonly OpsCommand[] = [
   importSettingsCommand,
   migrateCommand,
   migrateCredentialsCommand,
+  migrateKeysCommand,
   provisioningStatusCommand,
   redriveDlqCommand,
   rotateCredentialsCommand,

@@ -28,7 +28,7 @@ const syncOptions = {
  * of its keys (or of one user's). Every source registered in runtime/sync.ts gets its command
  * through this one function.
  */
-export function syncCommand(source: string, what: string): OpsCommand<typeof syncOptions> {
+export function syncCommand(source: string, what: string, factory?: () => SyncSource): OpsCommand<typeof syncOptions> {
   return defineCommand({
     name: `sync-${source}`,
     usage: `sync-${source} [--dry-run] [--okx-uid <uid>] [--full] [--show-all]
@@ -37,18 +37,19 @@ same lock). --dry-run writes nothing and prints exact counts of what a run would
 only that user's keys; --full starts from the first key instead of the saved cursor. Exit 1 only
 when something failed (invalid values and conflicts are reported, not failures).`,
     options: syncOptions,
-    run: (context) => runSyncCommand(source, context),
+    run: (context) => runSyncCommand(source, context, factory),
   });
 }
 
-async function runSyncCommand(name: string, { options, io, say, warn, requireConfig }: OpsContext<typeof syncOptions>): Promise<number> {
+async function runSyncCommand(name: string, { options, io, say, warn, requireConfig }: OpsContext<typeof syncOptions>, own?: () => SyncSource): Promise<number> {
   const okxUid = options["okx-uid"]?.trim();
   if (okxUid !== undefined) {
     const problem = okxUidProblem(okxUid);
     if (problem) throw new UsageError(`--okx-uid ${problem}`);
   }
   requireConfig([postgresConfigSchema, redisConfigSchema, syncConfigSchema]);
-  const factory = syncSources[name];
+  // A source with a cron of its own (positions: the shared cron's bundle has no room) brings its factory.
+  const factory = own ?? syncSources[name];
   if (!factory) throw new Error(`no sync source '${name}' is wired in runtime/sync.ts`);
   const source = factory();
   const progress = progressBars(io.stderr, { [name]: `sync ${name}` });

@@ -125,7 +125,8 @@ describe("GET /v1/internal/users/{ref}/credentials/{exchange}", () => {
   it("fails with a 500 (never garbage) when a stored value was tampered with", async () => {
     const user = await insertUser(harness.db);
     await call(harness, "PUT", path(user.id), { token: harness.service, body: newCredentials() });
-    await harness.db.query("UPDATE exchange_credentials SET secret = overlay(secret placing '\\x00'::bytea from 20 for 1) WHERE user_id = $1", [user.id]);
+    // Flip one bit (a fixed byte value would leave the row intact when it already held it).
+    await harness.db.query("UPDATE exchange_credentials SET secret = set_byte(secret, 20, get_byte(secret, 20) # 1) WHERE user_id = $1", [user.id]);
     const read = await call<{ error: { code: string } }>(harness, "GET", internal(user.id), { token: harness.service });
     expect(read.status).toBe(500);
     expect(read.body.error.code).toBe("internal");

@@ -5,31 +5,37 @@ import { withTimeout } from "../../resilience/timeout";
 import type { OpenPositionCount } from "../ports";
 
 /**
- * Counts a user's open positions from the positions index (owned by core/positions): the
- * exchanges set, then one SCARD per exchange index in a pipeline. Bounded; a failure is a 503
- * (open positions live only in Redis, so there is nothing else to answer from).
+ * KEYS[1]: the user's exchanges set; ARGV[1]: the prefix of the user's index keys
+ * (PositionKeys.positionScriptPrefixes, as core/positions' own scripts use it) to which each
+ * exchange is appended. Returns the sum of the index sizes.
+ */
+const COUNT_OPEN = `local total = 0
+for _, exchange in ipairs(redis.call("SMEMBERS", KEYS[1])) do
+  total = total + redis.call("SCARD", ARGV[1] .. exchange)
+end
+return total`;
+
+/**
+ * Counts a user's open positions from the positions index (owned by core/positions) in one script
+ * call. Bounded; a failure is a 503 (open positions live only in Redis: nothing else could answer).
  */
 export class UpstashOpenPositionCount implements OpenPositionCount {
+  private readonly script;
+
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly keys: PositionKeys,
     private readonly timeoutMs = 1_000,
-  ) {}
+  ) {
+    this.script = redis.createScript<number>(COUNT_OPEN);
+  }
 
   async count(userId: string): Promise<number> {
+    const run = this.script.exec([this.keys.positionExchanges(userId)], [this.keys.positionScriptPrefixes(userId).index]);
     try {
-      return await withTimeout(this.read(userId), this.timeoutMs, "open positions count");
+      return Number(await withTimeout(run, this.timeoutMs, "open positions count"));
     } catch (error) {
       throw error instanceof UnavailableError ? error : new UnavailableError("open positions: Redis failed", { cause: error });
     }
-  }
-
-  private async read(userId: string): Promise<number> {
-    const exchanges = await this.redis.smembers<string[]>(this.keys.positionExchanges(userId));
-    if (exchanges.length === 0) return 0;
-    const pipeline = this.redis.pipeline();
-    for (const exchange of exchanges) pipeline.scard(this.keys.positionIndex(userId, String(exchange)));
-    const counts = await pipeline.exec<number[]>();
-    return counts.reduce((sum, n) => sum + Number(n), 0);
   }
 }

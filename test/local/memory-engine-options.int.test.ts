@@ -47,6 +47,29 @@ for (const [engine, makeBackend] of engines) {
       expect(await redis.zrange(key, 0, -1, { withScores: true })).toEqual(["a", 5]);
     });
 
+    it("ZADD gt / lt update a member only in their direction, and always add a new one", async () => {
+      const key = `${prefix}zgt`;
+      await redis.zadd(key, { score: 5, member: "a" });
+      expect(await redis.zadd(key, { gt: true }, { score: 3, member: "a" }, { score: 1, member: "new" })).toBe(1);
+      expect(await redis.zscore(key, "a")).toBe(5);
+      expect(await redis.zadd(key, { gt: true, ch: true }, { score: 7, member: "a" })).toBe(1);
+      expect(await redis.zadd(key, { lt: true }, { score: 9, member: "a" })).toBe(0);
+      expect(await redis.zadd(key, { lt: true }, { score: 2, member: "a" })).toBe(0);
+      expect(await redis.zrange(key, 0, -1, { withScores: true })).toEqual(["new", 1, "a", 2]);
+      expect(await redis.zadd(key, { gt: true, incr: true }, { score: -1, member: "a" })).toBeNull();
+      expect(await redis.zadd(key, { gt: true, incr: true }, { score: 1, member: "a" })).toBe(3);
+    });
+
+    it("LMOVE left / right, and GETRANGE of a missing key", async () => {
+      const from = `${prefix}from`;
+      const to = `${prefix}to`;
+      await redis.rpush(from, "a", "b");
+      expect(await redis.lmove(from, to, "left", "right")).toBe("a");
+      expect(await redis.lmove(from, to, "right", "left")).toBe("b");
+      expect(await redis.lrange(to, 0, -1)).toEqual(["b", "a"]);
+      expect(await redis.getrange(`${prefix}missing`, 0, 5)).toBe("");
+    });
+
     it("LINSERT before / after", async () => {
       const key = `${prefix}list`;
       await redis.rpush(key, "b");

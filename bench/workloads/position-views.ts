@@ -1,0 +1,169 @@
+import { PositionKeys } from "../../core/redis/keys";
+import type { Database } from "../../core/db/database";
+import type { CacheMetricsSnapshot } from "../../core/cache/metrics";
+import { runInterleavedOpenLoads } from "../open-loop";
+import type { BenchContext, Workload } from "../workload";
+import { floorRouteLoad, OPEN_LOOP } from "./floors";
+import { LOOKUP_USERS, mulberry32, openRow, seedLookupUsers, userIdOf, zipfSampler } from "./lookups";
+
+/**
+ * `positions-open-loop` (issue #10): 100 virtual users at a fixed arrival rate, 60 % position
+ * lists, 20 % reconciliation summaries, 20 % drawdown guards, over the 10,000 seeded users with
+ * Zipf(s=1) popularity, against the `route-redis-get` floor in alternating slices of the same shape.
+ * Every user has one open position (Redis), three reconciliation events and two equity snapshots.
+ */
+
+let seeding: Promise<void> | undefined;
+
+function seedViews(context: BenchContext): Promise<void> {
+  seeding ??= (async () => {
+    await seedLookupUsers(context);
+    await seedHistory(context);
+    await seedPositions(context);
+  })();
+  return seeding;
+}
+
+/** Idempotent: a user that already has events is left alone. */
+async function seedHistory({ sql }: BenchContext): Promise<void> {
+  const users = `SELECT ('b0000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'))::uuid AS id, i FROM generate_series(0, $1::int - 1) AS i`;
+  await sql.transaction([
+    sql.query(
+      `INSERT INTO reconciliation_logs (user_id, exchange, kind, symbol, side, expected, actual, created_at)
+       SELECT u.id, 'okx', k.kind, k.symbol, k.side, k.expected, k.actual, now() - k.ago
+       FROM (${users}) u
+       CROSS JOIN (VALUES ('sync', NULL, NULL, NULL::jsonb, NULL::jsonb, interval '3 hours'),
+                          ('divergence', 'BTC-USDT-SWAP', 'long', '{"size": 1}'::jsonb, '{"size": 0.5}'::jsonb, interval '2 hours'),
+                          ('sync', NULL, NULL, NULL, NULL, interval '1 hour')) AS k(kind, symbol, side, expected, actual, ago)
+       WHERE NOT EXISTS (SELECT 1 FROM reconciliation_logs r WHERE r.user_id = u.id)`,
+      [LOOKUP_USERS],
+    ),
+    sql.query(
+      `INSERT INTO equity_snapshots (user_id, exchange, equity, taken_at)
+       SELECT u.id, 'okx', e.equity - (u.i % 200), now() - e.ago
+       FROM (${users}) u
+       CROSS JOIN (VALUES (1000, interval '2 days'), (900, interval '1 hour')) AS e(equity, ago)
+       WHERE NOT EXISTS (SELECT 1 FROM equity_snapshots s WHERE s.user_id = u.id)`,
+      [LOOKUP_USERS],
+    ),
+  ]);
+}
+
+/** One open position per user, written as core/positions stores it (hash, index member, exchange). */
+async function seedPositions({ redis }: BenchContext): Promise<void> {
+  const keys = new PositionKeys("bench:");
+  const at = new Date().toISOString();
+  for (let start = 0; start < LOOKUP_USERS; start += 500) {
+    const pipeline = redis.pipeline();
+    for (let index = start; index < Math.min(LOOKUP_USERS, start + 500); index += 1) {
+      const user = userIdOf(index);
+      const id = `c0000000-0000-4000-8000-${index.toString(16).padStart(12, "0")}`;
+      pipeline.hset(keys.position(user, "okx", "BTC-USDT-SWAP", "long"), { id, opened_at: at, updated_at: at, size: "1", entry_price: "65000", leverage: "10" });
+      pipeline.sadd(keys.positionIndex(user, "okx"), keys.positionIndexMember("BTC-USDT-SWAP", "long"));
+      pipeline.sadd(keys.positionExchanges(user), "okx");
+    }
+    await pipeline.exec();
+  }
+}
+
+/** Counts every database round trip of the process (the dev server's handlers share its Database). */
+async function countingDatabase(): Promise<{ readonly count: () => number }> {
+  const { database } = await import("../../runtime/clients/postgres");
+  const db: Database = database();
+  const state = db as Database & { benchQueries?: number };
+  if (state.benchQueries === undefined) {
+    state.benchQueries = 0;
+    const query = db.query.bind(db);
+    const transaction = db.transaction.bind(db);
+    db.query = (...args) => ((state.benchQueries = (state.benchQueries ?? 0) + 1), query(...args));
+    db.transaction = (...args) => ((state.benchQueries = (state.benchQueries ?? 0) + 1), transaction(...args));
+  }
+  return { count: () => state.benchQueries ?? 0 };
+}
+
+async function cacheTotals(): Promise<{ reads: number; hits: number; byCache: CacheMetricsSnapshot[] }> {
+  const { cacheSnapshots } = await import("../../runtime/cache");
+  const byCache = cacheSnapshots();
+  return { reads: byCache.reduce((sum, s) => sum + s.reads, 0), hits: byCache.reduce((sum, s) => sum + s.hits, 0), byCache };
+}
+
+/** 60 / 20 / 20 over Zipf-ranked users; rank k is user (k * 7919) mod N, as in the lookup rows. */
+function mixedLoad(context: BenchContext) {
+  const rank = zipfSampler(LOOKUP_USERS, 1.0, mulberry32(0x90517));
+  const pick = mulberry32(0x7e57);
+  const users = Array.from({ length: LOOKUP_USERS }, (_, k) => userIdOf((k * 7919) % LOOKUP_USERS));
+  const counts = { lists: 0, reconciliation: 0, guards: 0 };
+  const nextPath = () => {
+    const user = users[rank()] ?? users[0];
+    const draw = pick();
+    if (draw < 0.6) return (counts.lists += 1), `/v1/users/${user}/positions`;
+    if (draw < 0.8) return (counts.reconciliation += 1), `/v1/users/${user}/reconciliation`;
+    return (counts.guards += 1), `/v1/users/${user}/guards`;
+  };
+  return { load: { url: `${context.apiUrl}/v1/users/${users[0]}/positions`, headers: { authorization: `Bearer ${context.serviceToken}` }, nextPath }, counts };
+}
+
+const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/**
+ * Steady state, as after the first hours of traffic: every user's reconciliation and guard views
+ * read once (100 at a time), which also caches every `{ref}`; views older than their TTL by the
+ * time the load runs are refilled by it, as they would be in production.
+ */
+async function warmUp(context: BenchContext): Promise<void> {
+  const started = performance.now();
+  const paths = Array.from({ length: LOOKUP_USERS }, (_, index) => [`/v1/users/${userIdOf(index)}/reconciliation`, `/v1/users/${userIdOf(index)}/guards`]).flat();
+  let next = 0;
+  const worker = async () => {
+    for (let path = paths[next++]; path !== undefined; path = paths[next++]) {
+      const response = await fetch(context.apiUrl + path, { headers: { authorization: `Bearer ${context.serviceToken}` } });
+      if (!response.ok) throw new Error(`positions-open-loop warm-up: ${path} answered ${response.status}`);
+      await response.arrayBuffer();
+    }
+  };
+  await Promise.all(Array.from({ length: 100 }, worker));
+  process.stderr.write(`bench: warmed ${paths.length} views in ${(performance.now() - started).toFixed(0)} ms\n`);
+}
+
+export const positionsOpenLoop: Workload = {
+  name: "positions-open-loop",
+  description: "GET positions (60 %), reconciliation (20 %), guards (20 %) over 10,000 Zipf users, and the route-redis-get floor, open loop: 100 virtual users at the open-loop rate, in alternating slices",
+  setup: async (context) => {
+    await seedViews(context);
+    await warmUp(context);
+  },
+  run: async (context) => {
+    const queries = await countingDatabase();
+    const { load, counts } = mixedLoad(context);
+    const cacheBefore = await cacheTotals();
+    const queriesBefore = queries.count();
+    const shape = { ratePerSecond: OPEN_LOOP.ratePerSecond, virtualUsers: OPEN_LOOP.virtualUsers };
+    const [floor, mix] = await runInterleavedOpenLoads([{ ...floorRouteLoad(context), ...shape }, { ...load, ...shape }], {
+      slices: OPEN_LOOP.slices(context.scale),
+      sliceSeconds: OPEN_LOOP.sliceSeconds,
+    });
+    if (!floor || !mix) throw new Error("positions-open-loop: a load did not run");
+    const cacheAfter = await cacheTotals();
+    const dbQueries = queries.count() - queriesBefore;
+    const reads = cacheAfter.reads - cacheBefore.reads;
+    const hitRate = round((cacheAfter.hits - cacheBefore.hits) / Math.max(1, reads), 4);
+    const dbPer1k = round((dbQueries * 1000) / Math.max(1, mix.samples), 1);
+    const p99Ratio = round(mix.p99Ms / floor.p99Ms, 2);
+    const errors = mix.dropped + mix.failed + mix.non2xx + floor.dropped + floor.failed + floor.non2xx;
+    const { latenciesMs: _latencies, sent, dropped, failed, non2xx, achievedRate, ...summary } = mix;
+    return {
+      ...summary,
+      errors,
+      measuredFloor: { name: "route-redis-get (open, same slices)", medianMs: floor.medianMs },
+      ownTarget: { label: "p99 <= 1.5x floor p99, hit >= 95 %, <= 10 dbQ/1k", met: p99Ratio <= 1.5 && hitRate >= 0.95 && dbPer1k <= 10 },
+      extra: { p99Ratio, hitRate, "dbQ/1kReq": dbPer1k, dbQueries, rate: `${achievedRate}/${OPEN_LOOP.ratePerSecond} req/s`, sent, dropped, failed, non2xx, mix: `${counts.lists}/${counts.reconciliation}/${counts.guards}` },
+      details: {
+        title: `positions open loop: ${OPEN_LOOP.virtualUsers} virtual users, ${OPEN_LOOP.ratePerSecond} requests started per second; cache hit rates: ${cacheAfter.byCache.map((s) => `${s.cache} ${round(s.hitRate, 3)}`).join(", ")}`,
+        header: ["route", "p50 ms", "p95 ms", "p99 ms", "req/s", "sent", "dropped", "errors"],
+        rows: [openRow("GET /bench/redis-get (floor)", floor), openRow("GET positions / reconciliation / guards (60/20/20)", mix)],
+      },
+    };
+  },
+};
+
+export const positionViewWorkloads: readonly Workload[] = [positionsOpenLoop];
