@@ -18,10 +18,13 @@ import { floorWorkloads } from "./workloads/floors";
 import { importWorkloads } from "./workloads/imports";
 import { lookupWorkloads } from "./workloads/lookups";
 import { positionViewWorkloads } from "./workloads/position-views";
+import { positionWorkloads } from "./workloads/positions";
 import { provisioningWorkloads } from "./workloads/provisioning";
+import { settingsWorkloads } from "./workloads/settings";
+import { syncWorkloads } from "./workloads/sync";
 
 /** Every workload, floors first so ratios can be computed in the same run. */
-const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads, ...provisioningWorkloads, ...positionViewWorkloads, ...importWorkloads];
+const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads, ...provisioningWorkloads, ...positionViewWorkloads, ...positionWorkloads, ...settingsWorkloads, ...syncWorkloads, ...importWorkloads];
 
 const JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123";
 

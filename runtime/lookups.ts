@@ -19,7 +19,10 @@ import { UpstashFleetStatsStore } from "../core/lookups/adapters/upstash-fleet-s
 import { FleetStatsRecorder, defaultFleetStatsOptions } from "../core/lookups/fleet-stats";
 import type { FleetStatsDeps } from "../core/lookups/fleet-stats";
 import { redisClient, redisKeys } from "./clients/redis";
-import { database } from "./clients/postgres";
+import { database, sqlClient } from "./clients/postgres";
+import { Database } from "../core/db/database";
+import { PostgresMappingImport } from "../core/lookups/adapters/postgres-mapping-import";
+import { defaultOutboxOptions } from "../core/outbox/adapters/postgres-outbox";
 import { configFor, once } from "./config";
 import { createMetrics } from "./metrics";
 import { platform } from "./platform";
@@ -163,14 +166,25 @@ export function lookupInvalidation(): LookupInvalidation {
   });
 }
 
+/** An import's statements work on whole inputs (grouping, checks): a budget for an operator's command, not a request's. */
+const IMPORT_BUDGET = { statementTimeoutMs: 30_000, requestTimeoutMs: 60_000 };
+
 /**
- * What the mapping import writes through: the repository, and the cache it invalidates (its
- * failures are reported to the operator, so no resilient wrapper). A dry run touches no cache.
+ * What the mapping import writes through: its scratch tables and batched writes, the outbox that
+ * holds the invalidations they owe, and the cache those are delivered to (its failures are
+ * reported to the operator, so no resilient wrapper). A dry run touches no cache.
  */
 export function mappingImportDeps(options: { readonly withCache: boolean }): ImportDeps {
   const { ids } = platform();
   const cache: LookupCache = options.withCache ? new UpstashLookupCache(redisClient(), redisKeys(), ids) : noCache;
-  return { repository: new PostgresMappingRepository(database(), { ids }), cache, outbox: lookupOutbox(), ids };
+  const scratch = new Database(sqlClient(), IMPORT_BUDGET);
+  return {
+    repository: new PostgresMappingRepository(database(), { ids }),
+    store: new PostgresMappingImport(scratch, { messageId: () => ids.uuid(), writerGraceMs: defaultOutboxOptions.writerGraceMs }),
+    outbox: lookupOutbox(),
+    cache,
+    ids,
+  };
 }
 
 const refuse = () => Promise.reject(new Error("no cache configured"));

@@ -55,7 +55,9 @@ export async function* jsonlRecords(chunks: Chunks, name: string): AsyncGenerato
     try {
       value = JSON.parse(text);
     } catch {
-      yield { origin, unreadable: "not valid JSON" };
+      // `"okx_uid": 018796558012178692`: JSON numbers cannot start with 0 (nor hold 18 digits exactly).
+      const zeroLed = /:\s*-?0[0-9]/.test(text);
+      yield { origin, unreadable: zeroLed ? "not valid JSON: a number starts with 0; write identifiers as strings" : "not valid JSON" };
       continue;
     }
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -81,74 +83,102 @@ interface CsvRow {
 }
 
 /**
- * RFC 4180 records from a text stream: `,` separated, fields optionally in double quotes (which
- * may hold commas, newlines and `""` for a quote), LF or CRLF line ends, blank lines skipped.
+ * RFC 4180 records, fed text as it arrives: `,` separated, fields optionally in double quotes
+ * (which may hold commas, newlines and `""` for a quote), LF or CRLF line ends, blank lines skipped.
  */
-async function* csvRows(chunks: Chunks): AsyncGenerator<CsvRow> {
-  let fields: string[] = [];
-  let field = "";
-  let quoted = false; // the current field started with a quote
-  let inQuotes = false;
-  let quoteSeen = false; // inside quotes, the last character was a quote (end or escape)
-  let line = 1;
-  let rowLine = 1;
-  let first = true;
-  const endRow = (): CsvRow | null => {
-    fields.push(field);
-    const row = fields.length === 1 && field === "" && !quoted ? null : { line: rowLine, fields };
-    fields = [];
-    field = "";
-    quoted = false;
+class CsvParser {
+  private fields: string[] = [];
+  private field = "";
+  /** The current field started with a quote. */
+  private quoted = false;
+  private inQuotes = false;
+  /** Inside quotes, the last character was a quote (the end, or the first of `""`). */
+  private quoteSeen = false;
+  private line = 1;
+  private rowLine = 1;
+
+  /** The records completed by this text. */
+  feed(text: string): CsvRow[] {
+    const rows: CsvRow[] = [];
+    for (const ch of text) {
+      if (this.inQuotes && this.quotedChar(ch)) continue;
+      const row = this.plainChar(ch);
+      if (row) rows.push(row);
+    }
+    return rows;
+  }
+
+  /** The last record, if the text did not end with a line end. */
+  end(): CsvRow[] {
+    if (this.inQuotes && !this.quoteSeen) {
+      this.fields.push(this.field);
+      return [{ line: this.rowLine, fields: this.fields, broken: "a quoted field is never closed" }];
+    }
+    const row = this.endRow();
+    return row ? [row] : [];
+  }
+
+  /** A character inside quotes; false when it closed them and must be read as unquoted. */
+  private quotedChar(ch: string): boolean {
+    if (this.quoteSeen) {
+      this.quoteSeen = false;
+      if (ch === '"') {
+        this.field += '"';
+        return true;
+      }
+      this.inQuotes = false;
+      return false;
+    }
+    if (ch === '"') this.quoteSeen = true;
+    else {
+      if (ch === "\n") this.line += 1;
+      this.field += ch;
+    }
+    return true;
+  }
+
+  private plainChar(ch: string): CsvRow | null {
+    if (ch === '"' && this.field === "" && !this.quoted) {
+      this.inQuotes = true;
+      this.quoted = true;
+    } else if (ch === ",") {
+      this.fields.push(this.field);
+      this.field = "";
+      this.quoted = false;
+    } else if (ch === "\n") {
+      const row = this.endRow();
+      this.line += 1;
+      this.rowLine = this.line;
+      return row;
+    } else if (ch !== "\r") {
+      this.field += ch;
+    }
+    return null;
+  }
+
+  private endRow(): CsvRow | null {
+    this.fields.push(this.field);
+    const row = this.fields.length === 1 && this.field === "" && !this.quoted ? null : { line: this.rowLine, fields: this.fields };
+    this.fields = [];
+    this.field = "";
+    this.quoted = false;
     return row;
-  };
+  }
+}
+
+/** The records of a text stream (see CsvParser), without a leading BOM. */
+async function* csvRows(chunks: Chunks): AsyncGenerator<CsvRow> {
+  const parser = new CsvParser();
+  let first = true;
   for await (const chunk of chunks) {
     let text = typeof chunk === "string" ? chunk : chunk.toString("utf8");
     if (first && text.length > 0) {
       text = text.replace(/^\uFEFF/, "");
       first = false;
     }
-    for (const ch of text) {
-      if (inQuotes) {
-        if (quoteSeen) {
-          quoteSeen = false;
-          if (ch === '"') {
-            field += '"';
-            continue;
-          }
-          inQuotes = false; // the quote closed the field; `ch` is read as unquoted below
-        } else if (ch === '"') {
-          quoteSeen = true;
-          continue;
-        } else {
-          if (ch === "\n") line += 1;
-          field += ch;
-          continue;
-        }
-      }
-      if (ch === '"' && field === "" && !quoted) {
-        inQuotes = true;
-        quoted = true;
-      } else if (ch === ",") {
-        fields.push(field);
-        field = "";
-        quoted = false;
-      } else if (ch === "\n") {
-        const row = endRow();
-        if (row) yield row;
-        line += 1;
-        rowLine = line;
-      } else if (ch !== "\r") {
-        field += ch;
-      }
-    }
+    yield* parser.feed(text);
   }
-  if (inQuotes && !quoteSeen) {
-    fields.push(field);
-    yield { line: rowLine, fields, broken: "a quoted field is never closed" };
-    return;
-  }
-  const row = endRow();
-  if (row) yield row;
+  yield* parser.end();
 }
 
 /** CSV with a header row naming the columns. */

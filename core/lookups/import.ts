@@ -1,11 +1,14 @@
 import * as z from "zod/mini";
+import { randomIds } from "../clock";
 import type { IdGenerator } from "../clock";
-import { ConflictError } from "../errors";
-import { telegramIdMisreadProblem } from "./identifier";
+import { ConflictError, errorMessage } from "../errors";
+import { outboxBackoffMs, settle } from "../outbox/delivery";
 import type { OutboxDeliveryDeps } from "../outbox/delivery";
-import { deliverInvalidation } from "./invalidation";
+import type { OutboxMessage } from "../outbox/model";
+import { telegramIdMisreadProblem } from "./identifier";
+import { identifiersIn, uniqueIdentifiers } from "./invalidation";
 import type { Mapping } from "./model";
-import type { LookupCache, MappingInput, MappingRepository } from "./ports";
+import type { ImportDecision, ImportGroup, ImportWrite, LookupCache, MappingImportStore, MappingRepository, StagedImportRow } from "./ports";
 import { okxUidSchema, telegramIdSchema, userIdSchema } from "./schemas";
 
 /**
@@ -27,8 +30,15 @@ import { okxUidSchema, telegramIdSchema, userIdSchema } from "./schemas";
  *   null okx uid clears it.
  * All of that is decided against the database as it was before the first write, so the dry run
  * predicts exactly what a real run does (barring concurrent writers), and the order of the rows
- * does not matter. A real run then upserts (source "import") and invalidates the lookup cache of
- * the old and the new state (write-through, as the admin API does).
+ * does not matter.
+ *
+ * At scale: the input is streamed into scratch tables (MappingImportStore) one batch at a time, so
+ * memory stays flat whatever its size, and the checks that need the whole input run in SQL there.
+ * A real run then writes in batches of one transaction each: the mappings (source "import") and,
+ * in the same transaction, one outbox row per changed mapping with the lookup invalidation it owes
+ * (core/lookups/invalidation.ts), delivered right after the commit; a run killed between the two
+ * leaves the invalidation in the outbox, for the drain, never a stale cached answer. A stop
+ * request is honoured between batches: what was written is whole, the rest untouched.
  */
 
 /** One row offered by a source. `origin` says where it came from (`file:line`, a Redis key). */
@@ -66,24 +76,28 @@ export interface CacheFailure {
   readonly reason: string;
 }
 
+export type ImportPhase = "read" | "plan" | "write";
+
 export interface ImportReport {
   readonly dryRun: boolean;
-  /** Records read from the source; every one of them is in exactly one of the counts. */
+  /** Records read from the source; unless interrupted, every one of them is in exactly one of the counts. */
   readonly records: number;
   /** In a dry run: what a real run would do. */
   readonly counts: ImportCounts;
   /** Rows repeating another row of the input exactly; counted as unchanged. */
   readonly duplicates: number;
-  /** Conflicting and invalid rows with their reasons, in input order. */
+  /** Conflicting and invalid rows with their reasons, in input order (the first `maxProblems`). */
   readonly problems: readonly ImportProblem[];
+  /** Problems beyond `maxProblems`, counted but not listed. */
+  readonly problemsOmitted: number;
   /**
    * Written mappings whose cache entries could not be invalidated at once: their invalidations stay
    * in the outbox (delivered by the drain), and lookups do not trust those entries meanwhile.
    */
   readonly cacheFailures: readonly CacheFailure[];
+  /** Set when a stop was requested: the phase it stopped in and the planned writes not made. */
+  readonly interrupted: { readonly phase: ImportPhase; readonly notWritten: number } | null;
 }
-
-export type ImportPhase = "read" | "plan" | "write";
 
 export interface ImportProgress {
   readonly phase: ImportPhase;
@@ -93,23 +107,33 @@ export interface ImportProgress {
 }
 
 export interface ImportDeps {
+  /** The mappings themselves (single writes next to an import: tests, sync). */
   readonly repository: MappingRepository;
-  /** Takes the invalidations each write owes (its failures are reported, so not a resilient cache). */
+  /** Takes the invalidations each batch owes (its failures are reported, so not a resilient cache). */
   readonly cache: LookupCache;
-  /** Where the outbox rows of those invalidations are deleted once delivered, or rescheduled. */
+  /** Where those invalidations' outbox rows are deleted once delivered, or rescheduled. */
   readonly outbox: OutboxDeliveryDeps;
+  readonly store: MappingImportStore;
+  /** New users' ids. */
   readonly ids: IdGenerator;
+  /** The import run's own id (scratch rows); not drawn from `ids`, so a dry run draws no user id. */
+  readonly runIds?: IdGenerator | undefined;
 }
 
 export interface ImportInput {
   readonly records: AsyncIterable<ImportRecord> | Iterable<ImportRecord>;
   readonly dryRun: boolean;
   readonly onProgress?: ((progress: ImportProgress) => void) | undefined;
-  /** Database round trips in flight at once while planning and writing. */
-  readonly concurrency?: number | undefined;
+  /** Rows staged, planned and written per round trip / transaction. */
+  readonly batchSize?: number | undefined;
+  /** Problems listed in the report at most (the others are counted). */
+  readonly maxProblems?: number | undefined;
+  /** Asked between batches; true stops the import there with the report so far. */
+  readonly shouldStop?: (() => boolean) | undefined;
 }
 
-const DEFAULT_CONCURRENCY = 8;
+export const DEFAULT_IMPORT_BATCH = 1_000;
+const DEFAULT_MAX_PROBLEMS = 10_000;
 
 const candidateSchema = z.object({
   userId: z.optional(userIdSchema),
@@ -118,140 +142,223 @@ const candidateSchema = z.object({
   isActive: z.optional(z.boolean()),
 });
 
-interface Row {
-  readonly index: number;
-  readonly origin: string;
-  readonly userId: string | undefined;
-  readonly telegramId: string;
-  readonly okxUid: string | null | undefined;
-  readonly isActive: boolean | undefined;
-}
+type Problem = ImportProblem & { readonly idx: number };
 
-/** Rows of the input that describe one user, merged. */
-interface Group {
-  readonly rows: readonly Row[];
-  readonly userId: string | undefined;
-  readonly telegramId: string;
-  readonly okxUid: string | null | undefined;
-  readonly isActive: boolean | undefined;
+/** What an import run keeps in memory: counts, and at most `maxProblems` problems. */
+interface Run {
+  readonly deps: ImportDeps;
+  readonly input: ImportInput;
+  readonly importId: string;
+  readonly batchSize: number;
+  readonly maxProblems: number;
+  readonly progress: (progress: ImportProgress) => void;
+  readonly stop: () => boolean;
+  readonly counts: ImportCounts;
+  readonly problems: Problem[];
+  readonly cacheFailures: CacheFailure[];
+  records: number;
+  duplicates: number;
+  problemCount: number;
 }
-
-type Plan =
-  | { readonly kind: "conflict"; readonly reason: string }
-  | {
-      readonly kind: "write";
-      /** null: a new user, its id drawn when written. */
-      readonly target: string | null;
-      readonly mapping: Omit<MappingInput, "userId">;
-      readonly outcome: "inserted" | "updated" | "unchanged";
-    };
 
 export function isUnreadable(record: ImportRecord): record is UnreadableRecord {
   return "unreadable" in record;
 }
 
 export async function importMappings(deps: ImportDeps, input: ImportInput): Promise<ImportReport> {
-  const progress = input.onProgress ?? (() => undefined);
-  const concurrency = Math.max(1, input.concurrency ?? DEFAULT_CONCURRENCY);
-  const counts: ImportCounts = { inserted: 0, updated: 0, unchanged: 0, conflicting: 0, invalid: 0 };
-  const problems: (ImportProblem & { readonly index: number })[] = [];
-  const cacheFailures: CacheFailure[] = [];
+  const run = startRun(deps, input);
+  await deps.store.purgeAbandoned();
+  try {
+    if (!(await stageInput(run))) return report(run, { phase: "read", notWritten: 0 });
+    if (!(await planInput(run))) return report(run, { phase: "plan", notWritten: 0 });
+    const planned = await deps.store.plannedCounts(run.importId);
+    run.counts.conflicting += planned.conflicting;
+    // Repeats of a row count as unchanged.
+    run.counts.unchanged += planned.unchanged + planned.duplicates;
+    run.duplicates += planned.duplicates;
+    await addConflictProblems(run, planned.conflicting);
+    if (input.dryRun) {
+      run.counts.inserted += planned.inserted;
+      run.counts.updated += planned.updated;
+      return report(run, null);
+    }
+    const notWritten = await writePlanned(run, planned.inserted + planned.updated);
+    return report(run, notWritten === null ? null : { phase: "write", notWritten });
+  } finally {
+    await deps.store.drop(run.importId);
+  }
+}
 
-  // 1. Read and validate everything: in-input conflicts need the whole input.
-  const rows: Row[] = [];
-  let records = 0;
-  for await (const record of input.records) {
-    const index = records++;
+function startRun(deps: ImportDeps, input: ImportInput): Run {
+  return {
+    deps,
+    input,
+    importId: (deps.runIds ?? randomIds).uuid(),
+    batchSize: Math.max(1, input.batchSize ?? DEFAULT_IMPORT_BATCH),
+    maxProblems: Math.max(0, input.maxProblems ?? DEFAULT_MAX_PROBLEMS),
+    progress: input.onProgress ?? (() => undefined),
+    stop: input.shouldStop ?? (() => false),
+    counts: { inserted: 0, updated: 0, unchanged: 0, conflicting: 0, invalid: 0 },
+    problems: [],
+    cacheFailures: [],
+    records: 0,
+    duplicates: 0,
+    problemCount: 0,
+  };
+}
+
+/** Step 1: reads and validates the input, staging valid rows one batch at a time. False: stopped. */
+async function stageInput(run: Run): Promise<boolean> {
+  let batch: StagedImportRow[] = [];
+  for await (const record of run.input.records) {
+    const idx = run.records++;
     const checked = validate(record);
     if (typeof checked === "string") {
-      counts.invalid += 1;
-      problems.push({ index, kind: "invalid", origin: record.origin, reason: checked });
+      run.counts.invalid += 1;
+      noteProblem(run, { idx, kind: "invalid", origin: record.origin, reason: checked });
     } else {
-      rows.push({ index, origin: record.origin, ...checked });
+      batch.push({ idx, origin: record.origin, ...checked });
     }
-    progress({ phase: "read", done: records, total: null });
-  }
-
-  const conflict = (rowsInConflict: readonly Row[], reason: string) => {
-    counts.conflicting += rowsInConflict.length;
-    for (const row of rowsInConflict) problems.push({ index: row.index, kind: "conflicting", origin: row.origin, reason });
-  };
-
-  const groups: Group[] = [];
-  for (const rowsOfUser of groupRows(rows)) {
-    const merged = merge(rowsOfUser);
-    if (typeof merged === "string") {
-      conflict(rowsOfUser, merged);
-    } else {
-      groups.push(merged);
+    if (batch.length >= run.batchSize) {
+      await run.deps.store.stage(run.importId, batch);
+      batch = [];
+      run.progress({ phase: "read", done: run.records, total: null });
+      if (run.stop()) return false;
     }
   }
+  await run.deps.store.stage(run.importId, batch);
+  run.progress({ phase: "read", done: run.records, total: null });
+  return true;
+}
 
-  // 2. Decide every group against the database as it is now.
-  const plans: Plan[] = new Array<Plan>(groups.length);
-  let planned = 0;
-  progress({ phase: "plan", done: 0, total: groups.length });
-  await forEachLimit(groups, concurrency, async (group, i) => {
-    plans[i] = await plan(deps.repository, group);
-    progress({ phase: "plan", done: ++planned, total: groups.length });
-  });
-
-  const claims = new Map<string, number[]>();
-  plans.forEach((p, i) => {
-    if (p.kind === "write" && p.target !== null) claims.set(p.target, [...(claims.get(p.target) ?? []), i]);
-  });
-  for (const [userId, claimants] of claims) {
-    if (claimants.length < 2) continue;
-    const origins = claimants.flatMap((i) => groups[i]?.rows.map((row) => row.origin) ?? []);
-    for (const i of claimants) plans[i] = { kind: "conflict", reason: `several input rows resolve to user ${userId}: ${list(origins)}` };
+/** Step 2: groups rows per user, checks them against each other and, page by page, against the database. False: stopped. */
+async function planInput(run: Run): Promise<boolean> {
+  const { store } = run.deps;
+  const total = await store.groupAndCheckInput(run.importId);
+  let done = 0;
+  run.progress({ phase: "plan", done, total });
+  for (let after = -1; ; ) {
+    const { groups, related } = await store.undecided(run.importId, after, run.batchSize);
+    if (groups.length === 0) break;
+    await store.decide(run.importId, groups.map((group) => decide(group, related)));
+    after = groups.at(-1)?.firstIdx ?? after;
+    done += groups.length;
+    run.progress({ phase: "plan", done, total });
+    if (run.stop()) return false;
   }
+  await store.checkClaims(run.importId);
+  run.progress({ phase: "plan", done: total, total });
+  return true;
+}
 
-  // 3. Count (dry run) or write (real run). Repeats of a row count as unchanged.
-  let duplicates = 0;
-  const settled = (group: Group, outcome: Exclude<ImportOutcome, "conflicting" | "invalid">) => {
-    counts[outcome] += 1;
-    counts.unchanged += group.rows.length - 1;
-    duplicates += group.rows.length - 1;
-  };
-  const writes: { group: Group; plan: Extract<Plan, { kind: "write" }> }[] = [];
-  groups.forEach((group, i) => {
-    const p = plans[i];
-    if (!p) throw new Error("unreachable: a group was not planned");
-    if (p.kind === "conflict") conflict(group.rows, p.reason);
-    // Unchanged rows are not written: the upsert would change nothing and invalidate nothing.
-    else if (input.dryRun || p.outcome === "unchanged") settled(group, p.outcome);
-    else writes.push({ group, plan: p });
-  });
+/** Step 3 (real run): the planned writes, one transaction per batch. Returns the writes not made when stopped, else null. */
+async function writePlanned(run: Run, total: number): Promise<number | null> {
+  let done = 0;
+  if (total > 0) run.progress({ phase: "write", done, total });
+  for (let after = -1; done < total; ) {
+    const writes = await run.deps.store.writes(run.importId, after, run.batchSize);
+    if (writes.length === 0) break;
+    await writeBatch(run, writes);
+    after = writes.at(-1)?.firstIdx ?? after;
+    done += writes.length;
+    run.progress({ phase: "write", done, total });
+    if (done < total && run.stop()) return total - done;
+  }
+  return null;
+}
 
-  let written = 0;
-  if (writes.length > 0) progress({ phase: "write", done: 0, total: writes.length });
-  await forEachLimit(writes, concurrency, async ({ group, plan: p }) => {
-    const origin = group.rows[0]?.origin ?? "";
-    const userId = p.target ?? deps.ids.uuid();
+/** One batch in one transaction; a unique index refusing one of them makes each row its own transaction, to name it. */
+async function writeBatch(run: Run, writes: readonly ImportWrite[]): Promise<void> {
+  const withIds = writes.map((write) => ({ ...write, userId: write.target ?? run.deps.ids.uuid() }));
+  try {
+    await commitAndDeliver(run, withIds);
+    return;
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw stopped(error, writes[0]?.origin);
+    if (withIds.length === 1 && withIds[0]) return refused(run, withIds[0], error);
+  }
+  for (const write of withIds) {
     try {
-      const change = await deps.repository.upsert({ userId, ...p.mapping }, "import");
-      settled(group, change.previous === null ? "inserted" : change.changed ? "updated" : "unchanged");
-      const delivery = await deliverInvalidation({ outbox: deps.outbox, cache: { invalidateOrThrow: (ids) => deps.cache.invalidate(ids) } }, change.invalidation);
-      if (!delivery.delivered) cacheFailures.push({ origin, userId, reason: delivery.reason ?? "not delivered" });
+      await commitAndDeliver(run, [write]);
     } catch (error) {
-      if (!(error instanceof ConflictError)) throw new Error(`import stopped at ${origin}: ${message(error)}`, { cause: error });
-      conflict(group.rows, error.message);
+      if (!(error instanceof ConflictError)) throw stopped(error, write.origin);
+      refused(run, write, error);
     }
-    progress({ phase: "write", done: ++written, total: writes.length });
-  });
+  }
+}
 
+/** A planned write the database refused (an identifier claimed by a row the plan could not see, e.g. an app user without a mapping). */
+function refused(run: Run, write: ImportWrite, error: ConflictError): void {
+  run.counts.conflicting += write.rowCount;
+  run.counts.unchanged -= write.rowCount - 1;
+  run.duplicates -= write.rowCount - 1;
+  noteProblem(run, { idx: write.firstIdx, kind: "conflicting", origin: write.origin, reason: error.message });
+}
+
+async function commitAndDeliver(run: Run, writes: readonly (ImportWrite & { readonly userId: string })[]): Promise<void> {
+  const { written, invalidations } = await run.deps.store.writeBatch(writes);
+  const byUser = new Map(writes.map((write) => [write.userId, write]));
+  for (const { inserted, changed } of written) run.counts[inserted ? "inserted" : changed ? "updated" : "unchanged"] += 1;
+  await deliver(run, invalidations, byUser);
+}
+
+/**
+ * The batch's invalidations, right after its commit, in one cache round trip (one pipeline); what
+ * Redis does not take stays in the outbox, where the drain delivers it with the topic's handler.
+ */
+async function deliver(run: Run, messages: readonly OutboxMessage[], byUser: ReadonlyMap<string, ImportWrite>): Promise<void> {
+  if (messages.length === 0) return;
+  try {
+    await run.deps.cache.invalidate(uniqueIdentifiers(messages.flatMap((message) => identifiersIn(message))));
+  } catch (error) {
+    const reason = errorMessage(error);
+    await settle(run.deps.outbox, [], messages.map((message) => ({ id: message.id, reason, delayMs: outboxBackoffMs(1) })));
+    for (const message of messages) run.cacheFailures.push({ origin: byUser.get(message.key)?.origin ?? "", userId: message.key, reason });
+    return;
+  }
+  await settle(run.deps.outbox, messages.map((message) => message.id), []);
+}
+
+function stopped(error: unknown, origin: string | undefined): Error {
+  return new Error(`import stopped at ${origin ?? "?"}: ${errorMessage(error)}`, { cause: error });
+}
+
+/** Conflicting rows decided in the plan, listed with the invalid ones (in input order, at most maxProblems). */
+async function addConflictProblems(run: Run, conflicting: number): Promise<void> {
+  const conflicts = await run.deps.store.conflicts(run.importId, run.maxProblems);
+  for (const { idx, origin, reason } of conflicts) run.problems.push({ idx, kind: "conflicting", origin, reason });
+  run.problemCount += conflicting;
+  trimProblems(run);
+}
+
+/** Keeps memory bounded: the list is cut back to the first maxProblems (by input position) when it doubles. */
+function noteProblem(run: Run, problem: Problem): void {
+  run.problemCount += 1;
+  run.problems.push(problem);
+  if (run.problems.length > run.maxProblems * 2) trimProblems(run);
+}
+
+function trimProblems(run: Run): void {
+  run.problems.sort((a, b) => a.idx - b.idx);
+  run.problems.length = Math.min(run.problems.length, run.maxProblems);
+}
+
+function report(run: Run, interrupted: ImportReport["interrupted"]): ImportReport {
+  trimProblems(run);
   return {
-    dryRun: input.dryRun,
-    records,
-    counts,
-    duplicates,
-    problems: problems.sort((a, b) => a.index - b.index).map(({ kind, origin, reason }) => ({ kind, origin, reason })),
-    cacheFailures,
+    dryRun: run.input.dryRun,
+    records: run.records,
+    counts: run.counts,
+    duplicates: run.duplicates,
+    problems: run.problems.map(({ kind, origin, reason }) => ({ kind, origin, reason })),
+    problemsOmitted: Math.max(0, run.problemCount - run.problems.length),
+    cacheFailures: run.cacheFailures,
+    interrupted,
   };
 }
 
 /** The row in canonical form, or why it is invalid. */
-function validate(record: ImportRecord): Omit<Row, "index" | "origin"> | string {
+function validate(record: ImportRecord): Omit<StagedImportRow, "idx" | "origin"> | string {
   if (isUnreadable(record)) return record.unreadable;
   if (typeof record.telegramId === "string" && record.telegramId.trim() === "") return "telegramId is missing";
   const result = candidateSchema.safeParse({
@@ -269,151 +376,37 @@ function validate(record: ImportRecord): Omit<Row, "index" | "origin"> | string 
   return { userId, telegramId, okxUid, isActive };
 }
 
-/** Rows sharing a telegram id, okx uid or user id (transitively), in input order. */
-function groupRows(rows: readonly Row[]): Row[][] {
-  const parent = new Map<string, string>();
-  const find = (key: string): string => {
-    let root = key;
-    while (parent.get(root) !== undefined && parent.get(root) !== root) root = parent.get(root) as string;
-    let node = key;
-    while (node !== root) {
-      const next = parent.get(node) as string;
-      parent.set(node, root);
-      node = next;
-    }
-    return root;
-  };
-  const union = (a: string, b: string) => {
-    const [ra, rb] = [find(a), find(b)];
-    if (ra !== rb) parent.set(rb, ra);
-  };
-  const keysOf = (row: Row) => [
-    `t:${row.telegramId}`,
-    ...(typeof row.okxUid === "string" ? [`x:${row.okxUid}`] : []),
-    ...(row.userId ? [`u:${row.userId}`] : []),
-  ];
-  for (const row of rows) {
-    const [first, ...rest] = keysOf(row);
-    if (first === undefined) continue;
-    if (!parent.has(first)) parent.set(first, first);
-    for (const key of rest) {
-      if (!parent.has(key)) parent.set(key, key);
-      union(first, key);
-    }
-  }
-  const groups = new Map<string, Row[]>();
-  for (const row of rows) {
-    const root = find(`t:${row.telegramId}`);
-    groups.set(root, [...(groups.get(root) ?? []), row]);
-  }
-  return [...groups.values()];
-}
-
-/** One user's rows merged into one, or why they contradict each other. */
-function merge(rows: readonly Row[]): Group | string {
-  const fields = [
-    ["telegramId", (row: Row) => row.telegramId],
-    ["okxUid", (row: Row) => row.okxUid],
-    ["userId", (row: Row) => row.userId],
-    ["isActive", (row: Row) => row.isActive],
-  ] as const;
-  for (const [name, read] of fields) {
-    const byValue = new Map<string, string[]>();
-    for (const row of rows) {
-      const value = read(row);
-      if (value === undefined) continue;
-      const shown = value === null ? "null" : String(value);
-      byValue.set(shown, [...(byValue.get(shown) ?? []), row.origin]);
-    }
-    if (byValue.size > 1) {
-      const claims = [...byValue].map(([value, origins]) => `${value} (${list(origins)})`);
-      return `input rows for the same user disagree on ${name}: ${claims.join(" vs ")}`;
-    }
-  }
-  const first = <T>(read: (row: Row) => T | undefined): T | undefined => rows.map(read).find((value) => value !== undefined);
-  return {
-    rows,
-    telegramId: rows[0]?.telegramId ?? "",
-    okxUid: first((row) => row.okxUid),
-    userId: first((row) => row.userId),
-    isActive: first((row) => row.isActive),
-  };
-}
-
-async function plan(repository: MappingRepository, group: Group): Promise<Plan> {
+/** The existing mapping a group updates (by user id, else okx uid, else telegram id), or why it conflicts. */
+function existingFor(group: ImportGroup, related: readonly Mapping[]): { target: string | null; existing: Mapping | null } | string {
   const { telegramId, okxUid } = group;
-  const [byTelegram, byOkx, byUser] = await Promise.all([
-    repository.search({ telegramId }),
-    typeof okxUid === "string" ? repository.search({ okxUid }) : Promise.resolve([]),
-    group.userId ? repository.getByUserId(group.userId) : Promise.resolve(null),
-  ]);
-
-  let existing: Mapping | null = null;
-  let target: string | null = null;
-  if (group.userId) {
-    target = group.userId;
-    existing = byUser;
-  } else if (byOkx[0]) {
-    existing = byOkx[0];
-    target = existing.userId;
-  } else {
-    const owner = byTelegram.find((m) => m.isActive) ?? byTelegram[0];
-    if (owner) {
-      if (typeof okxUid === "string" && owner.okxUid !== null && owner.okxUid !== okxUid) {
-        return {
-          kind: "conflict",
-          reason: `telegramId ${telegramId} is mapped to user ${owner.userId} with another okxUid; give user_id to change it`,
-        };
-      }
-      existing = owner;
-      target = owner.userId;
-    }
+  if (group.userId) return { target: group.userId, existing: related.find((m) => m.userId === group.userId) ?? null };
+  const byOkx = typeof okxUid === "string" ? related.find((m) => m.okxUid === okxUid) : undefined;
+  if (byOkx) return { target: byOkx.userId, existing: byOkx };
+  const byTelegram = related.filter((m) => m.telegramId === telegramId);
+  const owner = byTelegram.find((m) => m.isActive) ?? byTelegram[0];
+  if (!owner) return { target: null, existing: null };
+  if (typeof okxUid === "string" && owner.okxUid !== null && owner.okxUid !== okxUid) {
+    return `telegramId ${telegramId} is mapped to user ${owner.userId} with another okxUid; give user_id to change it`;
   }
+  return { target: owner.userId, existing: owner };
+}
 
-  const mapping = {
-    telegramId,
-    okxUid: okxUid === undefined ? (existing?.okxUid ?? null) : okxUid,
-    isActive: group.isActive ?? existing?.isActive ?? true,
-  };
-  const telegramOwner = byTelegram.find((m) => m.userId !== target);
-  if (telegramOwner) {
-    return { kind: "conflict", reason: `telegramId ${telegramId} already belongs to user ${telegramOwner.userId}` };
-  }
-  const okxOwner = typeof okxUid === "string" ? byOkx.find((m) => m.userId !== target) : undefined;
-  if (okxOwner) return { kind: "conflict", reason: `okxUid ${okxUid} already belongs to user ${okxOwner.userId}` };
-
+/** One group decided against the stored mappings sharing one of its identifiers (newest first). */
+function decide(group: ImportGroup, related: readonly Mapping[]): ImportDecision {
+  const { telegramId, okxUid } = group;
+  const found = existingFor(group, related);
+  if (typeof found === "string") return { telegramId, conflict: found };
+  const { target, existing } = found;
+  const telegramOwner = related.find((m) => m.telegramId === telegramId && m.userId !== target);
+  if (telegramOwner) return { telegramId, conflict: `telegramId ${telegramId} already belongs to user ${telegramOwner.userId}` };
+  const okxOwner = typeof okxUid === "string" ? related.find((m) => m.okxUid === okxUid && m.userId !== target) : undefined;
+  if (okxOwner) return { telegramId, conflict: `okxUid ${okxUid} already belongs to user ${okxOwner.userId}` };
+  const final = { okxUid: okxUid === undefined ? (existing?.okxUid ?? null) : okxUid, isActive: group.isActive ?? existing?.isActive ?? true };
   const outcome =
     existing === null
       ? "inserted"
-      : existing.telegramId === mapping.telegramId && existing.okxUid === mapping.okxUid && existing.isActive === mapping.isActive
+      : existing.telegramId === telegramId && existing.okxUid === final.okxUid && existing.isActive === final.isActive
         ? "unchanged"
         : "updated";
-  return { kind: "write", target, mapping, outcome };
-}
-
-/** Runs `work` over the items with at most `limit` in flight; the first failure stops new work. */
-async function forEachLimit<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      const index = next++;
-      try {
-        await work(items[index] as T, index);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-function list(origins: readonly string[], max = 3): string {
-  const shown = origins.slice(0, max).join(", ");
-  return origins.length > max ? `${shown} and ${origins.length - max} more` : shown;
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return { telegramId, target, ...final, outcome };
 }

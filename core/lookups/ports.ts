@@ -116,3 +116,86 @@ export interface FleetStatsStore {
   read(minutes: readonly number[]): Promise<ContainerMinute[]>;
 }
 
+
+/** One valid input row of an import, as staged (see MappingImportStore). */
+export interface StagedImportRow {
+  /** Position in the input (0-based). */
+  readonly idx: number;
+  readonly origin: string;
+  readonly telegramId: string;
+  /** undefined: keep what is stored; null: clear. */
+  readonly okxUid: string | null | undefined;
+  readonly userId: string | undefined;
+  readonly isActive: boolean | undefined;
+}
+
+/** A user the input describes (its rows share a telegram id), merged, as planned. */
+export interface ImportGroup {
+  readonly telegramId: string;
+  readonly firstIdx: number;
+  readonly rowCount: number;
+  readonly okxUid: string | null | undefined;
+  readonly userId: string | undefined;
+  readonly isActive: boolean | undefined;
+}
+
+/** The decision about one group, taken against the mappings before the first write. */
+export type ImportDecision =
+  | { readonly telegramId: string; readonly conflict: string }
+  | {
+      readonly telegramId: string;
+      readonly conflict?: undefined;
+      /** null: a new user, its id drawn when written. */
+      readonly target: string | null;
+      readonly okxUid: string | null;
+      readonly isActive: boolean;
+      readonly outcome: "inserted" | "updated" | "unchanged";
+    };
+
+/** A planned write, in input order. */
+export interface ImportWrite {
+  readonly firstIdx: number;
+  readonly rowCount: number;
+  readonly origin: string;
+  readonly target: string | null;
+  readonly telegramId: string;
+  readonly okxUid: string | null;
+  readonly isActive: boolean;
+}
+
+/** What one written mapping was before (null: inserted) and whether the write changed it. */
+export interface ImportWritten {
+  readonly userId: string;
+  readonly inserted: boolean;
+  readonly changed: boolean;
+}
+
+/**
+ * Scratch space of one import run (Postgres): the input is staged in batches so that memory stays
+ * flat in the input's size, the checks that need the whole input run in SQL, and the writes go in
+ * batches of one transaction each (with the invalidations they owe, in the outbox).
+ */
+export interface MappingImportStore {
+  /** Forgets what runs that died left behind (older than a day). */
+  purgeAbandoned(): Promise<void>;
+  stage(importId: string, rows: readonly StagedImportRow[]): Promise<void>;
+  /** Merges rows per telegram id and marks the groups whose rows disagree, or that share an okx uid / user id with another group. */
+  groupAndCheckInput(importId: string): Promise<number>;
+  /** Groups still undecided after `afterIdx`, in input order, with every stored mapping sharing one of their identifiers. */
+  undecided(importId: string, afterIdx: number, limit: number): Promise<{ readonly groups: ImportGroup[]; readonly related: Mapping[] }>;
+  decide(importId: string, decisions: readonly ImportDecision[]): Promise<void>;
+  /** Marks groups that resolve to the same existing user (none of them may be written). */
+  checkClaims(importId: string): Promise<void>;
+  /** Planned outcome per group (`conflicting` counts rows) and the repeated rows. */
+  plannedCounts(importId: string): Promise<{ readonly inserted: number; readonly updated: number; readonly unchanged: number; readonly conflicting: number; readonly duplicates: number }>;
+  writes(importId: string, afterIdx: number, limit: number): Promise<ImportWrite[]>;
+  /**
+   * One transaction: the users' write locks, the app users and mappings (source import), and one
+   * outbox row per changed mapping naming the identifiers of its old and new state. Returns those
+   * rows, to deliver after the commit. ConflictError when a unique index refused one of them.
+   */
+  writeBatch(writes: readonly (ImportWrite & { readonly userId: string })[]): Promise<{ readonly written: ImportWritten[]; readonly invalidations: OutboxMessage[] }>;
+  /** Rows of conflicting groups with the reason, in input order, at most `limit`. */
+  conflicts(importId: string, limit: number): Promise<{ readonly idx: number; readonly origin: string; readonly reason: string }[]>;
+  drop(importId: string): Promise<void>;
+}

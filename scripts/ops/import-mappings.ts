@@ -8,7 +8,7 @@ import { redisClient, redisKeys } from "../../runtime/clients/redis";
 import { mappingImportDeps } from "../../runtime/lookups";
 import { EXIT_ERROR, EXIT_OK, UsageError, defineCommand, positiveInt } from "./command";
 import type { OpsContext } from "./command";
-import { progressBars } from "./progress";
+import { progressBars, progressLines } from "./progress";
 
 const PROBLEMS_SHOWN = 50;
 
@@ -18,6 +18,8 @@ const importOptions = {
   "dry-run": { type: "boolean", default: false },
   "scan-count": { type: "string" },
   "show-all": { type: "boolean", default: false },
+  "batch-size": { type: "string" },
+  "progress-every": { type: "string" },
 } as const;
 
 export const importMappingsCommand = defineCommand({
@@ -28,7 +30,10 @@ is_active). Conflicts are reported, never overwritten; a re-run changes nothing.
 import-mappings --from-redis [--dry-run] [--scan-count <n>]
 Import from the old registration hashes user:{okx_uid}:api:keys / :preferences that carry
 telegram_id (SCAN, never KEYS). --dry-run writes nothing (no database, no cache);
---show-all lists every conflicting / invalid row (default: the first 50).`,
+--show-all lists every conflicting / invalid row (default: the first 50).
+--batch-size <n> rows per round trip and per write transaction (default 1000);
+--progress-every <s> seconds between progress lines when stderr is not a terminal (default 5).
+Ctrl-C stops after the current batch and prints the report so far (exit 130).`,
   options: importOptions,
   run: importCommand,
 });
@@ -50,10 +55,18 @@ async function importCommand({ options, io, say, warn, requireConfig }: OpsConte
     path !== undefined ? fileRecords(path) : legacyRedisRecords(redisClient(), redisKeys(), { count: scanCount });
   const sourceName = file ?? `Redis hashes ${redisKeys().legacyRegistrationPatterns().join(", ")}`;
 
-  const progress = progressBars(io.stderr, PHASE_LABELS);
+  const batchSize = options["batch-size"] === undefined ? undefined : positiveInt("--batch-size", options["batch-size"]);
+  const everyMs = options["progress-every"] === undefined ? 5_000 : positiveInt("--progress-every", options["progress-every"]) * 1_000;
+  const progress = io.stderr.isTTY ? progressBars(io.stderr, PHASE_LABELS) : progressLines(io.stderr, PHASE_LABELS, everyMs);
   let report: ImportReport;
   try {
-    report = await importMappings(mappingImportDeps({ withCache: !dryRun }), { records, dryRun, onProgress: progress.update });
+    report = await importMappings(mappingImportDeps({ withCache: !dryRun }), {
+      records,
+      dryRun,
+      batchSize,
+      onProgress: progress.update,
+      shouldStop: () => io.signal?.aborted === true,
+    });
   } finally {
     progress.stop();
   }
@@ -63,8 +76,11 @@ async function importCommand({ options, io, say, warn, requireConfig }: OpsConte
     for (const failure of report.cacheFailures) warn(`  ${failure.origin}  user ${failure.userId}: ${failure.reason}`);
     return EXIT_ERROR;
   }
-  return EXIT_OK;
+  return report.interrupted ? EXIT_INTERRUPTED : EXIT_OK;
 }
+
+/** 128 + SIGINT, as a shell reports a command stopped by Ctrl-C. */
+const EXIT_INTERRUPTED = 130;
 
 const PHASE_LABELS = { read: "reading ", plan: "checking", write: "writing " };
 
@@ -78,7 +94,7 @@ const OUTCOME_LABELS: Record<(typeof importOutcomes)[number], string> = {
 
 export function formatReport(report: ImportReport, sourceName: string, showAll: boolean): string[] {
   const lines: string[] = [];
-  lines.push(report.dryRun ? `DRY RUN: nothing was written; counts are what an import would do.` : "Import done.");
+  lines.push(...headline(report));
   lines.push(`source: ${sourceName}`);
   lines.push("");
   const rows: [string, string][] = [
@@ -103,6 +119,16 @@ export function formatReport(report: ImportReport, sourceName: string, showAll: 
     for (const problem of shown) lines.push(`  ${problem.origin}  ${problem.reason}`);
     if (shown.length < problems.length) lines.push(`  … and ${problems.length - shown.length} more (--show-all lists them)`);
   }
+  if (report.problemsOmitted > 0) lines.push("", `(${report.problemsOmitted} more conflicting / invalid row(s) counted above but not listed)`);
   return lines;
 }
 
+
+function headline(report: ImportReport): string[] {
+  const { interrupted } = report;
+  if (!interrupted) return [report.dryRun ? "DRY RUN: nothing was written; counts are what an import would do." : "Import done."];
+  if (interrupted.phase !== "write") {
+    return [`INTERRUPTED while ${interrupted.phase === "read" ? "reading" : "checking"}: nothing was written; counts cover the ${report.records} record(s) read so far.`];
+  }
+  return [`INTERRUPTED: stopped after a whole batch; ${interrupted.notWritten} planned write(s) not made (a re-run makes them). Report so far:`];
+}

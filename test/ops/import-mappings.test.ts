@@ -11,7 +11,9 @@ import { Database } from "../../core/db/database";
 import { createSql } from "../../core/db/neon";
 import type { Sql } from "../../core/db/neon";
 import { importMappings } from "../../core/lookups/import";
-import type { ImportRecord, ImportReport } from "../../core/lookups/import";
+import type { ImportDeps, ImportInput, ImportRecord, ImportReport } from "../../core/lookups/import";
+import { PostgresMappingImport } from "../../core/lookups/adapters/postgres-mapping-import";
+import { randomIds } from "../../core/clock";
 import { fileRecords, legacyRedisRecords } from "../../core/lookups/import-sources";
 import type { Mapping } from "../../core/lookups/model";
 import type { LookupCache } from "../../core/lookups/ports";
@@ -78,11 +80,20 @@ async function file(name: string, lines: readonly unknown[]): Promise<string> {
   return path;
 }
 
-const run = (records: AsyncIterable<ImportRecord> | Iterable<ImportRecord>, dryRun = false): Promise<ImportReport> =>
-  importMappings({ repository, cache, outbox: outboxDeps(), ids }, { records, dryRun });
+/** The import's deps as runtime/lookups.ts wires them, with the injected ids and the given cache. */
+function importDeps(withCache: LookupCache = cache): ImportDeps {
+  const db = new Database(sql, { statementTimeoutMs: 30_000, requestTimeoutMs: 60_000 });
+  return {
+    repository,
+    cache: withCache,
+    ids,
+    store: new PostgresMappingImport(db, { messageId: () => randomIds.uuid(), writerGraceMs: 10_000 }),
+    outbox: { store: new PostgresOutbox(db), log: silentLog },
+  };
+}
 
-/** Where the import deletes the invalidation rows it delivered (and reschedules the others). */
-const outboxDeps = () => ({ store: new PostgresOutbox(new Database(sql)), log: silentLog });
+const run = (records: AsyncIterable<ImportRecord> | Iterable<ImportRecord>, dryRun = false, more: Partial<ImportInput> = {}): Promise<ImportReport> =>
+  importMappings(importDeps(), { records, dryRun, ...more });
 
 const counts = (inserted: number, updated: number, unchanged: number, conflicting: number, invalid: number) => ({
   inserted,
@@ -432,7 +443,7 @@ describe("cache failures", () => {
     const t = tg();
     const failing: LookupCache = { ...cacheMethods(cache), invalidate: () => Promise.reject(new Error("redis is down")) };
     const path = await file("cache-down.jsonl", [{ telegram_id: t }]);
-    const report = await importMappings({ repository, cache: failing, outbox: outboxDeps(), ids }, { records: fileRecords(path), dryRun: false });
+    const report = await importMappings(importDeps(failing), { records: fileRecords(path), dryRun: false });
     expect(report.counts).toEqual(counts(1, 0, 0, 0, 0));
     const mapping = await byTelegram(t);
     expect(report.cacheFailures).toEqual([{ origin: `${path}:1`, userId: mapping?.userId, reason: "redis is down" }]);

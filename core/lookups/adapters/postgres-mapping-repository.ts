@@ -42,7 +42,7 @@ function toMapping(row: Record<string, unknown>): Mapping {
 }
 
 /** Names a unique violation in terms a caller can act on, instead of a constraint name. */
-const CONFLICTS: Record<string, string> = {
+export const CONFLICTS: Record<string, string> = {
   user_identifier_mappings_one_active_telegram_id: "telegramId is already mapped to another active user",
   app_users_active_telegram_id: "telegramId already belongs to another active user",
   user_identifier_mappings_one_active_okx_uid: "okxUid is already mapped to another active user",

@@ -1,0 +1,1 @@
+import { createTestDatabase } from "../test/support/cloud";
