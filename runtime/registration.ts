@@ -1,6 +1,8 @@
 import { lookupConfigSchema } from "../core/config";
 import { UpstashLookupCache } from "../core/lookups/adapters/upstash-lookup-cache";
-import { BoundedLookupInvalidation } from "../core/registration/adapters/bounded-lookup-invalidation";
+import type { InvalidationDeliveryDeps } from "../core/lookups/invalidation";
+import { PostgresOutbox } from "../core/outbox/adapters/postgres-outbox";
+import { withTimeout } from "../core/resilience/timeout";
 import { PostgresRegistrationStore } from "../core/registration/adapters/postgres-registration-store";
 import { botRegistration } from "../core/registration/bot-registration";
 import type { RegisterUserDeps } from "../core/registration/register-user";
@@ -14,15 +16,31 @@ import { platform } from "./platform";
 
 /** User, mapping, sealed credentials and the settings' defaults, in one transaction. */
 export function registrationStore(): PostgresRegistrationStore {
-  return once(registrationStore, () => new PostgresRegistrationStore(database(), defaultSettingsStatements));
+  return once(registrationStore, () => new PostgresRegistrationStore(database(), defaultSettingsStatements, (messages) => registrationOutbox().enqueue(messages)));
+}
+
+function registrationOutbox(): PostgresOutbox {
+  return once(registrationOutbox, () => new PostgresOutbox(database()));
+}
+
+/** The lookup invalidation a registration owes, delivered after its commit with a bounded wait on Redis (the drain retries). */
+function registrationInvalidations(): InvalidationDeliveryDeps {
+  return once(registrationInvalidations, () => {
+    const { ids, logger } = platform();
+    const cache = new UpstashLookupCache(redisClient(), redisKeys(), ids);
+    const timeoutMs = configFor(lookupConfigSchema).LOOKUP_CACHE_TIMEOUT_MS;
+    return {
+      outbox: { store: registrationOutbox(), log: logger },
+      cache: { invalidateOrThrow: (identifiers) => withTimeout(cache.invalidate(identifiers), timeoutMs, "lookup cache invalidation") },
+    };
+  });
 }
 
 /** What registerUser needs: the store, the key ring, the lookup cache it invalidates, time and ids. */
 export function registerUserDeps(): RegisterUserDeps {
   return once(registerUserDeps, () => {
     const { clock, ids, logger } = platform();
-    const invalidation = new BoundedLookupInvalidation(new UpstashLookupCache(redisClient(), redisKeys(), ids), configFor(lookupConfigSchema).LOOKUP_CACHE_TIMEOUT_MS, logger);
-    return { store: registrationStore(), cipher: credentialsCipher(), lookups: invalidation, clock, ids, log: logger };
+    return { store: registrationStore(), cipher: credentialsCipher(), invalidations: registrationInvalidations(), clock, ids, log: logger };
   });
 }
 

@@ -249,4 +249,45 @@ describe("two stores", () => {
     }
     expect(copy).toEqual({ leverage: 11 });
   });
+
+  it("the outbox drain delivers a refresh its writer could not, from the current row", async () => {
+    const user = await newUser();
+    await put(user.id, "preferences", { timeframe: "1m" });
+    redisSwitch.down = true;
+    try {
+      expect((await put(user.id, "preferences", { timeframe: "15m" })).status).toBe(200);
+    } finally {
+      redisSwitch.down = false;
+    }
+    expect(await hash(keys.settingsFastCopy(user.base, "preferences"))).toEqual({ timeframe: "1m" });
+    await harness.db.query(`UPDATE outbox SET next_attempt_at = now() - interval '1 second' WHERE key = $1`, [`${user.id}:preferences`]);
+    const { handler } = await import("../../functions/outbox-drain");
+    const report = await handler({}, { getRemainingTimeInMillis: () => 60_000 });
+    expect(report.delivered).toBeGreaterThanOrEqual(1);
+    expect(await hash(keys.settingsFastCopy(user.base, "preferences"))).toEqual({ timeframe: "15m" });
+    const { rows } = await harness.db.query(`SELECT count(*)::int AS n FROM outbox WHERE key = $1 AND next_attempt_at <= now()`, [`${user.id}:preferences`]);
+    expect(rows[0]).toEqual({ n: 0 });
+  });
+
+  it("a write stuck behind a held lock is a bounded 503 with Retry-After that changed nothing", { timeout: 30_000 }, async () => {
+    const user = await newUser();
+    await put(user.id, "params", { leverage: 3 });
+    const blocker = new (await import("pg")).default.Client({ connectionString: harness.app.database.url });
+    await blocker.connect();
+    try {
+      await blocker.query("BEGIN");
+      await blocker.query(`SELECT pg_advisory_xact_lock(hashtextextended('user_settings:' || $1 || ':params', 0))`, [user.id]);
+      const started = Date.now();
+      const stuck = await put(user.id, "params", { leverage: 4 });
+      expect(stuck.status).toBe(503);
+      expect(stuck.headers.get("retry-after")).toBe("1");
+      expect(stuck.body.error).toMatchObject({ code: "unavailable", outcome: "not_applied" });
+      expect(Date.now() - started).toBeLessThan(9_000);
+    } finally {
+      await blocker.query("ROLLBACK");
+      await blocker.end();
+    }
+    const after = await get(user.id, "params");
+    expect(after.body).toMatchObject({ version: 1, settings: { leverage: 3 } });
+  });
 });

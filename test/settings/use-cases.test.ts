@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import "../../core/validation/zod-locale";
 import { NotFoundError, PreconditionFailedError, UnprocessableError, ValidationError } from "../../core/errors";
 import type { LogPort } from "../../core/observability/log-port";
@@ -243,5 +243,41 @@ describe("small rules", () => {
     expect(() => expectedVersionOf('"abc"')).toThrow(ValidationError);
     expect(settingsTypeOf("dual_side")).toBe("dual_side");
     expect(() => settingsTypeOf("positions")).toThrow(NotFoundError);
+  });
+});
+
+describe("after a Redis outage", () => {
+  afterEach(() => void vi.useRealTimers());
+
+  it("reads Postgres while the breaker is open, and until a drain finds no refresh owed", async () => {
+    vi.useFakeTimers();
+    let now = 0;
+    const w = world();
+    const fastCopy = new ResilientFastCopy(w.redis, { timeoutMs: 1_000, volumeThreshold: 1, resetTimeoutMs: 50, recoveryIntervalMs: 10 }, log, () => now);
+    let owed = 1;
+    const drains: number[] = [];
+    const read: SettingsReadDeps = { ...w.read, fastCopy, drainRefreshes: async () => (drains.push(owed), owed === 0) };
+    await putSettings({ ...w.write, fastCopy }, { userId: w.user.userId, type: "params", body: { leverage: 5 }, expectedVersion: null, actor: "t" });
+    w.redis.down = true;
+    expect((await getAllSettings(read, { userId: w.user.userId })).params?.settings).toEqual({ leverage: 5 });
+    expect(fastCopy.breakerState()).toBe("open");
+    w.redis.down = false;
+    w.redis.reads = 0;
+    expect((await getAllSettings(read, { userId: w.user.userId })).params?.settings).toEqual({ leverage: 5 });
+    expect(w.redis.reads).toBe(0);
+    // The trial call after the reset timeout closes the breaker; reads stay on Postgres while refreshes are owed.
+    await vi.advanceTimersByTimeAsync(60);
+    now += 20;
+    await getAllSettings(read, { userId: w.user.userId });
+    expect(fastCopy.breakerState()).toBe("closed");
+    now += 20;
+    await getAllSettings(read, { userId: w.user.userId });
+    expect(w.redis.reads).toBe(0);
+    owed = 0;
+    now += 20;
+    await getAllSettings(read, { userId: w.user.userId });
+    expect(drains).toEqual([1, 1, 0]);
+    expect(w.redis.reads).toBe(1);
+    fastCopy.shutdown();
   });
 });
