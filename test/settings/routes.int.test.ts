@@ -290,4 +290,19 @@ describe("two stores", () => {
     const after = await get(user.id, "params");
     expect(after.body).toMatchObject({ version: 1, settings: { leverage: 3 } });
   });
+
+  it("an API write that replaces a bot's unsynced direct edit keeps the edit as a sync-conflict history row", async () => {
+    const user = await newUser();
+    await put(user.id, "dual_side", { dual_side_entry_trigger: 3 });
+    await put(user.id, "dual_side", { dual_side_entry_trigger: 4 });
+    const conflicts = async () =>
+      (await harness.db.query(`SELECT version, settings, actor FROM user_settings_history WHERE user_id = $1 AND source = 'sync-conflict' ORDER BY changed_at`, [user.id])).rows;
+    expect(await conflicts()).toEqual([]);
+    await raw.hset(keys.settingsFastCopy(user.base, "dual_side"), { dual_side_entry_trigger: "9", bot_note: "x" });
+    const replaced = await put(user.id, "dual_side", { dual_side_entry_trigger: 5 });
+    expect(replaced.body.version).toBe(3);
+    expect(await conflicts()).toEqual([{ version: 2, settings: { dual_side_entry_trigger: 9, bot_note: "x" }, actor: "fast-copy" }]);
+    const history = await call<{ versions: { version: number; source: string }[] }>(harness, "GET", path(user.id, "dual_side", "/history"), { token: harness.service });
+    expect(history.body.versions.map((entry) => entry.source)).toContain("sync-conflict");
+  });
 });

@@ -59,6 +59,10 @@ class MemoryStore implements SettingsStore {
   async owedRefreshes() {
     return 0;
   }
+  readonly displaced: { type: SettingsType; version: number; settings: unknown }[] = [];
+  async recordDisplaced(_userId: string, type: SettingsType, version: number, settings: unknown) {
+    this.displaced.push({ type, version, settings });
+  }
   async exportPage() {
     return [];
   }
@@ -82,18 +86,19 @@ class MemoryFastCopy implements FastCopyStore {
     this.reads += 1;
     return structuredClone(this.slotsOf(base));
   }
-  async write(base: string, state: FastCopyWrite): Promise<void> {
+  async write(base: string, state: FastCopyWrite): Promise<null> {
     if (this.down) throw new Error("ECONNREFUSED");
     const slot = this.slotsOf(base)[state.type];
-    if (slot.meta && slot.meta.version >= state.version && (slot.meta.version > state.version || slot.content !== null)) return;
+    if (slot.meta && slot.meta.version >= state.version && (slot.meta.version > state.version || slot.content !== null)) return null;
     const updatedAt = state.updatedAt.toISOString();
     if (state.deleted) {
       this.slotsOf(base)[state.type] = { content: null, meta: { version: state.version, deleted: true, updatedAt } };
-      return;
+      return null;
     }
     const legacy = toLegacyRepresentation(state.type, state.settings);
     const content = Object.keys(legacy).length === 0 ? null : legacy;
     this.slotsOf(base)[state.type] = { content, meta: { version: state.version, hash: legacyContentHash(legacy), updatedAt, settings: state.settings } };
+    return null;
   }
 }
 

@@ -199,6 +199,16 @@ export class PostgresSettingsStore implements SettingsStore {
     return Number(row?.owed ?? 0);
   }
 
+  async recordDisplaced(userId: string, type: SettingsType, version: number, settings: Readonly<Record<string, unknown>>): Promise<void> {
+    await this.transact("keep a displaced edit", (tx) => [
+      tx.query(
+        `INSERT INTO user_settings_history (settings_id, user_id, setting_type, version, settings, actor, source)
+         SELECT id, user_id, setting_type, $3, $4::jsonb, 'fast-copy', 'sync-conflict' FROM user_settings WHERE user_id = $1 AND setting_type = $2`,
+        [userId, type, Math.max(1, version), JSON.stringify(settings)],
+      ),
+    ]);
+  }
+
   async exportPage(query: ExportQuery): Promise<ExportedSettings[]> {
     const rows = await this.query(
       "export settings",
