@@ -16,12 +16,13 @@ import { formatTable } from "../scripts/text-table";
 import type { BenchContext, Details, Workload, WorkloadResult } from "./workload";
 import { floorWorkloads } from "./workloads/floors";
 import { importWorkloads } from "./workloads/imports";
+import { importScaleWorkloads } from "./workloads/import-scale";
 import { lookupWorkloads } from "./workloads/lookups";
 import { positionViewWorkloads } from "./workloads/position-views";
 import { provisioningWorkloads } from "./workloads/provisioning";
 
 /** Every workload, floors first so ratios can be computed in the same run. */
-const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads, ...provisioningWorkloads, ...positionViewWorkloads, ...importWorkloads];
+const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads, ...provisioningWorkloads, ...positionViewWorkloads, ...importWorkloads, ...importScaleWorkloads];
 
 const JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123";
 
