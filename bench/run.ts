@@ -19,10 +19,13 @@ import { importWorkloads } from "./workloads/imports";
 import { importScaleWorkloads } from "./workloads/import-scale";
 import { lookupWorkloads } from "./workloads/lookups";
 import { positionViewWorkloads } from "./workloads/position-views";
+import { positionWorkloads } from "./workloads/positions";
 import { provisioningWorkloads } from "./workloads/provisioning";
+import { settingsWorkloads } from "./workloads/settings";
+import { syncWorkloads } from "./workloads/sync";
 
 /** Every workload, floors first so ratios can be computed in the same run. */
-const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads, ...provisioningWorkloads, ...positionViewWorkloads, ...importWorkloads, ...importScaleWorkloads];
+const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads, ...provisioningWorkloads, ...positionViewWorkloads, ...positionWorkloads, ...settingsWorkloads, ...syncWorkloads, ...importWorkloads, ...importScaleWorkloads];
 
 const JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123";
 
@@ -53,6 +56,8 @@ async function prepareEnvironment(cloud: LocalCloud): Promise<string> {
   // its event loop queues for tens of ms, which a 100 ms Redis timeout would misread as Redis being
   // slow (opening the cache breaker). The production default stays 100 ms; override to compare.
   process.env.LOOKUP_CACHE_TIMEOUT_MS ??= "1000";
+  // The same for the shared read-through cache (core/cache; production default 200 ms).
+  process.env.CACHE_STORE_TIMEOUT_MS ??= "1000";
   // EMF lines go to CloudWatch in AWS; here they would only flood the terminal.
   process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
   Object.assign(process.env, cloud.env, {

@@ -1,4 +1,4 @@
-import { guardConfigSchema, redisConfigSchema } from "../core/config";
+import { cacheConfigSchema, guardConfigSchema, redisConfigSchema } from "../core/config";
 import { PostgresReconciliationLog } from "../core/reconciliation/adapters/postgres-reconciliation-log";
 import { UpstashOpenPositionCount } from "../core/reconciliation/adapters/upstash-open-position-count";
 import type { ReconciliationSummaryDeps } from "../core/reconciliation/get-summary";
@@ -32,7 +32,8 @@ export function reconciliationSummaryDeps(): ReconciliationSummaryDeps {
   return once(reconciliationSummaryDeps, () => ({
     directory: cachedUserDirectory(),
     log: reconciliationLog(),
-    openPositions: new UpstashOpenPositionCount(redisClient(), new PositionKeys(configFor(redisConfigSchema).REDIS_KEY_PREFIX)),
+    // Open positions live only in Redis: wait longer for it than the cache does (it has the database).
+    openPositions: new UpstashOpenPositionCount(redisClient(), new PositionKeys(configFor(redisConfigSchema).REDIS_KEY_PREFIX), configFor(cacheConfigSchema).CACHE_STORE_TIMEOUT_MS * 5),
     cache: readThroughCache<ReconciliationHistoryWire>("reconciliation", { ttlMs: configFor(guardConfigSchema).VIEWS_CACHE_TTL_MS }),
   }));
 }

@@ -1,28 +1,24 @@
-import { lookupConfigSchema } from "../core/config";
-import { UpstashLookupCache } from "../core/lookups/adapters/upstash-lookup-cache";
-import { BoundedLookupInvalidation } from "../core/registration/adapters/bounded-lookup-invalidation";
 import { PostgresRegistrationStore } from "../core/registration/adapters/postgres-registration-store";
 import { botRegistration } from "../core/registration/bot-registration";
 import type { RegisterUserDeps } from "../core/registration/register-user";
 import { defaultSettingsStatements } from "../core/settings/adapters/postgres-settings-store";
 import type { BotRegistration } from "../core/telegram/ports";
 import { database } from "./clients/postgres";
-import { configFor, once } from "./config";
+import { once } from "./config";
 import { credentialsCipher } from "./credentials";
-import { redisClient, redisKeys } from "./clients/redis";
+import { lookupInvalidations, lookupOutbox } from "./lookups";
 import { platform } from "./platform";
 
 /** User, mapping, sealed credentials and the settings' defaults, in one transaction. */
 export function registrationStore(): PostgresRegistrationStore {
-  return once(registrationStore, () => new PostgresRegistrationStore(database(), defaultSettingsStatements));
+  return once(registrationStore, () => new PostgresRegistrationStore(database(), defaultSettingsStatements, (messages) => lookupOutbox().store.enqueue(messages)));
 }
 
 /** What registerUser needs: the store, the key ring, the lookup cache it invalidates, time and ids. */
 export function registerUserDeps(): RegisterUserDeps {
   return once(registerUserDeps, () => {
     const { clock, ids, logger } = platform();
-    const invalidation = new BoundedLookupInvalidation(new UpstashLookupCache(redisClient(), redisKeys(), ids), configFor(lookupConfigSchema).LOOKUP_CACHE_TIMEOUT_MS, logger);
-    return { store: registrationStore(), cipher: credentialsCipher(), lookups: invalidation, clock, ids, log: logger };
+    return { store: registrationStore(), cipher: credentialsCipher(), invalidations: lookupInvalidations(), clock, ids, log: logger };
   });
 }
 

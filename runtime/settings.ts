@@ -16,6 +16,7 @@ import { fastCopyRefreshHandler } from "../core/settings/refresh";
 import { ResilientFastCopy } from "../core/settings/resilient-fast-copy";
 import type { SettingsWriteDeps } from "../core/settings/write-settings";
 import type { BotSettings } from "../core/telegram/ports";
+import { backgroundTasks } from "./background";
 import { database } from "./clients/postgres";
 import { redisClient, redisKeys } from "./clients/redis";
 import { configFor, once } from "./config";
@@ -61,7 +62,7 @@ export function buildSettings(options: SettingsWiringOptions = {}): SettingsModu
     await drainOutbox(settingsOutbox(), { handlers, limit: configFor(outboxConfigSchema).OUTBOX_DRAIN_BATCH, batches: 5 });
     return (await store.owedRefreshes()) === 0;
   };
-  return { read: { ...base, drainRefreshes }, write: { ...base, outbox: settingsOutbox() }, store, fastCopy };
+  return { read: { ...base, drainRefreshes }, write: { ...base, outbox: settingsOutbox(), background: backgroundTasks() }, store, fastCopy };
 }
 
 /** The Postgres side alone (backups, dry runs): no Redis client is built. */

@@ -9,13 +9,17 @@ import { MappingBotAccounts } from "../core/telegram/adapters/mapping-bot-accoun
 import { PostgresUpdateMarks } from "../core/telegram/adapters/postgres-update-marks";
 import { UpstashChatRateLimiter } from "../core/telegram/adapters/upstash-chat-rate-limiter";
 import { UpstashUpdateMarks } from "../core/telegram/adapters/upstash-update-marks";
-import type { BotServices, ChatRateLimiter, UpdateLedger } from "../core/telegram/ports";
+import type { BotPositions, BotServices, ChatRateLimiter, UpdateLedger } from "../core/telegram/ports";
+import { useCaseBotPositions } from "../core/telegram/adapters/use-case-bot-positions";
 import { FailoverUpdateLedger } from "../core/telegram/update-ledger";
 import { database } from "./clients/postgres";
 import { redisClient, redisKeys } from "./clients/redis";
 import { configFor, once } from "./config";
 import { exchangeAccounts } from "./exchange";
 import { platform } from "./platform";
+import { guardViewDeps } from "./guards";
+import { botPositionsDeps } from "./positions";
+import { reconciliationSummaryDeps } from "./reconciliation";
 import { registrationForBot } from "./registration";
 import { settingsForBot } from "./settings";
 import { createTelegramBot } from "./telegram/bot";
@@ -44,9 +48,16 @@ function botServices(db: Database, overrides: Partial<BotServices>): BotServices
     exchange: exchangeAccounts(),
     registration: overrides.registration === undefined ? registrationForBot() : overrides.registration,
     settings: overrides.settings === undefined ? settingsForBot() : overrides.settings,
-    positions: null,
+    positions: overrides.positions === undefined ? positionsForBot() : overrides.positions,
     ...overrides,
   };
+}
+
+/** /positions and /status: open positions from Redis, reconciliation and guard views through their caches. */
+function positionsForBot(): BotPositions {
+  return once(positionsForBot, () =>
+    useCaseBotPositions({ open: botPositionsDeps(), reconciliation: reconciliationSummaryDeps(), guards: guardViewDeps(), guardExchange: "okx" }),
+  );
 }
 
 /** The Bot API as a plain client (ops commands, alerts): no bot, no webhook config. */

@@ -1,4 +1,5 @@
 import type { SealedCredentials } from "../credentials/model";
+import type { OutboxMessage } from "../outbox/model";
 import type { RegistrationCandidate, RegistrationPlan } from "./model";
 
 export interface RegistrationWrite {
@@ -8,6 +9,8 @@ export interface RegistrationWrite {
   readonly okxUid: string;
   readonly credentials: SealedCredentials;
   readonly now: Date;
+  /** The lookup-cache invalidation the mapping change owes (outbox row, committed with it); null when the mapping stays as it was. */
+  readonly invalidation: OutboxMessage | null;
 }
 
 export type RegistrationWriteResult =

@@ -2,8 +2,10 @@ import type { Clock, IdGenerator } from "../clock";
 import type { CredentialsCipher } from "../credentials/cipher";
 import { UnavailableError } from "../errors";
 import type { Identifier } from "../lookups/identifier";
+import { deliverInvalidation, lookupInvalidationMessage } from "../lookups/invalidation";
+import type { InvalidationDeliveryDeps } from "../lookups/invalidation";
+import type { OutboxMessage } from "../outbox/model";
 import type { LogPort } from "../observability/log-port";
-import type { LookupInvalidation } from "../provisioning/ports";
 import type { RegisteredUser, RegistrationPlan, RegistrationRequest } from "./model";
 import { planRegistration } from "./plan";
 import type { RegistrationStore } from "./ports";
@@ -11,7 +13,8 @@ import type { RegistrationStore } from "./ports";
 export interface RegisterUserDeps {
   readonly store: RegistrationStore;
   readonly cipher: CredentialsCipher;
-  readonly lookups: LookupInvalidation;
+  /** Delivers the invalidation outbox row after the commit; a failed delivery stays owed (drain, reads distrust the entries). */
+  readonly invalidations: InvalidationDeliveryDeps;
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly log: LogPort;
@@ -34,16 +37,24 @@ export async function registerUser(deps: RegisterUserDeps, request: Registration
     const userId = plan.kind === "create" ? deps.ids.uuid() : plan.user.id;
     const now = deps.clock.now();
     const credentials = deps.cipher.sealCredentials(userId, request.exchange, request.credentials, now);
-    const result = await deps.store.write({ plan, userId, telegramId: request.telegramId, okxUid: request.okxUid, credentials, now });
-    if (result.kind === "written") return finish(deps, request, plan, userId, credentials.apiKeyLast4);
+    // A new or changed mapping makes cached lookups wrong (negative ones, or a telegram id without its okx uid).
+    const invalidation = plan.kind === "existing" ? null : lookupInvalidationMessage(deps.ids.uuid(), userId, identifiersOf(userId, request));
+    const result = await deps.store.write({ plan, userId, telegramId: request.telegramId, okxUid: request.okxUid, credentials, now, invalidation });
+    if (result.kind === "written") return finish(deps, request, plan, { userId, apiKeyLast4: credentials.apiKeyLast4, invalidation });
     deps.log.info("registration raced another writer; deciding again", { attempt, outcome: result.kind });
   }
   throw new UnavailableError("registration: the user's identifiers kept changing; try again", { outcome: "not_applied" });
 }
 
-async function finish(deps: RegisterUserDeps, request: RegistrationRequest, plan: RegistrationPlan, userId: string, apiKeyLast4: string): Promise<RegisteredUser> {
-  // A new or changed mapping makes cached negative lookups wrong (never fails: logged when Redis is down).
-  if (plan.kind !== "existing") await deps.lookups.invalidate(identifiersOf(userId, request));
+interface Written {
+  readonly userId: string;
+  readonly apiKeyLast4: string;
+  readonly invalidation: OutboxMessage | null;
+}
+
+async function finish(deps: RegisterUserDeps, request: RegistrationRequest, plan: RegistrationPlan, { userId, apiKeyLast4, invalidation }: Written): Promise<RegisteredUser> {
+  // Never fails: the registration is committed; an undelivered invalidation stays in the outbox.
+  await deliverInvalidation(deps.invalidations, invalidation);
   deps.log.info("user registered", { userId, plan: plan.kind, exchange: request.exchange, actor: request.actor, keyEnding: apiKeyLast4 });
   return { userId, telegramId: request.telegramId, okxUid: request.okxUid, exchange: request.exchange, apiKeyLast4, created: plan.kind === "create" };
 }

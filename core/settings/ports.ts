@@ -63,6 +63,8 @@ export interface SettingsStore {
    * deliver them or that are past the writer's grace (rows a live writer is about to deliver are not).
    */
   owedRefreshes(): Promise<number>;
+  /** Keeps a bot's direct edit that a refresh replaced, as a `sync-conflict` history row. */
+  recordDisplaced(userId: string, type: SettingsType, version: number, settings: Readonly<Record<string, unknown>>): Promise<void>;
   /** Current (undeleted) documents in (user id, type) order after `after`, for backups. */
   exportPage(query: ExportQuery): Promise<ExportedSettings[]>;
 }
@@ -102,9 +104,17 @@ export interface FastCopyStore {
   read(base: string): Promise<FastCopySnapshot>;
   /**
    * Writes one type's copy (or its absence) unless the copy already holds a newer version, so a late
-   * or repeated refresh never puts an older document back.
+   * or repeated refresh never puts an older document back. Returns what it replaced when that was a
+   * bot's direct edit (content that no longer matched its meta), null otherwise.
    */
-  write(base: string, state: FastCopyWrite): Promise<void>;
+  write(base: string, state: FastCopyWrite): Promise<FastCopyDisplaced | null>;
+}
+
+/** A bot's direct edit that a refresh replaced: kept as a `sync-conflict` history row, so it is not lost. */
+export interface FastCopyDisplaced {
+  readonly content: Readonly<Record<string, unknown>>;
+  /** The version it was an edit of (its meta's), null when it had no meta. */
+  readonly version: number | null;
 }
 
 export type FastCopyWrite =

@@ -1,5 +1,6 @@
 import type { Clock } from "../clock";
 import { errorMessage } from "../errors";
+import { fromLegacyRepresentation } from "./schemas";
 import type { LogPort } from "../observability/log-port";
 import type { OutboxHandler, OutboxMessage } from "../outbox/model";
 import { fastCopyBase } from "./fast-copy";
@@ -44,6 +45,28 @@ function snapshotWrite(type: SettingsType, snapshot: RefreshSnapshot): FastCopyW
 }
 
 /**
+ * Writes one type's copy; when that replaced a bot's direct edit, the edit is kept as a
+ * `sync-conflict` history row (Postgres won, nothing is lost). The edit is stored normalised when it
+ * is valid, as read otherwise.
+ */
+export async function writeCopy(deps: RefreshDeps, userId: string, base: string, state: FastCopyWrite): Promise<void> {
+  const displaced = await deps.fastCopy.write(base, state);
+  if (!displaced) return;
+  let settings: Readonly<Record<string, unknown>> = displaced.content;
+  try {
+    settings = fromLegacyRepresentation(state.type, displaced.content);
+  } catch {
+    // Invalid edits are kept as they were read.
+  }
+  try {
+    await deps.store.recordDisplaced(userId, state.type, displaced.version ?? state.version, settings);
+  } catch (error) {
+    // The copy is already written: the edit survives in this log line only.
+    deps.log.error("a bot's direct settings edit was replaced and could not be kept in the history", { userId, type: state.type, settings, reason: errorMessage(error) });
+  }
+}
+
+/**
  * The `settings.fast-copy` outbox handler: writes one type's copy from the writer's snapshot, or
  * (a drain, later) from the row as it is now. The copy refuses older versions, so redelivery is safe.
  */
@@ -54,11 +77,11 @@ export function fastCopyRefreshHandler(deps: RefreshDeps): OutboxHandler {
       deps.log.error("settings refresh with an unreadable payload dropped", { id: message.id });
       return;
     }
-    if (snapshot) return deps.fastCopy.write(snapshot.base, snapshotWrite(type, snapshot));
+    if (snapshot) return writeCopy(deps, userId, snapshot.base, snapshotWrite(type, snapshot));
     const loaded = await deps.store.load(userId);
     // A user deactivated since: nothing to refresh (its copy is left to expire with the legacy keys).
     if (!loaded) return;
-    await deps.fastCopy.write(fastCopyBase(loaded.owner), stateWrite(type, loaded.states.find((state) => state.type === type), deps.clock.now()));
+    await writeCopy(deps, userId, fastCopyBase(loaded.owner), stateWrite(type, loaded.states.find((state) => state.type === type), deps.clock.now()));
   };
 }
 
@@ -72,7 +95,7 @@ export async function refill(deps: RefreshDeps, loaded: SettingsUserState, types
   const base = fastCopyBase(loaded.owner);
   const now = deps.clock.now();
   try {
-    await Promise.all(types.map((type) => deps.fastCopy.write(base, stateWrite(type, loaded.states.find((state) => state.type === type), now))));
+    await Promise.all(types.map((type) => writeCopy(deps, loaded.owner.userId, base, stateWrite(type, loaded.states.find((state) => state.type === type), now))));
     if (types.length === settingsTypes.length) deps.fastCopy.clearPending(loaded.owner.userId);
   } catch (error) {
     deps.log.warn("settings fast copy refill failed", { reason: errorMessage(error) });

@@ -3,7 +3,7 @@ import { errorMessage } from "../errors";
 import type { LogPort } from "../observability/log-port";
 import { breakerStateOf, isBreakerOpen } from "../resilience/breaker";
 import type { BreakerState } from "../resilience/breaker";
-import type { FastCopySnapshot, FastCopyStore, FastCopyWrite } from "./ports";
+import type { FastCopyDisplaced, FastCopySnapshot, FastCopyStore, FastCopyWrite } from "./ports";
 
 export interface ResilientFastCopyOptions {
   /** Longest a Redis call may take before the request goes on without it. */
@@ -64,8 +64,8 @@ export class ResilientFastCopy {
   }
 
   /** Throws when Redis failed or is skipped: the outbox row stays for a later delivery. */
-  async write(base: string, state: FastCopyWrite): Promise<void> {
-    await this.breaker.fire(() => this.inner.write(base, state));
+  async write(base: string, state: FastCopyWrite): Promise<FastCopyDisplaced | null> {
+    return (await this.breaker.fire(() => this.inner.write(base, state))) as FastCopyDisplaced | null;
   }
 
   /** A refresh of this user's copy is owed and could not be delivered here. */

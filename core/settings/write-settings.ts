@@ -1,10 +1,9 @@
-import { ConflictError, NotFoundError, PreconditionFailedError, UnprocessableError } from "../errors";
-import { deliverCommitted } from "../outbox/delivery";
+import { ConflictError, NotFoundError, PreconditionFailedError, UnprocessableError, errorMessage } from "../errors";
+import { outboxBackoffMs, settle } from "../outbox/delivery";
 import type { OutboxDeliveryDeps } from "../outbox/delivery";
 import type { OutboxMessage } from "../outbox/model";
 import { fastCopyBase } from "./fast-copy";
 import { mergePatch } from "./merge-patch";
-import { SETTINGS_FAST_COPY_TOPIC } from "./model";
 import type { SettingsDocument, SettingsEntry, SettingsOwner, SettingsSource, SettingsType } from "./model";
 import type { OwnerMemo } from "./owners";
 import { fastCopyRefreshHandler, withSnapshot } from "./refresh";
@@ -14,6 +13,8 @@ import { parseSettingsDocument } from "./schemas";
 export interface SettingsWriteDeps extends RefreshDeps {
   readonly outbox: OutboxDeliveryDeps;
   readonly owners: OwnerMemo;
+  /** Work the answer need not wait for (runtime/background.ts); it may never run (Lambda freezes). */
+  readonly background: { run(work: () => Promise<unknown>): void };
 }
 
 interface Target {
@@ -34,14 +35,23 @@ export interface WriteOutcome {
 const PATCH_ATTEMPTS = 5;
 
 /**
- * Delivers the refresh committed with a write at once (the caller then reads its own write from
- * Redis). When Redis cannot take it, the outbox row stays for a drain and reads of this user go to
- * Postgres in this container until the copy is current again.
+ * Delivers the refresh committed with a write at once, so the caller then reads its own write from
+ * Redis. Once the copy is written the outbox row only asks a drain to do it again, so deleting it
+ * is left off the answer's path (a drain finding it repeats a no-op). When Redis cannot take the
+ * refresh, the row stays due for a drain and reads of this user go to Postgres in this container
+ * until the copy is current again.
  */
 async function deliverRefresh(deps: SettingsWriteDeps, owner: SettingsOwner, message: OutboxMessage, snapshot: RefreshSnapshot): Promise<void> {
   deps.owners.remember(owner);
-  const outcome = await deliverCommitted(deps.outbox, [withSnapshot(message, snapshot)], { [SETTINGS_FAST_COPY_TOPIC]: fastCopyRefreshHandler(deps) });
-  if (outcome.failed.length > 0) deps.fastCopy.markPending(owner.userId);
+  try {
+    await fastCopyRefreshHandler(deps)(withSnapshot(message, snapshot));
+  } catch (error) {
+    deps.fastCopy.markPending(owner.userId);
+    deps.log.warn("settings fast copy refresh postponed", { reason: errorMessage(error) });
+    await settle(deps.outbox, [], [{ id: message.id, reason: errorMessage(error), delayMs: outboxBackoffMs(1) }]);
+    return;
+  }
+  deps.background.run(() => settle(deps.outbox, [message.id], []));
 }
 
 async function store(deps: SettingsWriteDeps, target: Target, settings: SettingsDocument, source: SettingsSource): Promise<WriteOutcome> {

@@ -1,7 +1,21 @@
 import type { Clock } from "../clock";
 import { emptyCounts, startOfPass } from "./model";
 import type { SyncCounts, SyncFailure, SyncFilter, SyncPosition, SyncProblem, SyncProgress, SyncState, SyncStop, SyncSummary } from "./model";
-import type { KeyScanner, SyncItem, SyncMetrics, SyncPlanContext, SyncSource, SyncStateStore, SyncWork } from "./ports";
+import type { KeyPage, KeyScanner, SyncDecision, SyncItem, SyncMetrics, SyncPlanContext, SyncRead, SyncSource, SyncStateStore, SyncWork } from "./ports";
+
+type PageTimings = Record<"scan" | "read" | "plan" | "apply", number>;
+
+/** One page scanned and read ahead of its planning; failures travel here instead of rejecting. */
+interface Fetched<Item> {
+  /** Where the pass stands once this page is done. */
+  readonly next: SyncPosition;
+  readonly keys: readonly string[];
+  readonly reads?: readonly SyncRead<Item>[];
+  readonly readError?: unknown;
+  /** SCAN itself failed: the run stops (there is no cursor to go on from). */
+  readonly scanError?: unknown;
+  readonly timings: PageTimings;
+}
 
 /** What a run needs besides its source. */
 export interface SyncDeps {
@@ -36,6 +50,8 @@ export interface SyncRunOptions {
   /** Problems and failures listed in the summary (the counts are always complete). */
   readonly maxListed?: number | undefined;
   readonly onProgress?: ((progress: SyncProgress) => void) | undefined;
+  /** Where each page's time went (bench, diagnosis): scan, read, plan, apply in ms. */
+  readonly onPageTimings?: ((timings: Readonly<Record<"scan" | "read" | "plan" | "apply", number>>) => void) | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -105,28 +121,61 @@ class SyncRun<Item, Change> {
     }
   }
 
-  /** Pages until every pattern is done, the budget runs out, or something stops the run. */
+  /**
+   * Pages until every pattern is done, the budget runs out, or something stops the run. The next
+   * page is scanned and read while the current one is planned and applied (its reads touch other
+   * keys; its plan waits for this apply), so Redis and validation overlap the database's work.
+   */
   private async walk(from: SyncPosition): Promise<{ stop: SyncStop; error?: unknown }> {
     const patterns = this.source.patterns(this.options.filter ?? {});
     let position = from;
+    let ahead: Promise<Fetched<Item>> | null = null;
     while (position.patternIndex < patterns.length) {
       if (this.options.signal?.aborted) return { stop: "aborted" };
       if (this.outOfTime()) return { stop: "budget" };
-      const pattern = patterns[position.patternIndex] as string;
       const pageStarted = this.deps.clock.now().getTime();
+      const fetched: Fetched<Item> = await (ahead ?? this.fetch(patterns, position));
+      ahead = null;
+      if (fetched.scanError !== undefined) return { stop: "error", error: fetched.scanError };
+      if (fetched.next.patternIndex < patterns.length && !this.options.signal?.aborted && !this.outOfTime()) {
+        ahead = this.fetch(patterns, fetched.next);
+      }
       try {
-        const page = await this.deps.scanner.scan(pattern, position.cursor, this.options.pageSize ?? defaultSyncRunOptions.pageSize);
-        await this.processPage(page.keys);
-        position = page.cursor === "0" ? { patternIndex: position.patternIndex + 1, cursor: "0" } : { patternIndex: position.patternIndex, cursor: page.cursor };
+        await this.processPage(fetched);
       } catch (error) {
         return { stop: "error", error };
       }
+      position = fetched.next;
       this.slowestPageMs = Math.max(this.slowestPageMs, this.deps.clock.now().getTime() - pageStarted);
       this.pages += 1;
       this.options.onProgress?.({ source: this.source.name, counts: { ...this.counts }, pages: this.pages });
+      this.options.onPageTimings?.(fetched.timings);
       if (!(await this.savePosition(position, patterns.length))) return { stop: "lost-lock" };
     }
     return { stop: "done" };
+  }
+
+  /** Scans one page from `position` and reads its values; never rejects (failures travel in the result). */
+  private async fetch(patterns: readonly string[], position: SyncPosition): Promise<Fetched<Item>> {
+    const timings = { scan: 0, read: 0, plan: 0, apply: 0 };
+    let started = performance.now();
+    let page: KeyPage;
+    try {
+      page = await this.deps.scanner.scan(patterns[position.patternIndex] as string, position.cursor, this.options.pageSize ?? defaultSyncRunOptions.pageSize);
+    } catch (error) {
+      return { next: position, keys: [], scanError: error, timings };
+    }
+    timings.scan = performance.now() - started;
+    const next = page.cursor === "0" ? { patternIndex: position.patternIndex + 1, cursor: "0" } : { patternIndex: position.patternIndex, cursor: page.cursor };
+    if (page.keys.length === 0) return { next, keys: [], reads: [], timings };
+    started = performance.now();
+    try {
+      const reads = await this.source.read(page.keys);
+      timings.read = performance.now() - started;
+      return { next, keys: page.keys, reads, timings };
+    } catch (error) {
+      return { next, keys: page.keys, readError: error, timings };
+    }
   }
 
   private outOfTime(): boolean {
@@ -148,25 +197,23 @@ class SyncRun<Item, Change> {
     return state.save(this.source.name, this.options.owner, position, this.passStartedAt, leaseMs);
   }
 
-  /** Read, validate, plan and apply one page; a failure the disposition forgives counts its keys failed. */
-  private async processPage(keys: readonly string[]): Promise<void> {
+  /** Counts, plans and applies one fetched page; a failure the disposition forgives counts its keys failed. */
+  private async processPage(fetched: Fetched<Item>): Promise<void> {
+    const { keys } = fetched;
     this.counts.scanned += keys.length;
     if (keys.length === 0) return;
     const before = { counts: { ...this.counts }, problems: this.problems.length, conflicts: this.conflictList.length, leftOut: this.problemsLeftOut };
     try {
-      const items = await this.readPage(keys);
+      if (fetched.readError !== undefined) throw fetched.readError;
+      const items = this.tally(fetched.reads ?? []);
       if (items.length === 0) return;
+      let started = performance.now();
       const decisions = await this.source.plan(items, this.context);
-      const work: SyncWork<Change>[] = [];
-      for (const decision of decisions) {
-        if (decision.kind === "invalid") this.countInvalid(decision.key, decision.problems);
-        else if (decision.kind === "unchanged") {
-          if (decision.change !== undefined && !this.dryRun) work.push({ kind: "unchanged", key: decision.key, change: decision.change });
-          else this.counts.unchanged += 1;
-        } else work.push(decision);
-        if (decision.kind === "conflict") this.listed(this.conflictList, { key: decision.key, reason: decision.reason });
-      }
+      fetched.timings.plan = performance.now() - started;
+      started = performance.now();
+      const work = this.workOf(decisions);
       if (work.length > 0) await this.applyWork(work);
+      fetched.timings.apply = performance.now() - started;
     } catch (error) {
       // Nothing of the page counts as done: its keys failed (and the next pass sees them again).
       Object.assign(this.counts, before.counts);
@@ -179,8 +226,7 @@ class SyncRun<Item, Change> {
   }
 
   /** Items to plan; invalid values and keys without anything to sync are counted here. */
-  private async readPage(keys: readonly string[]): Promise<SyncItem<Item>[]> {
-    const reads = await this.source.read(keys);
+  private tally(reads: readonly SyncRead<Item>[]): SyncItem<Item>[] {
     const items: SyncItem<Item>[] = [];
     for (const read of reads) {
       if (read.kind === "item") items.push({ key: read.key, item: read.item });
@@ -188,6 +234,20 @@ class SyncRun<Item, Change> {
       else this.countInvalid(read.key, read.problems);
     }
     return items;
+  }
+
+  /** What apply gets; unchanged and invalid decisions are counted here. */
+  private workOf(decisions: readonly SyncDecision<Change>[]): SyncWork<Change>[] {
+    const work: SyncWork<Change>[] = [];
+    for (const decision of decisions) {
+      if (decision.kind === "invalid") this.countInvalid(decision.key, decision.problems);
+      else if (decision.kind === "unchanged") {
+        if (decision.change !== undefined && !this.dryRun) work.push({ kind: "unchanged", key: decision.key, change: decision.change });
+        else this.counts.unchanged += 1;
+      } else work.push(decision);
+      if (decision.kind === "conflict") this.listed(this.conflictList, { key: decision.key, reason: decision.reason });
+    }
+    return work;
   }
 
   private countInvalid(key: string, problems: readonly { readonly path: string; readonly reason: string }[]): void {

@@ -34,6 +34,7 @@ export interface SettingsRowState {
   readonly version: number | null;
   readonly settings: SettingsDocument | null;
   readonly deleted: boolean;
+  readonly updatedAt: Date | null;
 }
 
 export interface SettingsChange {
@@ -47,6 +48,8 @@ export interface SettingsChange {
   /** The row version planned against (null: no row yet); a `version` write applies only if it still is. */
   readonly expected: number | null;
   readonly metaVersion: number | null;
+  /** The row's updated_at (after a write: the written version's), what the meta will say. */
+  readonly updatedAt: Date | null;
 }
 
 export type SettingsDecision = SyncDecision<SettingsChange>;
@@ -64,6 +67,7 @@ export function decideSettings(key: string, candidate: SettingsCandidate, row: S
     hash: candidate.hash,
     expected: row.version,
     metaVersion: candidate.metaVersion,
+    updatedAt: row.updatedAt,
   });
   if (row.version === null) return { kind: "write", key, change: change("version") };
   if (!row.deleted && row.settings !== null && sameDocument(row.settings, candidate.document)) {

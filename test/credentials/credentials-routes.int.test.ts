@@ -63,6 +63,19 @@ describe("PUT / GET / DELETE /v1/users/{ref}/credentials/{exchange}", () => {
     expect(rows[0].n).toBe(1);
   });
 
+  it("keeps one whole credential set under concurrent PUTs: every answer 204, the row is one writer's, never a mix", async () => {
+    const user = await insertUser(harness.db);
+    const sets = Array.from({ length: 8 }, () => newCredentials());
+    const answers = await Promise.all(sets.map((body) => call(harness, "PUT", path(user.id), { token: harness.service, body })));
+    expect(answers.map((answer) => answer.status)).toEqual(sets.map(() => 204));
+    const read = await call<{ apiKey: string; secret: string; passphrase: string }>(harness, "GET", internal(user.id), { token: harness.service });
+    const winner = sets.find((set) => set.apiKey === read.body.apiKey);
+    expect(winner).toBeDefined();
+    expect(read.body).toMatchObject({ secret: winner?.secret, passphrase: winner?.passphrase });
+    const masked = await call<{ apiKeyLast4: string }>(harness, "GET", path(user.id), { token: harness.service });
+    expect(masked.body.apiKeyLast4).toBe(winner?.apiKey.slice(-4));
+  });
+
   it("lets a user token reach only its own user (403), and needs a token (401)", async () => {
     const owner = await insertUser(harness.db);
     const intruder = await insertUser(harness.db);

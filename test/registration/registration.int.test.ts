@@ -138,10 +138,12 @@ describe("POST /v1/registrations", () => {
     const body = newRegistration();
     const before = await call(harness, "GET", `/v1/lookups/${body.okxUid}`, { token: harness.service });
     expect(before.status).toBe(404);
-    await register(body);
+    const registered = await register(body);
     const after = await call<{ telegramId: string }>(harness, "GET", `/v1/lookups/${body.okxUid}`, { token: harness.service });
     expect(after.status).toBe(200);
     expect(after.body.telegramId).toBe(body.telegramId);
+    // Delivered right after the commit: nothing left owed in the outbox.
+    expect(await count("outbox WHERE topic = 'lookups.invalidate' AND key = $1", [registered.body.userId])).toBe(0);
   });
 
   it("needs a service token (401 / 403) and names bad fields (400)", async () => {

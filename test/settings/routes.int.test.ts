@@ -231,7 +231,7 @@ describe("two stores", () => {
       expect(during.body.version).toBe(2);
       // The copy still says 10, but no stale read: the refresh is owed, so Postgres answers.
       for (let i = 0; i < 6; i++) expect((await get(user.id, "params")).body.settings).toEqual({ leverage: 11 });
-      const { rows } = await harness.db.query(`SELECT last_error FROM outbox WHERE key = $1`, [`${user.id}:params`]);
+      const { rows } = await harness.db.query(`SELECT last_error FROM outbox WHERE key = $1 AND last_error IS NOT NULL`, [`${user.id}:params`]);
       expect(rows).toHaveLength(1);
       expect(rows[0]?.last_error).toBeTruthy();
     } finally {
@@ -248,5 +248,61 @@ describe("two stores", () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(copy).toEqual({ leverage: 11 });
+  });
+
+  it("the outbox drain delivers a refresh its writer could not, from the current row", async () => {
+    const user = await newUser();
+    await put(user.id, "preferences", { timeframe: "1m" });
+    redisSwitch.down = true;
+    try {
+      expect((await put(user.id, "preferences", { timeframe: "15m" })).status).toBe(200);
+    } finally {
+      redisSwitch.down = false;
+    }
+    expect(await hash(keys.settingsFastCopy(user.base, "preferences"))).toEqual({ timeframe: "1m" });
+    await harness.db.query(`UPDATE outbox SET next_attempt_at = now() - interval '1 second' WHERE key = $1`, [`${user.id}:preferences`]);
+    const { handler } = await import("../../functions/outbox-drain");
+    const report = await handler({}, { getRemainingTimeInMillis: () => 60_000 });
+    expect(report.delivered).toBeGreaterThanOrEqual(1);
+    expect(await hash(keys.settingsFastCopy(user.base, "preferences"))).toEqual({ timeframe: "15m" });
+    const { rows } = await harness.db.query(`SELECT count(*)::int AS n FROM outbox WHERE key = $1 AND next_attempt_at <= now()`, [`${user.id}:preferences`]);
+    expect(rows[0]).toEqual({ n: 0 });
+  });
+
+  it("a write stuck behind a held lock is a bounded 503 with Retry-After that changed nothing", { timeout: 30_000 }, async () => {
+    const user = await newUser();
+    await put(user.id, "params", { leverage: 3 });
+    const blocker = new (await import("pg")).default.Client({ connectionString: harness.app.database.url });
+    await blocker.connect();
+    try {
+      await blocker.query("BEGIN");
+      await blocker.query(`SELECT pg_advisory_xact_lock(hashtextextended('user_settings:' || $1 || ':params', 0))`, [user.id]);
+      const started = Date.now();
+      const stuck = await put(user.id, "params", { leverage: 4 });
+      expect(stuck.status).toBe(503);
+      expect(stuck.headers.get("retry-after")).toBe("1");
+      expect(stuck.body.error).toMatchObject({ code: "unavailable", outcome: "not_applied" });
+      expect(Date.now() - started).toBeLessThan(9_000);
+    } finally {
+      await blocker.query("ROLLBACK");
+      await blocker.end();
+    }
+    const after = await get(user.id, "params");
+    expect(after.body).toMatchObject({ version: 1, settings: { leverage: 3 } });
+  });
+
+  it("an API write that replaces a bot's unsynced direct edit keeps the edit as a sync-conflict history row", async () => {
+    const user = await newUser();
+    await put(user.id, "dual_side", { dual_side_entry_trigger: 3 });
+    await put(user.id, "dual_side", { dual_side_entry_trigger: 4 });
+    const conflicts = async () =>
+      (await harness.db.query(`SELECT version, settings, actor FROM user_settings_history WHERE user_id = $1 AND source = 'sync-conflict' ORDER BY changed_at`, [user.id])).rows;
+    expect(await conflicts()).toEqual([]);
+    await raw.hset(keys.settingsFastCopy(user.base, "dual_side"), { dual_side_entry_trigger: "9", bot_note: "x" });
+    const replaced = await put(user.id, "dual_side", { dual_side_entry_trigger: 5 });
+    expect(replaced.body.version).toBe(3);
+    expect(await conflicts()).toEqual([{ version: 2, settings: { dual_side_entry_trigger: 9, bot_note: "x" }, actor: "fast-copy" }]);
+    const history = await call<{ versions: { version: number; source: string }[] }>(harness, "GET", path(user.id, "dual_side", "/history"), { token: harness.service });
+    expect(history.body.versions.map((entry) => entry.source)).toContain("sync-conflict");
   });
 });

@@ -250,3 +250,15 @@ describe("legacy representation", () => {
     expect(keys.settingsKeyParts("p:user:518796558012178692:settings:meta")).toBeNull();
   });
 });
+
+describe("README", () => {
+  it("lists every known key of every type with its default", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
+    for (const type of settingsTypes) {
+      for (const [key, spec] of Object.entries(knownFields[type])) {
+        expect(readme, `${type}.${key}`).toMatch(new RegExp(`\\| \`${key}\` \\| [^\\n]*\\| \`${JSON.stringify(spec.default).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\` \\|`));
+      }
+    }
+  });
+});

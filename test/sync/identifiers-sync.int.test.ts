@@ -22,7 +22,7 @@ let lookups: typeof import("../../runtime/lookups");
 const telegramId = () => String(randomInt(1_000_000, 9_999_999_999));
 const okxUid = () => `5187965580${randomInt(10_000_000, 100_000_000)}`;
 const run = (options: Partial<SyncRunOptions> = {}, deps: Partial<SyncDeps> = {}) =>
-  runSync({ ...baseDeps, ...deps }, source, { owner: randomUUID(), pageSize: 50, ...options });
+  runSync({ ...baseDeps, ...deps }, source, { owner: randomUUID(), pageSize: 1000, ...options });
 
 beforeAll(async () => {
   app = await useAppEnv();
@@ -157,7 +157,7 @@ describe("identifiers sync: dry run, resume, lock, concurrent writers", () => {
     const clock: Clock = { now: () => new Date(now) };
     // Every page costs a simulated second; the budget allows one page.
     const scanner: KeyScanner = { scan: async (...args) => ((now += 1_000), baseDeps.scanner.scan(...args)) };
-    const cut = await run({ deadline: new Date(now + 1_500), reserveMs: 0, pageSize: 20 }, { clock, scanner });
+    const cut = await run({ deadline: new Date(now + 1_500), reserveMs: 0, pageSize: 200 }, { clock, scanner });
     expect(cut.stop).toBe("budget");
     expect(cut.passCompleted).toBe(false);
     const saved = (await db.query("SELECT pattern_index, scan_cursor, pass_started_at FROM sync_state")).rows[0];
@@ -165,7 +165,7 @@ describe("identifiers sync: dry run, resume, lock, concurrent writers", () => {
     let written = cut.counts.written;
     let scanned = cut.counts.scanned;
     for (let runs = 0; runs < 2_000; runs++) {
-      const next = await run({ deadline: new Date(now + 1_500), reserveMs: 0, pageSize: 20 }, { clock, scanner });
+      const next = await run({ deadline: new Date(now + 1_500), reserveMs: 0, pageSize: 200 }, { clock, scanner });
       written += next.counts.written;
       scanned += next.counts.scanned;
       if (next.passCompleted) {

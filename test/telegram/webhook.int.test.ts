@@ -17,6 +17,7 @@ import { loadSstManifest } from "../../local/sst-manifest";
 import { configFor } from "../../runtime/config";
 import { buildTelegram } from "../../runtime/telegram";
 import type { TelegramModule, TelegramWiringOptions } from "../../runtime/telegram";
+import { token } from "../lookups/support/http";
 import { useAppEnv } from "../support/cloud";
 import type { AppEnv } from "../support/cloud";
 import { callsOf, startTestTelegram } from "../support/telegram";
@@ -299,5 +300,24 @@ describe("the bot on the real use cases (registration, settings; dev server, Ups
     expect(texts(calls)[0]).toContain("params.leverage");
     expect(texts(calls)[0]).toMatch(/125/);
     expect(await leverageOf(sender.id)).toEqual(before);
+  });
+
+  it("/positions and /status answer from what bots reported through the API (positions, reconciliation, equity)", async () => {
+    const { sender } = await registered();
+    const userId = await userIdOf(sender.id);
+    const service = { authorization: `Bearer ${await token("service", "trading-bot")}`, "content-type": "application/json" };
+    const api = (method: string, path: string, body: unknown) => fetch(`${server.url}${path}`, { method, headers: service, body: JSON.stringify(body) });
+    expect((await api("PUT", `/v1/users/${userId}/positions/okx/BTC-USDT-SWAP/long`, { size: 0.5, entry_price: 64000, leverage: 10, unrealized_pnl: 12.5 })).status).toBe(201);
+    expect((await api("POST", `/v1/users/${userId}/reconciliation-events`, { kind: "divergence", exchange: "okx", symbol: "BTC-USDT-SWAP", side: "long" })).status).toBe(201);
+    for (const equity of [1000, 880]) expect((await api("POST", `/v1/users/${userId}/equity`, { exchange: "okx", equity })).status).toBe(201);
+
+    const positions = texts((await post(textUpdate("/positions", sender))).calls).join("\n");
+    expect(positions).toContain("Open positions: 1");
+    expect(positions).toContain("BTC-USDT-SWAP <b>long</b> 0.5");
+    const status = texts((await post(textUpdate("/status", sender))).calls).join("\n");
+    expect(status).toContain("Open positions: 1");
+    expect(status).toContain("Divergences: 1");
+    expect(status).toContain("drawdown 12.0 %");
+    expect(status).toContain("divergence okx BTC-USDT-SWAP long");
   });
 });

@@ -2,6 +2,7 @@ import type { NeonQueryInTransaction } from "@neondatabase/serverless";
 import { saveCredentialsStatement } from "../../credentials/adapters/postgres-credentials-store";
 import { sqlStateOf } from "../../db/database";
 import type { Database, Row, TransactionSql } from "../../db/database";
+import type { OutboxMessage } from "../../outbox/model";
 import type { RegistrationCandidate } from "../model";
 import type { RegistrationStore, RegistrationWrite, RegistrationWriteResult } from "../ports";
 
@@ -49,6 +50,8 @@ export class PostgresRegistrationStore implements RegistrationStore {
   constructor(
     private readonly db: Database,
     private readonly defaultSettings: RegistrationSettingsStatements,
+    /** The outbox INSERT of messages, as a statement of the same transaction (PostgresOutbox.enqueue). */
+    private readonly enqueue: (messages: readonly OutboxMessage[]) => Statement,
   ) {}
 
   async candidates(telegramId: string, okxUid: string): Promise<RegistrationCandidate[]> {
@@ -75,6 +78,7 @@ export class PostgresRegistrationStore implements RegistrationStore {
       ...(plan.kind === "create" ? this.createUser(tx, write) : this.ensureUser(tx, write, plan.kind === "attach" ? null : okxUid)),
       saveCredentialsStatement(tx, write.credentials),
       ...this.defaultSettings(tx, user),
+      ...(write.invalidation ? [this.enqueue([write.invalidation])] : []),
     ];
   }
 

@@ -134,30 +134,23 @@ export class PostgresSettingsStore implements SettingsStore {
 
   async write(input: SettingsWrite): Promise<SettingsWriteResult> {
     const refresh = refreshMessage(this.ids.uuid(), input.userId, input.type);
-    const [check = [], written = []] = await this.transact("write settings", (tx) => [
-      this.precondition(tx, input.userId, input.type, input.expectedVersion, false),
-      tx.query(
-        `WITH up AS (
-           INSERT INTO user_settings AS s (id, user_id, okx_uid, telegram_id, setting_type, settings, version, created_at, updated_at)
-           SELECT $3::uuid, u.id, COALESCE(u.okx_uid, m.okx_uid), u.telegram_id, $2, $4::jsonb, 1, now(), now()
-           FROM app_users u LEFT JOIN user_identifier_mappings m ON m.user_id = u.id AND m.is_active WHERE u.id = $1
-           ON CONFLICT (user_id, setting_type) DO UPDATE SET settings = EXCLUDED.settings, version = s.version + 1, deleted_at = NULL,
-             is_active = true, okx_uid = EXCLUDED.okx_uid, telegram_id = EXCLUDED.telegram_id, updated_at = now()
-           RETURNING s.id, s.setting_type, s.settings, s.version, s.updated_at, s.okx_uid
-         ), hist AS (
-           INSERT INTO user_settings_history (settings_id, user_id, setting_type, version, settings, changed_at, actor, source)
-           SELECT id, $1::uuid, setting_type, version, settings, updated_at, $5, $6 FROM up
-         )
-         SELECT * FROM up`,
-        [input.userId, input.type, this.ids.uuid(), JSON.stringify(input.settings), input.actor, input.source],
-      ),
-      tx.query(ENQUEUE_SQL, [JSON.stringify([refresh]), WRITER_GRACE_MS]),
+    const [written = []] = await this.transact("write settings", (tx) => [
+      tx.query(`SELECT version, updated_at, okx_uid, created FROM botstate_settings_write($1::uuid, $2, $3::int, $4::jsonb, $5, $6, $7::uuid, $8::jsonb, $9::int)`, [
+        input.userId,
+        input.type,
+        input.expectedVersion,
+        JSON.stringify(input.settings),
+        input.actor,
+        input.source,
+        this.ids.uuid(),
+        JSON.stringify(refresh),
+        WRITER_GRACE_MS,
+      ]),
     ]);
     const row = written[0];
     if (!row) throw new NotFoundError("no active user with this id");
-    const previous = check[0];
-    const created = previous?.prev_version === null || previous?.prev_version === undefined || previous.prev_deleted === true;
-    return { stored: toStored(row), created, owner: toOwner({ id: input.userId, okx_uid: row.okx_uid }), refresh };
+    const stored = { type: input.type, settings: input.settings, version: Number(row.version), updatedAt: toDate(row.updated_at) };
+    return { stored, created: row.created === true, owner: toOwner({ id: input.userId, okx_uid: row.okx_uid }), refresh };
   }
 
   async remove(userId: string, type: SettingsType, expectedVersion: number | null): Promise<SettingsRemoval> {
@@ -204,6 +197,16 @@ export class PostgresSettingsStore implements SettingsStore {
       [SETTINGS_FAST_COPY_TOPIC],
     );
     return Number(row?.owed ?? 0);
+  }
+
+  async recordDisplaced(userId: string, type: SettingsType, version: number, settings: Readonly<Record<string, unknown>>): Promise<void> {
+    await this.transact("keep a displaced edit", (tx) => [
+      tx.query(
+        `INSERT INTO user_settings_history (settings_id, user_id, setting_type, version, settings, actor, source)
+         SELECT id, user_id, setting_type, $3, $4::jsonb, 'fast-copy', 'sync-conflict' FROM user_settings WHERE user_id = $1 AND setting_type = $2`,
+        [userId, type, Math.max(1, version), JSON.stringify(settings)],
+      ),
+    ]);
   }
 
   async exportPage(query: ExportQuery): Promise<ExportedSettings[]> {

@@ -3,9 +3,8 @@ import type { IdGenerator } from "../../clock";
 import type { Database, Row } from "../../db/database";
 import { UnprocessableError } from "../../errors";
 import { isUuid } from "../../identity/uuid";
-import type { OutboxMessage } from "../../outbox/model";
 import type { RedisKeys } from "../../redis/keys";
-import { decodeMeta, encodeMeta, legacyContentHash } from "../../settings/fast-copy";
+import { encodeMeta, legacyContentHash } from "../../settings/fast-copy";
 import { SETTINGS_FAST_COPY_TOPIC, settingsTypes } from "../../settings/model";
 import type { SettingsDocument, SettingsType } from "../../settings/model";
 import { fromLegacyRepresentation, legacyHashTypes } from "../../settings/schemas";
@@ -19,29 +18,53 @@ export interface SettingsSourceDeps {
   readonly keys: RedisKeys;
   readonly db: Database;
   readonly ids: IdGenerator;
-  /** Delivers fast-copy refreshes committed with a batch (the settings capability's outbox handler); never throws. */
-  readonly deliver: (messages: readonly OutboxMessage[]) => Promise<void>;
 }
 
 /**
- * Moves the meta of one type to the version the sync wrote, only while the meta still says what
- * the sync read (another writer's refresh wins). The content is left as the bot wrote it: a bot
- * edit landing meanwhile no longer matches the meta's hash, so the next run picks it up.
- * KEYS: meta key. ARGV: type, expected meta version ("" when there was no meta), new meta.
+ * Moves the meta of each written type to the version the sync wrote, only while the meta still
+ * says what the sync read (another writer's refresh wins). The content is left as the bot wrote it:
+ * a bot edit landing meanwhile no longer matches the meta's hash, so the next run picks it up.
+ * KEYS: meta keys. ARGV: per key, the type, the expected meta version ("" when there was none) and the new meta.
  */
-const MOVE_META = `local current = redis.call("HGET", KEYS[1], ARGV[1])
-if ARGV[2] == "" then
-  if current then return 0 end
-else
-  if not current then return 0 end
-  local stored = tonumber(string.match(current, '^{"v":(%d+)'))
-  if stored ~= tonumber(ARGV[2]) then return 0 end
+const MOVE_METAS = `local moved = 0
+for i, key in ipairs(KEYS) do
+  local field, expected, meta = ARGV[3 * i - 2], ARGV[3 * i - 1], ARGV[3 * i]
+  local current = redis.call("HGET", key, field)
+  local ok = false
+  if expected == "" then
+    ok = not current
+  elseif current then
+    ok = tonumber(string.match(current, '^{"v":(%d+)')) == tonumber(expected)
+  end
+  if ok then
+    redis.call("HSET", key, field, meta)
+    moved = moved + 1
+  end
 end
-redis.call("HSET", KEYS[1], ARGV[1], ARGV[3])
-return 1`;
+return moved`;
 
-/** Refreshes a drain may take only after this (the sync delivers its own at once). */
-const WRITER_GRACE_MS = 10_000;
+/**
+ * The version and content hash of each meta field, without the document it also carries (the
+ * bulk of its bytes): `"<version>|<hash>"`, `"<version>|"` for a deleted type, `""` for none.
+ * KEYS: meta keys. ARGV: the type of each.
+ */
+const READ_METAS = `local out = {}
+for i, key in ipairs(KEYS) do
+  local current = redis.call("HGET", key, ARGV[i])
+  local answer = ""
+  if current then
+    local v, h = string.match(current, '^{"v":(%d+),"h":"([^"]*)"')
+    if v then
+      answer = v .. "|" .. h
+    else
+      local d = string.match(current, '^{"v":(%d+),"deleted":true')
+      if d then answer = d .. "|" end
+    end
+  end
+  out[i] = answer
+end
+return out`;
+
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
@@ -52,11 +75,7 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
  */
 export class SettingsSyncSource implements SyncSource<SettingsCandidate, SettingsChange> {
   readonly name = "settings";
-  private readonly moveMeta;
-
-  constructor(private readonly deps: SettingsSourceDeps) {
-    this.moveMeta = deps.redis.createScript<number>(MOVE_META);
-  }
+  constructor(private readonly deps: SettingsSourceDeps) {}
 
   patterns(filter: SyncFilter): readonly string[] {
     const { keys } = this.deps;
@@ -67,7 +86,7 @@ export class SettingsSyncSource implements SyncSource<SettingsCandidate, Setting
   /** Content and meta of every key in one pipeline; a copy whose content still matches its meta is skipped here. */
   async read(keyNames: readonly string[]): Promise<readonly SyncRead<SettingsCandidate>[]> {
     const named = keyNames.map((key) => ({ key, parts: this.deps.keys.settingsKeyParts(key) }));
-    const readable = named.filter((entry): entry is { key: string; parts: { base: string; type: SettingsType } } => entry.parts !== null);
+    const readable = named.filter((entry): entry is Entry => entry.parts !== null);
     const replies = readable.length > 0 ? await this.readContent(readable) : [];
     const byKey = new Map(readable.map((entry, i) => [entry.key, replies[i]]));
     return named.map(({ key, parts }) => {
@@ -78,14 +97,13 @@ export class SettingsSyncSource implements SyncSource<SettingsCandidate, Setting
 
   async plan(items: readonly SyncItem<SettingsCandidate>[]): Promise<readonly SyncDecision<SettingsChange>[]> {
     const rows = await this.rowStates(items.map((entry) => entry.item));
-    return items.map(({ key, item }, i) => decideSettings(key, item, rows[i] ?? { userId: null, version: null, settings: null, deleted: false }));
+    return items.map(({ key, item }, i) => decideSettings(key, item, rows[i] ?? { userId: null, version: null, settings: null, deleted: false, updatedAt: null }));
   }
 
   async apply(work: readonly SyncWork<SettingsChange>[]): Promise<SyncApplyResult> {
     const changes = work.filter((entry) => entry.change !== undefined && entry.change.op !== "meta").map((entry) => entry.change as SettingsChange);
     const upkeep = work.filter((entry) => entry.change?.op === "meta").map((entry) => entry.change as SettingsChange);
-    const outcome = changes.length > 0 ? await this.write(changes) : { written: [], conflicted: [], refreshes: [] };
-    await this.deps.deliver(outcome.refreshes);
+    const outcome = changes.length > 0 ? await this.write(changes) : { written: [], conflicted: [] };
     await this.moveMetas([...outcome.written, ...upkeep]);
     // Conflicts planned as such plus `version` writes that met a concurrent API write (now conflicts too).
     const bare = work.filter((entry) => entry.kind === "conflict" && entry.change === undefined).length;
@@ -93,15 +111,43 @@ export class SettingsSyncSource implements SyncSource<SettingsCandidate, Setting
   }
 
   /**
-   * Two pipelined round trips: the type of each key with its meta field, then the content of the
-   * keys of the right type (HGETALL on a key of another type would fail the client's whole reply).
+   * One pipeline: the content of every key and one script reading the version and hash of every
+   * meta field. A key of the wrong type fails the client's decoding of HGETALL (the whole reply),
+   * so that rare page is read again with the type of each key checked first.
    */
-  private async readContent(entries: readonly { key: string; parts: { base: string; type: SettingsType } }[]): Promise<Reply[]> {
+  private async readContent(entries: readonly Entry[]): Promise<Reply[]> {
+    const pipeline = this.deps.redis.pipeline();
+    pipeline.eval(READ_METAS, entries.map(({ parts }) => this.deps.keys.settingsMeta(parts.base)), entries.map(({ parts }) => parts.type));
+    for (const { key, parts } of entries) {
+      if (legacyHashTypes.has(parts.type)) pipeline.hgetall(key);
+      else pipeline.get(key);
+    }
+    let replies: { result?: unknown; error?: unknown }[];
+    try {
+      replies = await pipeline.exec<unknown[]>({ keepErrors: true });
+    } catch (error) {
+      if (!(error instanceof TypeError)) throw error;
+      return this.readCarefully(entries);
+    }
+    const [metas, ...content] = replies;
+    if (metas?.error) throw new Error(`reading the settings meta failed: ${String(metas.error)}`);
+    const stamps = Array.isArray(metas?.result) ? (metas.result as unknown[]) : [];
+    return entries.map((_, i): Reply => {
+      const reply = content[i];
+      if (reply?.error) return { content: null, stamp: null, error: String(reply.error) };
+      return { content: reply?.result ?? null, stamp: parseStamp(stamps[i]) };
+    });
+  }
+
+  /** The slow path: the type of each key first, then the content of those of the right type. */
+  private async readCarefully(entries: readonly Entry[]): Promise<Reply[]> {
     const probe = this.deps.redis.pipeline();
-    for (const { key, parts } of entries) probe.type(key).hget(this.deps.keys.settingsMeta(parts.base), parts.type);
-    const probed = await probe.exec<unknown[]>({ keepErrors: true });
+    probe.eval(READ_METAS, entries.map(({ parts }) => this.deps.keys.settingsMeta(parts.base)), entries.map(({ parts }) => parts.type));
+    for (const { key } of entries) probe.type(key);
+    const [metas, ...types] = await probe.exec<unknown[]>({ keepErrors: true });
+    const stamps = Array.isArray(metas?.result) ? (metas.result as unknown[]) : [];
     const wanted = entries.map(({ parts }, i) => {
-      const found = probed[2 * i]?.result;
+      const found = types[i]?.result;
       const expected = legacyHashTypes.has(parts.type) ? "hash" : "string";
       return found === expected ? "read" : found === "none" ? "gone" : `holds a ${String(found)}, not a ${expected}`;
     });
@@ -109,17 +155,15 @@ export class SettingsSyncSource implements SyncSource<SettingsCandidate, Setting
     const content = reads.length > 0 ? await this.contentOf(reads) : [];
     let next = 0;
     return entries.map((_, i): Reply => {
-      const meta = probed[2 * i + 1];
       const state = wanted[i] as string;
-      if (meta?.error) return { content: null, meta: null, error: String(meta.error) };
-      if (state === "gone") return { content: null, meta: null };
-      if (state !== "read") return { content: null, meta: null, error: `the key ${state}` };
+      if (state === "gone") return { content: null, stamp: null };
+      if (state !== "read") return { content: null, stamp: null, error: `the key ${state}` };
       const reply = content[next++];
-      return reply?.error ? { content: null, meta: null, error: String(reply.error) } : { content: reply?.result ?? null, meta: meta?.result ?? null };
+      return reply?.error ? { content: null, stamp: null, error: String(reply.error) } : { content: reply?.result ?? null, stamp: parseStamp(stamps[i]) };
     });
   }
 
-  private async contentOf(entries: readonly { key: string; parts: { type: SettingsType } }[]): Promise<{ result?: unknown; error?: unknown }[]> {
+  private async contentOf(entries: readonly Entry[]): Promise<{ result?: unknown; error?: unknown }[]> {
     const pipeline = this.deps.redis.pipeline();
     for (const { key, parts } of entries) {
       if (legacyHashTypes.has(parts.type)) pipeline.hgetall(key);
@@ -132,7 +176,7 @@ export class SettingsSyncSource implements SyncSource<SettingsCandidate, Setting
   private async rowStates(items: readonly SettingsCandidate[]): Promise<SettingsRowState[]> {
     const rows = await this.deps.db.query(
       `WITH input AS (SELECT * FROM unnest($1::int[], $2::uuid[], $3::text[], $4::text[]) AS t(ord, by_id, by_okx, setting_type))
-       SELECT i.ord, o.id::text AS user_id, s.version, s.settings, (s.deleted_at IS NOT NULL OR NOT s.is_active) AS deleted
+       SELECT i.ord, o.id::text AS user_id, s.version, s.settings, s.updated_at, (s.deleted_at IS NOT NULL OR NOT s.is_active) AS deleted
        FROM input i
        LEFT JOIN LATERAL (
          SELECT a.id FROM app_users a WHERE a.id = i.by_id AND a.is_active
@@ -157,9 +201,10 @@ export class SettingsSyncSource implements SyncSource<SettingsCandidate, Setting
    * One statement: new versions of what only Redis changed (applied only where the row is still at
    * the planned version; one that moved meanwhile turns into a conflict), their history rows
    * (`sync`), the Redis content of conflicts as `sync-conflict` history rows, and the fast-copy
-   * refresh of every conflict in the outbox (delivered right after, or by the drain).
+   * refresh of every conflict in the outbox, due at once: the outbox drain (every minute) repairs
+   * the copy with the settings capability's handler, which the cron does not bundle.
    */
-  private async write(changes: readonly SettingsChange[]): Promise<{ written: SettingsChange[]; conflicted: SettingsChange[]; refreshes: OutboxMessage[] }> {
+  private async write(changes: readonly SettingsChange[]): Promise<{ written: SettingsChange[]; conflicted: SettingsChange[] }> {
     const input = changes.map((change) => ({
       user_id: change.userId,
       setting_type: change.type,
@@ -169,30 +214,26 @@ export class SettingsSyncSource implements SyncSource<SettingsCandidate, Setting
       row_id: this.deps.ids.uuid(),
       outbox_id: this.deps.ids.uuid(),
     }));
-    const [rows = []] = await this.deps.db.transaction((sql) => [sql.query(WRITE_SQL, [JSON.stringify(input), SETTINGS_FAST_COPY_TOPIC, WRITER_GRACE_MS])], "settings sync write");
+    const [rows = []] = await this.deps.db.transaction((sql) => [sql.query(WRITE_SQL, [JSON.stringify(input), SETTINGS_FAST_COPY_TOPIC])], "settings sync write");
     const byRow = new Map(changes.map((change) => [`${change.userId}:${change.type}`, change]));
     const pick = (kind: string) => rows.filter((row) => row.kind === kind).flatMap((row) => byRow.get(`${String(row.user_id)}:${String(row.setting_type)}`) ?? []);
     const written = rows.filter((row) => row.kind === "written").flatMap((row) => {
       const change = byRow.get(`${String(row.user_id)}:${String(row.setting_type)}`);
-      return change ? [{ ...change, expected: Number(row.version) }] : [];
+      return change ? [{ ...change, expected: Number(row.version), updatedAt: new Date(row.updated_at as string | Date) }] : [];
     });
-    const refreshes = rows
-      .filter((row) => row.kind === "conflict")
-      .map((row) => ({ id: String(row.outbox_id), topic: SETTINGS_FAST_COPY_TOPIC, key: `${String(row.user_id)}:${String(row.setting_type)}`, payload: { userId: String(row.user_id), type: String(row.setting_type) } }));
-    return { written, conflicted: pick("conflict"), refreshes };
+    return { written, conflicted: pick("conflict") };
   }
 
-  /** The meta of each written (or already equal) type moved to its Postgres version; a miss is repaired by the next run. */
+  /** The meta of each written (or already equal) type moved to its Postgres version, in one script; a miss is repaired by the next run. */
   private async moveMetas(changes: readonly SettingsChange[]): Promise<void> {
     if (changes.length === 0) return;
-    const updatedAt = new Date().toISOString();
-    await Promise.all(
-      changes.map((change) => {
-        const meta = encodeMeta({ version: change.expected ?? 1, hash: change.hash, updatedAt, settings: change.document });
-        const expected = change.metaVersion === null ? "" : String(change.metaVersion);
-        return this.moveMeta.exec([this.deps.keys.settingsMeta(change.base)], [change.type, expected, meta]).catch(() => 0);
-      }),
-    );
+    const args = changes.flatMap((change) => {
+      const updatedAt = (change.updatedAt ?? new Date(0)).toISOString();
+      const meta = encodeMeta({ version: change.expected ?? 1, hash: change.hash, updatedAt, settings: change.document });
+      return [change.type, change.metaVersion === null ? "" : String(change.metaVersion), meta];
+    });
+    // Redis down after the commit: the next run finds Redis equal to Postgres and moves the meta then.
+    await this.deps.redis.eval(MOVE_METAS, changes.map((change) => this.deps.keys.settingsMeta(change.base)), args).catch(() => 0);
   }
 }
 
@@ -226,11 +267,10 @@ const WRITE_SQL = `WITH input AS (
     FROM conflicted c LEFT JOIN user_settings s ON s.user_id = c.user_id AND s.setting_type = c.setting_type),
   refreshes AS (
     INSERT INTO outbox (id, topic, key, payload, next_attempt_at)
-    SELECT c.outbox_id, $2, c.user_id::text || ':' || c.setting_type, jsonb_build_object('userId', c.user_id, 'type', c.setting_type),
-           now() + $3::int * interval '1 millisecond'
+    SELECT c.outbox_id, $2, c.user_id::text || ':' || c.setting_type, jsonb_build_object('userId', c.user_id, 'type', c.setting_type), now()
     FROM conflicted c)
-  SELECT 'written' AS kind, user_id::text AS user_id, setting_type, version, NULL::text AS outbox_id FROM written
-  UNION ALL SELECT 'conflict', user_id::text, setting_type, NULL, outbox_id::text FROM conflicted`;
+  SELECT 'written' AS kind, user_id::text AS user_id, setting_type, version, updated_at, NULL::text AS outbox_id FROM written
+  UNION ALL SELECT 'conflict', user_id::text, setting_type, NULL, NULL, outbox_id::text FROM conflicted`;
 
 function toRowState(row: Row): SettingsRowState {
   const hasRow = row.version !== null && row.version !== undefined;
@@ -239,10 +279,23 @@ function toRowState(row: Row): SettingsRowState {
     version: hasRow ? Number(row.version) : null,
     settings: hasRow ? (row.settings as SettingsDocument) : null,
     deleted: row.deleted === true,
+    updatedAt: hasRow ? new Date(row.updated_at as string | Date) : null,
   };
 }
 
-type Reply = { content: unknown; meta: unknown; error?: string };
+type Entry = { readonly key: string; readonly parts: { readonly base: string; readonly type: SettingsType } };
+
+/** What the meta of a type says: the version it was written from, and the content hash unless deleted. */
+type Stamp = { readonly version: number; readonly hash: string | null };
+
+type Reply = { content: unknown; stamp: Stamp | null; error?: string };
+
+function parseStamp(raw: unknown): Stamp | null {
+  if (typeof raw !== "string") return null;
+  const match = /^([0-9]+)\|(.*)$/.exec(raw);
+  if (!match) return null;
+  return { version: Number(match[1]), hash: match[2] === "" ? null : (match[2] ?? null) };
+}
 
 function invalid(key: string, problems: readonly { path: string; reason: string }[]): SyncRead<SettingsCandidate> {
   return { kind: "invalid", key, problems };
@@ -251,15 +304,14 @@ function invalid(key: string, problems: readonly { path: string; reason: string 
 /** The key's value validated into a candidate; skipped when gone or when it still is what was last synced. */
 function candidate(key: string, base: string, type: SettingsType, reply: Reply | undefined): SyncRead<SettingsCandidate> {
   if (!reply || reply.error !== undefined) return invalid(key, [{ path: "key", reason: `cannot read: ${reply?.error ?? "no reply"}` }]);
-  const { content } = reply;
+  const { content, stamp } = reply;
   if (content === null || content === undefined) return { kind: "skip", key };
-  const meta = decodeMeta(reply.meta);
   const hash = isRecord(content) ? legacyContentHash(content) : null;
-  if (meta && !meta.deleted && hash !== null && hash === meta.hash) return { kind: "skip", key };
+  if (stamp?.hash && hash !== null && hash === stamp.hash) return { kind: "skip", key };
   try {
     const document = fromLegacyRepresentation(type, content, "$");
     if (hash === null) return invalid(key, [{ path: "value", reason: "is not an object" }]);
-    return { kind: "item", key, item: { base, type, document, hash, metaVersion: meta ? meta.version : null } };
+    return { kind: "item", key, item: { base, type, document, hash, metaVersion: stamp ? stamp.version : null } };
   } catch (error) {
     if (!(error instanceof UnprocessableError)) throw error;
     return invalid(key, error.issues.map((issue) => ({ path: issue.field === "$" ? "value" : issue.field.replace(/^\$\./, ""), reason: issue.message })));
