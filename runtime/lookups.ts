@@ -121,7 +121,12 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
     const upstash = new UpstashLookupCache(wiring.redis ?? redisClient(), redisKeys(), ids, Math.max(5_000, 2 * config.LEGACY_LOOKUP_TIMEOUT_MS));
     const resilient: ResilientLookupCache = new ResilientLookupCache(
       upstash,
-      { timeoutMs: config.LOOKUP_CACHE_TIMEOUT_MS, resetTimeoutMs: config.LOOKUP_CACHE_RESET_MS, onFailure: () => guard.markSuspect() },
+      {
+        timeoutMs: config.LOOKUP_CACHE_TIMEOUT_MS,
+        resetTimeoutMs: config.LOOKUP_CACHE_RESET_MS,
+        onFailure: () => guard.markSuspect(),
+        nowMs: () => clock.now().getTime(),
+      },
       stats,
       logger,
     );
@@ -129,7 +134,7 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
       new PostgresPendingInvalidations(lookupOutbox().store),
       () => clock.now().getTime(),
       logger,
-      { ...defaultGateOptions, refreshMs: config.LOOKUP_PENDING_CHECK_MS, maxAgeMs: 5 * config.LOOKUP_PENDING_CHECK_MS },
+      { ...defaultGateOptions, refreshMs: config.LOOKUP_PENDING_CHECK_MS },
     );
     return { gate: guard, cache: resilient, gated: new GatedLookupCache(resilient, guard) };
   }
