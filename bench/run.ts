@@ -156,12 +156,14 @@ async function writeResults(cloud: LocalCloud, scale: number, rows: readonly Row
   console.log("\nwritten: bench/results.json");
 }
 
-/** `npm run bench [-- name ...]`: the named workloads (and every floor), or all of them. */
+/** `npm run bench [-- [--no-floors] name ...]`: the named workloads (and every floor), or all of them. */
 async function main(): Promise<void> {
   const only = process.argv.slice(2).filter((arg) => !arg.startsWith("-"));
   // A floor is a workload with neither a floor nor a target of its own; every run measures them all.
   const isFloor = (w: Workload) => (w.floor ?? []).length === 0 && w.targetRatio === undefined;
-  const selected = only.length > 0 ? workloads.filter((w) => only.includes(w.name) || isFloor(w)) : workloads;
+  // --no-floors: only the named workloads (for those that measure their own floor as they run).
+  const floors = !process.argv.includes("--no-floors");
+  const selected = only.length > 0 ? workloads.filter((w) => only.includes(w.name) || (floors && isFloor(w))) : workloads;
   const scale = Number(process.env.BENCH_SCALE ?? 1);
   const manifest = await loadSstManifest();
   const cloud = await startLocalCloud({ queues: manifest.queues, forceEmbedded: embeddedModeFromEnv(), log: (line) => console.error(line) });

@@ -6,7 +6,6 @@ import type { MappingAdminDeps } from "../core/lookups/mapping-admin";
 import { PostgresMappingRepository } from "../core/lookups/adapters/postgres-mapping-repository";
 import type { ImportDeps } from "../core/lookups/import";
 import type { BreakerStates, LegacyLookup, LookupCache } from "../core/lookups/ports";
-import type { LookupInvalidation } from "../core/provisioning/ports";
 import { ResilientLookupCache } from "../core/lookups/resilient-cache";
 import { GatedLookupCache, InvalidationGate, defaultGateOptions } from "../core/lookups/invalidation-gate";
 import type { InvalidationDeliveryDeps } from "../core/lookups/invalidation";
@@ -26,7 +25,7 @@ import { defaultOutboxOptions } from "../core/outbox/adapters/postgres-outbox";
 import { configFor, once } from "./config";
 import { createMetrics } from "./metrics";
 import { platform } from "./platform";
-import { sleep } from "../core/resilience/timeout";
+import { sleep, withTimeout } from "../core/resilience/timeout";
 
 export interface LookupModule {
   readonly service: LookupService;
@@ -56,7 +55,8 @@ export interface LookupWiringOptions {
  * runtime/outbox.ts, which imports this module lazily for the drain's handlers: a cycle through a
  * dynamic import would make the bundler wrap both and keep code that tree shaking drops now.
  */
-function lookupOutbox(): OutboxDeliveryDeps & { readonly store: PostgresOutbox } {
+/** The outbox of lookup invalidations: mapping writes here and elsewhere (user creation, registration) enqueue them in it. */
+export function lookupOutbox(): OutboxDeliveryDeps & { readonly store: PostgresOutbox } {
   return once(lookupOutbox, () => ({ store: new PostgresOutbox(database()), log: platform().logger }));
 }
 
@@ -121,7 +121,12 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
     const upstash = new UpstashLookupCache(wiring.redis ?? redisClient(), redisKeys(), ids, Math.max(5_000, 2 * config.LEGACY_LOOKUP_TIMEOUT_MS));
     const resilient: ResilientLookupCache = new ResilientLookupCache(
       upstash,
-      { timeoutMs: config.LOOKUP_CACHE_TIMEOUT_MS, resetTimeoutMs: config.LOOKUP_CACHE_RESET_MS, onFailure: () => guard.markSuspect() },
+      {
+        timeoutMs: config.LOOKUP_CACHE_TIMEOUT_MS,
+        resetTimeoutMs: config.LOOKUP_CACHE_RESET_MS,
+        onFailure: () => guard.markSuspect(),
+        nowMs: () => clock.now().getTime(),
+      },
       stats,
       logger,
     );
@@ -129,7 +134,7 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
       new PostgresPendingInvalidations(lookupOutbox().store),
       () => clock.now().getTime(),
       logger,
-      { ...defaultGateOptions, refreshMs: config.LOOKUP_PENDING_CHECK_MS, maxAgeMs: 5 * config.LOOKUP_PENDING_CHECK_MS },
+      { ...defaultGateOptions, refreshMs: config.LOOKUP_PENDING_CHECK_MS },
     );
     return { gate: guard, cache: resilient, gated: new GatedLookupCache(resilient, guard) };
   }
@@ -149,15 +154,18 @@ function fleetRecorder(redis: Redis, breakers: () => BreakerStates): FleetStatsR
 }
 
 /**
- * Only the cache's invalidation, for user creation (API and queue worker): the same breaker-guarded
- * cache without the lookup service, legacy client or metrics, which those functions never use.
+ * Delivery of the lookup invalidation a user creation or registration owes, right after its commit,
+ * with one bounded wait on Redis (a row Redis could not take is the drain's). Without the lookup
+ * service, legacy client or metrics, which those functions never use.
  */
-export function lookupInvalidation(): LookupInvalidation {
-  return once(lookupInvalidation, () => {
-    const config = configFor(lookupConfigSchema);
-    const { logger, clock, ids } = platform();
-    const cache = new UpstashLookupCache(redisClient(), redisKeys(), ids);
-    return new ResilientLookupCache(cache, { timeoutMs: config.LOOKUP_CACHE_TIMEOUT_MS }, new LookupStats(clock.now()), logger);
+export function lookupInvalidations(): InvalidationDeliveryDeps {
+  return once(lookupInvalidations, () => {
+    const cache = new UpstashLookupCache(redisClient(), redisKeys(), platform().ids);
+    const timeoutMs = configFor(lookupConfigSchema).LOOKUP_CACHE_TIMEOUT_MS;
+    return {
+      outbox: lookupOutbox(),
+      cache: { invalidateOrThrow: (identifiers) => withTimeout(cache.invalidate(identifiers), timeoutMs, "lookup cache invalidation") },
+    };
   });
 }
 

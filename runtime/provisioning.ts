@@ -11,7 +11,7 @@ import { database } from "./clients/postgres";
 import { redisClient, redisKeys } from "./clients/redis";
 import { configFor, once } from "./config";
 import { recordHealth } from "./health-events";
-import { lookupInvalidation } from "./lookups";
+import { lookupInvalidations, lookupOutbox } from "./lookups";
 import { platform } from "./platform";
 
 /** Round trips to Postgres made by provisioning and the mode reader in this container (bench figures). */
@@ -22,14 +22,14 @@ const countQuery = () => {
 
 /** Users, keys and provisioning records in Postgres; default settings join the creation transaction. */
 export function provisioningStore(): PostgresProvisioningStore {
-  return once(provisioningStore, () => new PostgresProvisioningStore(database(), defaultSettingsStatements, countQuery));
+  return once(provisioningStore, () => new PostgresProvisioningStore(database(), defaultSettingsStatements, (messages) => lookupOutbox().store.enqueue(messages), countQuery));
 }
 
 /** What createUser needs: the store, the lookup cache it invalidates, time and ids. */
 export function createUserDeps(): CreateUserDeps {
   return once(createUserDeps, () => {
     const { clock, ids } = platform();
-    return { store: provisioningStore(), lookups: lookupInvalidation(), clock, ids };
+    return { store: provisioningStore(), invalidations: lookupInvalidations(), clock, ids };
   });
 }
 

@@ -5,7 +5,7 @@ import { bulkPositions } from "../../core/positions/bulk-positions";
 import { migrateKeys, totalOf } from "../../core/positions/migrate-keys";
 import { PositionKeys } from "../../core/redis/keys";
 import { rawRedisClient } from "../../runtime/clients/redis";
-import { positionKeys, positionStore } from "../../runtime/positions";
+import { UpstashPositionStore } from "../../core/positions/adapters/upstash-position-store";
 import { summarize } from "../stats";
 import type { Workload, WorkloadResult } from "../workload";
 
@@ -14,12 +14,20 @@ const SYMBOL = "BTC-USDT-SWAP";
 const bulkUser = (i: number) => `c0000000-0000-4000-8000-${i.toString(16).padStart(12, "0")}`;
 const bulkUsers = Array.from({ length: BULK_USERS }, (_, i) => bulkUser(i));
 
+/**
+ * A prefix of this process: other engineers' bench runs on the same Redis delete `bench:*` when
+ * they end, which must not empty this run's positions half way.
+ */
+const BULK_PREFIX = `benchpos:${process.pid}:`;
+let bulkStore: UpstashPositionStore | undefined;
+const positionStoreOfRun = () => (bulkStore ??= new UpstashPositionStore(rawRedisClient(), new PositionKeys(BULK_PREFIX)));
+
 let seeded: Promise<void> | undefined;
 
 /** One open position per user at the exact key the bulk read names (idempotent: PUT semantics). */
 function seedBulk(): Promise<void> {
   seeded ??= (async () => {
-    const store = positionStore();
+    const store = positionStoreOfRun();
     for (let i = 0; i < BULK_USERS; i += 50) {
       await Promise.all(
         bulkUsers.slice(i, i + 50).map((userId) =>
@@ -33,9 +41,9 @@ function seedBulk(): Promise<void> {
 
 /** Bulk use case and bare pipeline in alternation (same load on the shared cores for both). */
 async function bulkVersusPipeline(iterations: number): Promise<WorkloadResult> {
-  const store = positionStore();
+  const store = positionStoreOfRun();
   const redis = rawRedisClient();
-  const keys = bulkUsers.map((userId) => positionKeys().position(userId, "okx", SYMBOL, "long"));
+  const keys = bulkUsers.map((userId) => new PositionKeys(BULK_PREFIX).position(userId, "okx", SYMBOL, "long"));
   const bulk = () => bulkPositions({ store }, { userIds: bulkUsers, exchange: "okx", symbol: SYMBOL, side: "long" });
   const bare = () => {
     const pipeline = redis.pipeline();
@@ -57,6 +65,8 @@ async function bulkVersusPipeline(iterations: number): Promise<WorkloadResult> {
     floor.push(performance.now() - t1);
   }
   const elapsed = performance.now() - started;
+  await wipe(redis, `${BULK_PREFIX}*`);
+  seeded = undefined;
   const floorSummary = summarize(floor, elapsed);
   return { ...summarize(ours, elapsed), errors, measuredFloor: { name: "bare pipeline, 1,000 HGETALL", medianMs: floorSummary.medianMs } };
 }

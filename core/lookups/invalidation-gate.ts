@@ -12,17 +12,15 @@ export interface PendingInvalidations {
 }
 
 export interface InvalidationGateOptions {
-  /** How old the known pending list may get before a read refreshes it (in the background). */
+  /** How old the known pending list may get before a read with entries refreshes it (and waits). */
   readonly refreshMs: number;
-  /** Older than this (a container thawed after a while), a read waits for the refresh. */
-  readonly maxAgeMs: number;
   /** Longest a read waits for that refresh; past it the read goes on with what it knew. */
   readonly checkTimeoutMs: number;
   /** Pending rows read at most; more than that and no cache entry is trusted until they drain. */
   readonly limit: number;
 }
 
-export const defaultGateOptions: InvalidationGateOptions = { refreshMs: 1_000, maxAgeMs: 5_000, checkTimeoutMs: 300, limit: 500 };
+export const defaultGateOptions: InvalidationGateOptions = { refreshMs: 1_000, checkTimeoutMs: 300, limit: 500 };
 
 interface Known {
   readonly keys: ReadonlySet<string>;
@@ -35,10 +33,10 @@ interface Known {
  * Decides which cache entries a read may trust. An invalidation that Redis could not take when its
  * change committed stays in the outbox (Postgres, shared by every container); until it is
  * delivered, an entry it names may be stale, so reads treat it as absent and ask Postgres. Each
- * container keeps the list of pending identifiers, refreshed at most every `refreshMs` (in the
- * background) and at once (the read waits) when it is unknown (cold start), too old, or suspect:
- * after any cache failure seen by this container, since while Redis was unreachable from here,
- * others' invalidations may have failed too. Reads with no entry never wait for it.
+ * container keeps the list of pending identifiers (one indexed query) and refreshes it before
+ * trusting an entry when it is unknown (cold start), older than `refreshMs`, or suspect: after any
+ * cache failure seen by this container, since while Redis was unreachable from here, others'
+ * invalidations may have failed too. Reads with no entry (a miss, Redis down) never wait for it.
  */
 export class InvalidationGate {
   private known: Known | null = null;
@@ -68,9 +66,11 @@ export class InvalidationGate {
   /** Whether a read may trust a cache entry of each identifier (call only when there are entries). */
   async trusted(): Promise<(identifier: Identifier) => boolean> {
     const known = this.known;
-    const age = known ? this.nowMs() - known.atMs : Number.POSITIVE_INFINITY;
-    if (!known || this.suspect || age >= this.options.maxAgeMs) await this.refreshBounded();
-    else if (age >= this.options.refreshMs) void this.refresh();
+    if (!known || this.suspect || this.nowMs() - known.atMs >= this.options.refreshMs) {
+      await this.refreshBounded();
+      // Suspect again: the refresh this read joined had started before the failure that made it so.
+      if (this.suspect) await this.refreshBounded();
+    }
     const current = this.known;
     if (!current) return () => true;
     return (identifier) => !current.all && !current.keys.has(identifierKey(identifier));
@@ -99,8 +99,8 @@ export class InvalidationGate {
       const { identifiers, more } = await this.pending.list(this.options.limit);
       this.known = { keys: new Set(identifiers.map(identifierKey)), all: more, atMs: startedMs };
     } catch (error) {
-      // Waited for again only after refreshMs: a failing Postgres must not cost each read a query.
-      this.known = { keys: this.known?.keys ?? new Set(), all: this.known?.all ?? false, atMs: startedMs - this.options.maxAgeMs + this.options.refreshMs };
+      // Tried again only after refreshMs: a failing Postgres must not cost each read a query.
+      this.known = { keys: this.known?.keys ?? new Set(), all: this.known?.all ?? false, atMs: startedMs };
       throw error;
     }
   }

@@ -1,12 +1,15 @@
 import type { Clock, IdGenerator } from "../clock";
 import type { AppUser, NewUserRequest } from "./model";
 import { existingUserFor, lookupIdentifiersOf } from "./natural-keys";
-import type { KeyAnswer, KeyWrite, LookupInvalidation, ProvisioningSettlement, ProvisioningStore } from "./ports";
+import { deliverInvalidation, lookupInvalidationMessage } from "../lookups/invalidation";
+import type { InvalidationDeliveryDeps } from "../lookups/invalidation";
+import type { KeyAnswer, KeyWrite, ProvisioningSettlement, ProvisioningStore } from "./ports";
 import { presentUser } from "./presenters";
 
 export interface CreateUserDeps {
   readonly store: ProvisioningStore;
-  readonly lookups: LookupInvalidation;
+  /** Delivers the lookup invalidation after the commit; when Redis cannot take it, it stays owed (drain). */
+  readonly invalidations: InvalidationDeliveryDeps;
   readonly clock: Clock;
   readonly ids: IdGenerator;
 }
@@ -40,10 +43,12 @@ function keyAnswer(input: CreateUserInput, outcome: "created" | "existing", user
 export async function createUser(deps: CreateUserDeps, input: CreateUserInput): Promise<CreateUserResult> {
   const now = deps.clock.now();
   const user: AppUser = { ...input.request, id: deps.ids.uuid(), isActive: true, createdAt: now };
-  const result = await deps.store.create({ user, key: keyAnswer(input, "created", user, now), provisioning: input.provisioning });
+  const invalidation = lookupInvalidationMessage(deps.ids.uuid(), user.id, lookupIdentifiersOf(user));
+  const result = await deps.store.create({ user, key: keyAnswer(input, "created", user, now), provisioning: input.provisioning, invalidation });
   if (result.kind === "key_taken") return result;
   if (result.kind === "identifiers_taken") return answerExisting(deps, input, now);
-  await deps.lookups.invalidate(lookupIdentifiersOf(user));
+  // Never fails the creation: it committed; an invalidation Redis could not take stays in the outbox.
+  await deliverInvalidation(deps.invalidations, invalidation);
   return { kind: "created", user };
 }
 

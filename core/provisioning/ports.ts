@@ -1,4 +1,4 @@
-import type { Identifier } from "../lookups/identifier";
+import type { OutboxMessage } from "../outbox/model";
 import type { AppUser, CreationOutcome, FailureKind, IdempotencyRecord, NaturalKeys, ProvisioningMessage, ProvisioningRecord, ProvisioningStatus, SystemMode } from "./model";
 
 /** How a transaction records an Idempotency-Key's answer: a fresh key, or one this request claimed earlier. */
@@ -23,6 +23,8 @@ export interface ProvisioningSettlement {
 
 export interface UserCreation {
   readonly user: AppUser;
+  /** The lookup-cache invalidation the new mapping owes (negative entries of its identifiers), committed with it. */
+  readonly invalidation: OutboxMessage;
   readonly key?: KeyAnswer | undefined;
   readonly provisioning?: ProvisioningSettlement | undefined;
 }
@@ -89,11 +91,6 @@ export interface ProvisioningStore {
 /** The provisioning queue (SQS). Throws when the message may not have been accepted. */
 export interface ProvisioningQueue {
   send(message: ProvisioningMessage): Promise<void>;
-}
-
-/** Drops cached lookups a new mapping makes wrong (e.g. a negative entry for its okx uid). */
-export interface LookupInvalidation {
-  invalidate(identifiers: readonly Identifier[]): Promise<void>;
 }
 
 export interface SystemModeSetting {

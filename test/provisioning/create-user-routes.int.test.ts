@@ -30,6 +30,19 @@ describe("POST /v1/users in sync_direct", () => {
     expect(settings.rows).toEqual(["dual_side", "params", "preferences"].map((type) => ({ setting_type: type, version: 1 })));
   });
 
+  it("drops a cached 'not found' for the new user's identifiers: the invalidation row commits with the user and is delivered", async () => {
+    const person = newPerson();
+    const before = await call(harness, "GET", `/v1/lookups/${person.okxUid}?kind=okx_uid`, { token: harness.service });
+    expect(before.status).toBe(404);
+    const answer = await createUser(harness, randomUUID(), person);
+    expect(answer.status).toBe(201);
+    const after = await call<{ userId: string }>(harness, "GET", `/v1/lookups/${person.okxUid}?kind=okx_uid`, { token: harness.service });
+    expect(after.status).toBe(200);
+    expect(after.body.userId).toBe(answer.body.id);
+    const owed = await harness.db.query("SELECT count(*)::int AS n FROM outbox WHERE topic = 'lookups.invalidate' AND key = $1", [answer.body.id]);
+    expect(owed.rows[0]?.n).toBe(0);
+  });
+
   it("replays the first answer for the same key and body, with Idempotent-Replayed", async () => {
     const person = newPerson();
     const key = randomUUID();

@@ -146,6 +146,19 @@ describe("settings sync: the conflict rule", () => {
     expect((await run()).counts).toMatchObject({ unchanged: 1, conflicts: 0 });
   });
 
+  it("Redis saying what Postgres holds in other words: unchanged (dry run and real run alike), only the meta moves", async () => {
+    const { userId, okx } = await user();
+    await fastCopy(okx, "params", await apiWrite(userId, "params", defaultSettingsFor("params")), defaultSettingsFor("params"));
+    await botEditsParams(okx, { direction: "long_short", use_break_even: "true" });
+    const dry = await run({ dryRun: true });
+    const real = await run();
+    expect(dry.counts).toEqual(real.counts);
+    expect(real.counts).toMatchObject({ scanned: 1, unchanged: 1, written: 0, conflicts: 0 });
+    expect((await row(userId, "params"))?.version).toBe(1);
+    expect((await run()).counts).toMatchObject({ unchanged: 1, written: 0 });
+    expect(decodeMeta(await redis.hget(keys.settingsMeta(okx), "params"))).toMatchObject({ version: 1 });
+  });
+
   it("a legacy key no service wrote (no meta) for a user without settings becomes version 1", async () => {
     const { userId, okx } = await user();
     await redis.hset(keys.settingsFastCopy(okx, "preferences"), { timeframe: "15m", symbol: "ETH-USDT-SWAP" });

@@ -2,6 +2,7 @@ import type { NeonQueryInTransaction } from "@neondatabase/serverless";
 import { sqlStateOf } from "../../db/database";
 import type { Database, Row, TransactionSql } from "../../db/database";
 import { UnavailableError } from "../../errors";
+import type { OutboxMessage } from "../../outbox/model";
 import { CREATE_USER_OPERATION } from "../idempotency";
 import type { AppUser, FailureKind, IdempotencyRecord, NaturalKeys, ProvisioningRecord, ProvisioningStatus } from "../model";
 import type { CreateResult, KeyAnswer, ProvisioningCounts, ProvisioningSettlement, ProvisioningStore, QueueClaim, QueueClaimResult, UserCreation } from "../ports";
@@ -30,7 +31,9 @@ type Transacted = { readonly rows: Row[][] } | { readonly violated: string };
 export class PostgresProvisioningStore implements ProvisioningStore {
   constructor(
     private readonly db: Database,
-    private readonly defaultSettings: DefaultSettingsStatements = noDefaultSettings,
+    private readonly defaultSettings: DefaultSettingsStatements,
+    /** The outbox INSERT of messages, as a statement of the same transaction (PostgresOutbox.enqueue). */
+    private readonly enqueue: (messages: readonly OutboxMessage[]) => TransactionStatement,
     /** Counts round trips (bench: queries per request). */
     private readonly onQuery: () => void = () => undefined,
   ) {}
@@ -94,11 +97,12 @@ export class PostgresProvisioningStore implements ProvisioningStore {
   }
 
   async create(creation: UserCreation): Promise<CreateResult> {
-    const { user, key, provisioning } = creation;
+    const { user, key, provisioning, invalidation } = creation;
     const result = await this.transact("create user", (tx) => [
       ...(key ? [this.keyStatement(tx, key)] : []),
       ...this.userStatements(tx, user),
       ...(provisioning ? [this.settleDoneStatement(tx, provisioning, user.id)] : []),
+      this.enqueue([invalidation]),
     ]);
     if ("rows" in result) return { kind: "created" };
     return result.violated === KEY_CONSTRAINT ? { kind: "key_taken" } : { kind: "identifiers_taken" };

@@ -11,7 +11,7 @@ import { fromLegacyRepresentation, legacyHashTypes } from "../../settings/schema
 import { decideSettings } from "../settings-plan";
 import type { SettingsCandidate, SettingsChange, SettingsRowState } from "../settings-plan";
 import type { SyncFilter } from "../model";
-import type { SyncApplyResult, SyncDecision, SyncItem, SyncRead, SyncSource, SyncWork } from "../ports";
+import type { SyncApplyResult, SyncDecision, SyncItem, SyncPlanContext, SyncRead, SyncSource, SyncWork } from "../ports";
 
 export interface SettingsSourceDeps {
   readonly redis: Redis;
@@ -95,19 +95,19 @@ export class SettingsSyncSource implements SyncSource<SettingsCandidate, Setting
     });
   }
 
-  async plan(items: readonly SyncItem<SettingsCandidate>[]): Promise<readonly SyncDecision<SettingsChange>[]> {
-    const rows = await this.rowStates(items.map((entry) => entry.item));
+  async plan(items: readonly SyncItem<SettingsCandidate>[], context: SyncPlanContext): Promise<readonly SyncDecision<SettingsChange>[]> {
+    const rows = await this.rowStates(items.map((entry) => entry.item), context.dryRun);
     return items.map(({ key, item }, i) => decideSettings(key, item, rows[i] ?? { userId: null, version: null, settings: null, deleted: false, updatedAt: null }));
   }
 
   async apply(work: readonly SyncWork<SettingsChange>[]): Promise<SyncApplyResult> {
     const changes = work.filter((entry) => entry.change !== undefined && entry.change.op !== "meta").map((entry) => entry.change as SettingsChange);
     const upkeep = work.filter((entry) => entry.change?.op === "meta").map((entry) => entry.change as SettingsChange);
-    const outcome = changes.length > 0 ? await this.write(changes) : { written: [], conflicted: [] };
-    await this.moveMetas([...outcome.written, ...upkeep]);
+    const outcome = changes.length > 0 ? await this.write(changes) : { written: [], same: [], conflicted: [] };
+    await this.moveMetas([...outcome.written, ...outcome.same, ...upkeep]);
     // Conflicts planned as such plus `version` writes that met a concurrent API write (now conflicts too).
     const bare = work.filter((entry) => entry.kind === "conflict" && entry.change === undefined).length;
-    return { written: outcome.written.length, conflicts: bare + outcome.conflicted.length, unchanged: upkeep.length, failures: [] };
+    return { written: outcome.written.length, conflicts: bare + outcome.conflicted.length, unchanged: upkeep.length + outcome.same.length, failures: [] };
   }
 
   /**
@@ -173,10 +173,13 @@ export class SettingsSyncSource implements SyncSource<SettingsCandidate, Setting
   }
 
   /** Each candidate's user (by okx uid or user id) and its row of that type, in one query, in order. */
-  private async rowStates(items: readonly SettingsCandidate[]): Promise<SettingsRowState[]> {
+  private async rowStates(items: readonly SettingsCandidate[], withDocuments: boolean): Promise<SettingsRowState[]> {
     const rows = await this.deps.db.query(
-      `WITH input AS (SELECT * FROM unnest($1::int[], $2::uuid[], $3::text[], $4::text[]) AS t(ord, by_id, by_okx, setting_type))
-       SELECT i.ord, o.id::text AS user_id, s.version, s.settings, s.updated_at, (s.deleted_at IS NOT NULL OR NOT s.is_active) AS deleted
+      `WITH input AS (SELECT * FROM unnest($1::int[], $2::uuid[], $3::text[], $4::text[], $5::int[]) AS t(ord, by_id, by_okx, setting_type, meta_version))
+       SELECT i.ord, o.id::text AS user_id, s.version, s.updated_at, (s.deleted_at IS NOT NULL OR NOT s.is_active) AS deleted,
+              -- The document only where a conflict is possible (its bytes are most of the answer).
+              -- A real run learns "same document" from its write instead; a dry run must predict it here.
+              CASE WHEN $6::boolean OR s.version IS DISTINCT FROM i.meta_version OR s.deleted_at IS NOT NULL THEN s.settings END AS settings
        FROM input i
        LEFT JOIN LATERAL (
          SELECT a.id FROM app_users a WHERE a.id = i.by_id AND a.is_active
@@ -191,6 +194,8 @@ export class SettingsSyncSource implements SyncSource<SettingsCandidate, Setting
         items.map((item) => (isUuid(item.base) ? item.base : null)),
         items.map((item) => (isUuid(item.base) ? null : item.base)),
         items.map((item) => item.type),
+        items.map((item) => item.metaVersion),
+        withDocuments,
       ],
       "settings sync plan",
     );
@@ -204,7 +209,7 @@ export class SettingsSyncSource implements SyncSource<SettingsCandidate, Setting
    * refresh of every conflict in the outbox, due at once: the outbox drain (every minute) repairs
    * the copy with the settings capability's handler, which the cron does not bundle.
    */
-  private async write(changes: readonly SettingsChange[]): Promise<{ written: SettingsChange[]; conflicted: SettingsChange[] }> {
+  private async write(changes: readonly SettingsChange[]): Promise<{ written: SettingsChange[]; same: SettingsChange[]; conflicted: SettingsChange[] }> {
     const input = changes.map((change) => ({
       user_id: change.userId,
       setting_type: change.type,
@@ -217,11 +222,14 @@ export class SettingsSyncSource implements SyncSource<SettingsCandidate, Setting
     const [rows = []] = await this.deps.db.transaction((sql) => [sql.query(WRITE_SQL, [JSON.stringify(input), SETTINGS_FAST_COPY_TOPIC])], "settings sync write");
     const byRow = new Map(changes.map((change) => [`${change.userId}:${change.type}`, change]));
     const pick = (kind: string) => rows.filter((row) => row.kind === kind).flatMap((row) => byRow.get(`${String(row.user_id)}:${String(row.setting_type)}`) ?? []);
-    const written = rows.filter((row) => row.kind === "written").flatMap((row) => {
-      const change = byRow.get(`${String(row.user_id)}:${String(row.setting_type)}`);
-      return change ? [{ ...change, expected: Number(row.version), updatedAt: new Date(row.updated_at as string | Date) }] : [];
-    });
-    return { written, conflicted: pick("conflict") };
+    const settled = (kind: string) =>
+      rows.filter((row) => row.kind === kind).flatMap((row) => {
+        const change = byRow.get(`${String(row.user_id)}:${String(row.setting_type)}`);
+        return change ? [{ ...change, expected: Number(row.version), updatedAt: new Date(row.updated_at as string | Date) }] : [];
+      });
+    const written = settled("written");
+    const same = settled("same");
+    return { written, same, conflicted: pick("conflict") };
   }
 
   /** The meta of each written (or already equal) type moved to its Postgres version, in one script; a miss is repaired by the next run. */
@@ -240,10 +248,16 @@ export class SettingsSyncSource implements SyncSource<SettingsCandidate, Setting
 const WRITE_SQL = `WITH input AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb)
       AS t(user_id uuid, setting_type text, settings jsonb, expected int, op text, row_id uuid, outbox_id uuid)),
+  -- Redis says in other words what Postgres holds (same document): no new version, only the meta moves.
+  same AS (
+    SELECT i.user_id, i.setting_type, s.version, s.updated_at FROM input i
+    JOIN user_settings s ON s.user_id = i.user_id AND s.setting_type = i.setting_type
+    WHERE i.op = 'version' AND s.version = i.expected AND s.deleted_at IS NULL AND s.settings = i.settings),
   updated AS (
     UPDATE user_settings s SET settings = i.settings, version = s.version + 1, deleted_at = NULL, is_active = true, updated_at = now()
     FROM input i
     WHERE i.op = 'version' AND i.expected IS NOT NULL AND s.user_id = i.user_id AND s.setting_type = i.setting_type AND s.version = i.expected
+      AND (s.settings IS DISTINCT FROM i.settings OR s.deleted_at IS NOT NULL)
     RETURNING s.id, s.user_id, s.setting_type, s.version, s.settings, s.updated_at),
   inserted AS (
     INSERT INTO user_settings (id, user_id, okx_uid, telegram_id, setting_type, settings, version, created_at, updated_at)
@@ -258,7 +272,8 @@ const WRITE_SQL = `WITH input AS (
     SELECT i.* FROM input i WHERE i.op = 'conflict'
     UNION ALL
     SELECT i.* FROM input i WHERE i.op = 'version'
-      AND NOT EXISTS (SELECT 1 FROM written w WHERE w.user_id = i.user_id AND w.setting_type = i.setting_type)),
+      AND NOT EXISTS (SELECT 1 FROM written w WHERE w.user_id = i.user_id AND w.setting_type = i.setting_type)
+      AND NOT EXISTS (SELECT 1 FROM same m WHERE m.user_id = i.user_id AND m.setting_type = i.setting_type)),
   history AS (
     INSERT INTO user_settings_history (settings_id, user_id, setting_type, version, settings, changed_at, actor, source)
     SELECT w.id, w.user_id, w.setting_type, w.version, w.settings, w.updated_at, 'sync', 'sync' FROM written w
@@ -269,15 +284,16 @@ const WRITE_SQL = `WITH input AS (
     INSERT INTO outbox (id, topic, key, payload, next_attempt_at)
     SELECT c.outbox_id, $2, c.user_id::text || ':' || c.setting_type, jsonb_build_object('userId', c.user_id, 'type', c.setting_type), now()
     FROM conflicted c)
-  SELECT 'written' AS kind, user_id::text AS user_id, setting_type, version, updated_at, NULL::text AS outbox_id FROM written
-  UNION ALL SELECT 'conflict', user_id::text, setting_type, NULL, NULL, outbox_id::text FROM conflicted`;
+  SELECT 'written' AS kind, user_id::text AS user_id, setting_type, version, updated_at FROM written
+  UNION ALL SELECT 'same', user_id::text, setting_type, version, updated_at FROM same
+  UNION ALL SELECT 'conflict', user_id::text, setting_type, NULL, NULL FROM conflicted`;
 
 function toRowState(row: Row): SettingsRowState {
   const hasRow = row.version !== null && row.version !== undefined;
   return {
     userId: row.user_id === null || row.user_id === undefined ? null : String(row.user_id),
     version: hasRow ? Number(row.version) : null,
-    settings: hasRow ? (row.settings as SettingsDocument) : null,
+    settings: hasRow && row.settings !== null && row.settings !== undefined ? (row.settings as SettingsDocument) : null,
     deleted: row.deleted === true,
     updatedAt: hasRow ? new Date(row.updated_at as string | Date) : null,
   };
