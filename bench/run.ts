@@ -16,6 +16,7 @@ import { formatTable } from "../scripts/text-table";
 import type { BenchContext, Details, Workload, WorkloadResult } from "./workload";
 import { floorWorkloads } from "./workloads/floors";
 import { importWorkloads } from "./workloads/imports";
+import { importScaleWorkloads } from "./workloads/import-scale";
 import { lookupWorkloads } from "./workloads/lookups";
 import { positionViewWorkloads } from "./workloads/position-views";
 import { positionWorkloads } from "./workloads/positions";
@@ -24,7 +25,7 @@ import { settingsWorkloads } from "./workloads/settings";
 import { syncWorkloads } from "./workloads/sync";
 
 /** Every workload, floors first so ratios can be computed in the same run. */
-const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads, ...provisioningWorkloads, ...positionViewWorkloads, ...positionWorkloads, ...settingsWorkloads, ...syncWorkloads, ...importWorkloads];
+const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads, ...provisioningWorkloads, ...positionViewWorkloads, ...positionWorkloads, ...settingsWorkloads, ...syncWorkloads, ...importWorkloads, ...importScaleWorkloads];
 
 const JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123";
 

@@ -159,6 +159,8 @@ interface Run {
   records: number;
   duplicates: number;
   problemCount: number;
+  /** The last batch's invalidation on its way to Redis. */
+  delivering: Promise<void>;
 }
 
 export function isUnreadable(record: ImportRecord): record is UnreadableRecord {
@@ -182,7 +184,7 @@ export async function importMappings(deps: ImportDeps, input: ImportInput): Prom
       run.counts.updated += planned.updated;
       return report(run, null);
     }
-    const notWritten = await writePlanned(run, planned.inserted + planned.updated);
+    const notWritten = await writePlanned(run, planned.inserted + planned.updated).finally(() => run.delivering);
     return report(run, notWritten === null ? null : { phase: "write", notWritten });
   } finally {
     await deps.store.drop(run.importId);
@@ -204,6 +206,7 @@ function startRun(deps: ImportDeps, input: ImportInput): Run {
     records: 0,
     duplicates: 0,
     problemCount: 0,
+    delivering: Promise.resolve(),
   };
 }
 
@@ -295,25 +298,28 @@ function refused(run: Run, write: ImportWrite, error: ConflictError): void {
   noteProblem(run, { idx: write.firstIdx, kind: "conflicting", origin: write.origin, reason: error.message });
 }
 
+/** Commits one batch; its invalidation is delivered while the next batch is written (at most one delivery in flight). */
 async function commitAndDeliver(run: Run, writes: readonly (ImportWrite & { readonly userId: string })[]): Promise<void> {
   const { written, invalidations } = await run.deps.store.writeBatch(writes);
   const byUser = new Map(writes.map((write) => [write.userId, write]));
   for (const { inserted, changed } of written) run.counts[inserted ? "inserted" : changed ? "updated" : "unchanged"] += 1;
-  await deliver(run, invalidations, byUser);
+  const changedWrites = written.filter((entry) => entry.changed).flatMap((entry) => byUser.get(entry.userId) ?? []);
+  await run.delivering;
+  run.delivering = deliver(run, invalidations, changedWrites);
 }
 
 /**
- * The batch's invalidations, right after its commit, in one cache round trip (one pipeline); what
- * Redis does not take stays in the outbox, where the drain delivers it with the topic's handler.
+ * A batch's invalidation, after its commit, in one cache round trip (one pipeline); what Redis
+ * does not take stays in the outbox, where the drain delivers it with the topic's handler. Never throws.
  */
-async function deliver(run: Run, messages: readonly OutboxMessage[], byUser: ReadonlyMap<string, ImportWrite>): Promise<void> {
+async function deliver(run: Run, messages: readonly OutboxMessage[], changed: readonly (ImportWrite & { readonly userId: string })[]): Promise<void> {
   if (messages.length === 0) return;
   try {
     await run.deps.cache.invalidate(uniqueIdentifiers(messages.flatMap((message) => identifiersIn(message))));
   } catch (error) {
     const reason = errorMessage(error);
     await settle(run.deps.outbox, [], messages.map((message) => ({ id: message.id, reason, delayMs: outboxBackoffMs(1) })));
-    for (const message of messages) run.cacheFailures.push({ origin: byUser.get(message.key)?.origin ?? "", userId: message.key, reason });
+    for (const write of changed) run.cacheFailures.push({ origin: write.origin, userId: write.userId, reason });
     return;
   }
   await settle(run.deps.outbox, messages.map((message) => message.id), []);

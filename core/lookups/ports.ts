@@ -191,8 +191,8 @@ export interface MappingImportStore {
   writes(importId: string, afterIdx: number, limit: number): Promise<ImportWrite[]>;
   /**
    * One transaction: the users' write locks, the app users and mappings (source import), and one
-   * outbox row per changed mapping naming the identifiers of its old and new state. Returns those
-   * rows, to deliver after the commit. ConflictError when a unique index refused one of them.
+   * outbox row naming the identifiers of the old and new state of every mapping that changed.
+   * Returns that row, to deliver after the commit. ConflictError when a unique index refused one.
    */
   writeBatch(writes: readonly (ImportWrite & { readonly userId: string })[]): Promise<{ readonly written: ImportWritten[]; readonly invalidations: OutboxMessage[] }>;
   /** Rows of conflicting groups with the reason, in input order, at most `limit`. */

@@ -8,12 +8,25 @@ import type { ExtraScalar, MarginMode, PositionDocument, PositionFields } from "
  * reads the hash directly sees plain values.
  */
 
+const JSON_NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
+
+/** What a stored extra reads as: a JSON scalar when it is one, else the raw string (no exception on the hot path). */
 function decodeExtra(raw: string): ExtraScalar {
-  try {
-    const parsed = JSON.parse(raw) as unknown;
-    if (typeof parsed === "number" || typeof parsed === "boolean" || typeof parsed === "string") return parsed;
-  } catch {
-    // Not JSON: a plain string.
+  if (raw === "true") return true;
+  if (raw === "false") return false;
+  const first = raw.charCodeAt(0);
+  if (first === 34) {
+    try {
+      const parsed = JSON.parse(raw) as unknown;
+      if (typeof parsed === "string") return parsed;
+    } catch {
+      // Not a JSON string: as stored.
+    }
+    return raw;
+  }
+  if ((first === 45 || (first >= 48 && first <= 57)) && JSON_NUMBER.test(raw)) {
+    const value = Number(raw);
+    if (Number.isFinite(value)) return value;
   }
   return raw;
 }
@@ -50,14 +63,9 @@ function decimal(raw: string | undefined): number | undefined {
 
 function takeProfitOf(raw: string | undefined): number[] | undefined {
   if (raw === undefined || raw.trim() === "") return undefined;
-  let values: unknown;
-  try {
-    values = JSON.parse(raw);
-  } catch {
-    values = raw.split(",");
-  }
-  const list = Array.isArray(values) ? values : [values];
-  const numbers = list.map((value) => decimal(String(value)));
+  // JSON array as written by the API, or a comma list as some bots wrote it.
+  const parts = raw.trim().replace(/^\[/, "").replace(/\]$/, "").split(",");
+  const numbers = parts.map((part) => decimal(part.trim()));
   return numbers.every((value) => value !== undefined) ? (numbers as number[]) : undefined;
 }
 
@@ -84,19 +92,23 @@ export function decodePosition(hash: Readonly<Record<string, string>> | null): P
   const size = decimal(hash.size);
   const entryPrice = decimal(hash.entry_price);
   if (size === undefined || entryPrice === undefined) return null;
-  const marginMode = hash.margin_mode as MarginMode | undefined;
   const document: Record<string, unknown> = {
     id: hash.id ?? "",
     opened_at: hash.opened_at ?? "",
     updated_at: hash.updated_at ?? hash.opened_at ?? "",
     size,
     entry_price: entryPrice,
-    margin_mode: marginMode !== undefined && (marginModes as readonly string[]).includes(marginMode) ? marginMode : undefined,
-    take_profit: takeProfitOf(hash.take_profit),
-    extra: extrasOfHash(hash),
   };
-  for (const name of numericFields.slice(2)) document[name] = decimal(hash[name]);
-  return Object.fromEntries(Object.entries(document).filter(([, value]) => value !== undefined)) as unknown as PositionDocument;
+  const marginMode = hash.margin_mode;
+  if (marginMode !== undefined && (marginModes as readonly string[]).includes(marginMode)) document.margin_mode = marginMode as MarginMode;
+  const takeProfit = takeProfitOf(hash.take_profit);
+  if (takeProfit !== undefined) document.take_profit = takeProfit;
+  for (const name of numericFields.slice(2)) {
+    const value = decimal(hash[name]);
+    if (value !== undefined) document[name] = value;
+  }
+  document.extra = extrasOfHash(hash);
+  return document as unknown as PositionDocument;
 }
 
 /** A flat HGETALL reply ([field, value, ...]) or an object, as a record of strings. */

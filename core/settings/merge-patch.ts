@@ -7,11 +7,17 @@ export function mergePatch(target: Readonly<Record<string, unknown>>, patch: unk
   if (typeof patch !== "object" || patch === null || Array.isArray(patch)) return patch;
   const result: Record<string, unknown> = { ...target };
   for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete result[key];
-    else if (typeof value === "object" && !Array.isArray(value)) {
-      const current = result[key];
-      result[key] = mergePatch(typeof current === "object" && current !== null && !Array.isArray(current) ? (current as Record<string, unknown>) : {}, value);
-    } else result[key] = value;
+    if (value === null) {
+      delete result[key];
+      continue;
+    }
+    const current = Object.hasOwn(result, key) ? result[key] : undefined;
+    const merged =
+      typeof value === "object" && !Array.isArray(value)
+        ? mergePatch(typeof current === "object" && current !== null && !Array.isArray(current) ? (current as Record<string, unknown>) : {}, value)
+        : value;
+    // An own property even for `__proto__` (validation then refuses that name; nothing's prototype changes).
+    Object.defineProperty(result, key, { value: merged, enumerable: true, writable: true, configurable: true });
   }
   return result;
 }

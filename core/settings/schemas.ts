@@ -103,6 +103,9 @@ export function settingsSchema(type: SettingsType) {
   return schema;
 }
 
+/** Names that mean something to JavaScript objects, never kept as settings keys. */
+const RESERVED_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
 const isPlainObject = (value: unknown): value is Doc => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** Shape rules zod does not express per key: an object, key names, the key count. Nulls mean "absent". */
@@ -114,6 +117,7 @@ function precheck(input: unknown, path: string, issues: FieldIssue[]): Doc | nul
   const kept = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null));
   for (const key of Object.keys(kept)) {
     if (!SETTINGS_KEY_NAME.test(key)) issues.push({ field: `${path}.${key}`, message: "key names must be 1-64 characters of a-z, 0-9 and _" });
+    else if (RESERVED_KEYS.has(key)) issues.push({ field: `${path}.${key}`, message: "is a reserved name" });
   }
   if (Object.keys(kept).length > SETTINGS_MAX_KEYS) issues.push({ field: path, message: `must have at most ${SETTINGS_MAX_KEYS} keys` });
   return kept;

@@ -115,3 +115,15 @@ describe("POST /v1/users/{ref}/equity and GET /v1/users/{ref}/guards", () => {
     expect((await guards(user.id, harness.service, "?exchange=Bad!")).status).toBe(400);
   });
 });
+
+describe("equity reports racing into critical", () => {
+  it("record one CRITICAL event however many cross at once", async () => {
+    const user = await insertUser(harness.db);
+    await equity(user.id, 1000);
+    const answers = await Promise.all(Array.from({ length: 8 }, (_, index) => equity(user.id, 800 - index)));
+    expect(answers.map((answer) => answer.status)).toEqual(Array(8).fill(201));
+    expect(answers.every((answer) => answer.body.status === "critical")).toBe(true);
+    expect(await criticalEvents(user.id)).toBe(1);
+    expect((await guards(user.id)).body.status).toBe("critical");
+  });
+});

@@ -171,20 +171,22 @@ describe("import at scale", () => {
     const report = await importMappings(deps(dead), { records: fileRecords(path), dryRun: false });
     expect(report.counts.updated).toBe(1);
     expect(report.cacheFailures).toHaveLength(1);
-    const owed = await sql.query("SELECT payload FROM outbox WHERE topic = $1 AND key = $2", [LOOKUP_INVALIDATION_TOPIC, current.userId]);
+    // One row per batch, naming every identifier of the old and new state of the mappings it changed.
+    const owedBy = "SELECT id, payload FROM outbox WHERE topic = $1 AND payload::text LIKE '%' || $2 || '%'";
+    const owed = await sql.query(owedBy, [LOOKUP_INVALIDATION_TOPIC, current.userId]);
     expect(owed).toHaveLength(1);
     expect(JSON.stringify(owed[0]?.payload)).toContain(before);
     expect(JSON.stringify(owed[0]?.payload)).toContain(after);
 
     // What a drain does (runtime/outbox.ts registers the same handler for the topic).
-    await sql.query("UPDATE outbox SET next_attempt_at = now() WHERE key = $1", [current.userId]);
+    await sql.query("UPDATE outbox SET next_attempt_at = now() WHERE id = $1", [owed[0]?.id]);
     await drainOutbox(
       { store: new PostgresOutbox(db), log: silentLog },
       { handlers: lookupInvalidationHandlers({ invalidateOrThrow: (ids) => cache.invalidate(ids) }), limit: 10 },
     );
     const [read] = await cache.getMany([{ kind: "telegram_id", value: t }]);
     expect(read?.entry).toBeNull();
-    expect(await sql.query("SELECT 1 FROM outbox WHERE key = $1", [current.userId])).toHaveLength(0);
+    expect(await sql.query(owedBy, [LOOKUP_INVALIDATION_TOPIC, current.userId])).toHaveLength(0);
   });
 
   it("names an 18-digit okx uid with a leading zero for what it is, in CSV and JSONL", async () => {

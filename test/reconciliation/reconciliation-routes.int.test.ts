@@ -142,3 +142,29 @@ describe("POST /v1/users/{ref}/reconciliation-events and GET /v1/users/{ref}/rec
     expect((await call(harness, "GET", summary("not-a-ref"), { token: harness.service })).status).toBe(400);
   });
 });
+
+describe("writes when Postgres stalls", () => {
+  it("answer a bounded 503 that says nothing was stored, and the view stays right", async () => {
+    const user = await insertUser(harness.db);
+    await post(user.id, { kind: "sync", exchange: "okx" });
+    const before = await read(user.id);
+    const stall = new pg.Client({ connectionString: harness.app.database.url });
+    await stall.connect();
+    try {
+      await stall.query("BEGIN; LOCK TABLE reconciliation_logs IN ACCESS EXCLUSIVE MODE");
+      const started = Date.now();
+      const refused = await post(user.id, { kind: "divergence", exchange: "okx" });
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get("retry-after")).not.toBeNull();
+      expect((refused.body as { error: { outcome: string } }).error.outcome).toBe("not_applied");
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await stall.query("ROLLBACK");
+      await stall.end();
+    }
+    const { rows } = await harness.db.query("SELECT count(*)::int AS n FROM reconciliation_logs WHERE user_id = $1", [user.id]);
+    expect(rows[0]?.n).toBe(1);
+    expect((await read(user.id)).body).toEqual(before.body);
+  });
+});
+

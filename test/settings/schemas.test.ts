@@ -172,6 +172,10 @@ describe("unknown keys and bounds", () => {
     expect(fieldsOf("params", { [`${long}x`]: 1, "Bad-Key": 1, "": 1 })).toEqual([`body.${long}x`, "body.Bad-Key", "body."]);
   });
 
+  it("refuses the names that mean something to JavaScript objects", () => {
+    expect(fieldsOf("params", JSON.parse('{"__proto__": 1, "constructor": 2}'))).toEqual(["body.__proto__", "body.constructor"]);
+  });
+
   it("at most 200 keys", () => {
     const keys = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`extra_${i}`, i]));
     expect(Object.keys(parseSettingsDocument("params", keys(200)))).toHaveLength(200);

@@ -238,6 +238,9 @@ describe("small rules", () => {
   it("merge patch per RFC 7396", () => {
     expect(mergePatch({ a: 1, b: 2 }, { b: null, c: 3 })).toEqual({ a: 1, c: 3 });
     expect(mergePatch({ a: 1 }, "x")).toBe("x");
+    const polluted = mergePatch({}, JSON.parse('{"__proto__": {"polluted": true}}')) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(polluted)).toBe(Object.prototype);
+    expect(Object.keys(polluted)).toEqual(["__proto__"]);
   });
 
   it("If-Match and types", () => {

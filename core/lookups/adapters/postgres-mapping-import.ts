@@ -53,14 +53,15 @@ FROM origins o WHERE g.import_id = $1 AND g.target = o.target AND g.conflict IS 
 
 /**
  * A batch of imported mappings in one statement: app users, mappings (only where something
- * differs, so re-imports change nothing) and, for each mapping that changed, one outbox row of the
- * lookup invalidation topic naming the identifiers of its old and new state (the same message the
- * mapping repository writes, core/lookups/invalidation.ts). The previous rows are read by the same
- * statement, before its writes. The users' write locks are taken first, in a fixed order.
+ * differs, so re-imports change nothing) and one outbox row of the lookup invalidation topic
+ * naming the identifiers of the old and new state of every mapping that changed (the payload the
+ * mapping repository writes for one mapping, core/lookups/invalidation.ts, for the whole batch:
+ * one row to write, deliver and delete instead of a thousand). The previous rows are read by the
+ * same statement, before its writes. Returns one row per input mapping, then the outbox row.
  */
 const writeBatchSql = () => `
 WITH input AS (
-  SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::boolean[], $5::uuid[]) AS t(user_id, telegram_id, okx_uid, is_active, message_id)),
+  SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::boolean[]) AS t(user_id, telegram_id, okx_uid, is_active)),
 prev AS (SELECT m.user_id, m.telegram_id, m.okx_uid FROM user_identifier_mappings m JOIN input USING (user_id)),
 users AS (
   INSERT INTO app_users (id, telegram_id, okx_uid, is_active) SELECT user_id, telegram_id, okx_uid, is_active FROM input
@@ -69,26 +70,27 @@ users AS (
   RETURNING id),
 written AS (
   INSERT INTO user_identifier_mappings (user_id, telegram_id, okx_uid, is_active, source)
-  SELECT user_id, telegram_id, okx_uid, is_active, $6 FROM input
+  SELECT user_id, telegram_id, okx_uid, is_active, $7 FROM input
   ON CONFLICT (user_id) DO UPDATE SET telegram_id = EXCLUDED.telegram_id, okx_uid = EXCLUDED.okx_uid, is_active = EXCLUDED.is_active, source = EXCLUDED.source
   WHERE (user_identifier_mappings.telegram_id, user_identifier_mappings.okx_uid, user_identifier_mappings.is_active)
     IS DISTINCT FROM (EXCLUDED.telegram_id, EXCLUDED.okx_uid, EXCLUDED.is_active)
   RETURNING user_id, telegram_id, okx_uid),
+owed AS (
+  SELECT 'user_id' AS kind, user_id::text AS value FROM written
+  UNION SELECT 'telegram_id', telegram_id::text FROM written
+  UNION SELECT 'okx_uid', okx_uid FROM written WHERE okx_uid IS NOT NULL
+  UNION SELECT 'telegram_id', p.telegram_id::text FROM prev p JOIN written w USING (user_id)
+  UNION SELECT 'okx_uid', p.okx_uid FROM prev p JOIN written w USING (user_id) WHERE p.okx_uid IS NOT NULL),
 box AS (
   INSERT INTO outbox (id, topic, key, payload, next_attempt_at)
-  SELECT i.message_id, '${LOOKUP_INVALIDATION_TOPIC}', w.user_id::text,
-    jsonb_build_object('identifiers', (
-      SELECT jsonb_agg(jsonb_build_object('kind', x.kind, 'value', x.value) ORDER BY x.kind, x.value) FROM (
-        SELECT 'user_id' AS kind, w.user_id::text AS value
-        UNION SELECT 'telegram_id', w.telegram_id::text
-        UNION SELECT 'okx_uid', w.okx_uid WHERE w.okx_uid IS NOT NULL
-        UNION SELECT 'telegram_id', p.telegram_id::text FROM prev p WHERE p.user_id = w.user_id
-        UNION SELECT 'okx_uid', p.okx_uid FROM prev p WHERE p.user_id = w.user_id AND p.okx_uid IS NOT NULL) x)),
-    now() + $7::int * interval '1 millisecond'
-  FROM written w JOIN input i USING (user_id)
-  RETURNING id, key, payload)
-SELECT i.user_id, (p.user_id IS NULL) AS inserted, (w.user_id IS NOT NULL) AS changed, b.id AS message_id, b.payload
-FROM input i LEFT JOIN prev p USING (user_id) LEFT JOIN written w USING (user_id) LEFT JOIN box b ON b.key = i.user_id::text`;
+  SELECT $5::uuid, '${LOOKUP_INVALIDATION_TOPIC}', $6::text,
+    jsonb_build_object('identifiers', jsonb_agg(jsonb_build_object('kind', kind, 'value', value) ORDER BY kind, value)),
+    now() + $8::int * interval '1 millisecond'
+  FROM owed HAVING count(*) > 0
+  RETURNING id, payload)
+SELECT i.user_id, (p.user_id IS NULL) AS inserted, (w.user_id IS NOT NULL) AS changed, NULL::uuid AS message_id, NULL::jsonb AS payload
+FROM input i LEFT JOIN prev p USING (user_id) LEFT JOIN written w USING (user_id)
+UNION ALL SELECT NULL, NULL, NULL, id, payload FROM box`;
 
 const LOCK_USERS = "SELECT count(pg_advisory_xact_lock(hashtextextended('user:' || u::text, 0))) FROM (SELECT u FROM unnest($1::uuid[]) u ORDER BY u::text) s";
 
@@ -258,6 +260,8 @@ export class PostgresMappingImport implements MappingImportStore {
 
   async writeBatch(writes: readonly (ImportWrite & { readonly userId: string })[]): Promise<{ written: ImportWritten[]; invalidations: OutboxMessage[] }> {
     const userIds = writes.map((w) => w.userId);
+    const messageId = this.options.messageId();
+    const key = `import:${writes[0]?.firstIdx ?? 0}:${messageId}`;
     let results: Row[][];
     try {
       results = await this.db.transaction(
@@ -268,7 +272,8 @@ export class PostgresMappingImport implements MappingImportStore {
             writes.map((w) => w.telegramId),
             writes.map((w) => w.okxUid),
             writes.map((w) => w.isActive),
-            writes.map(() => this.options.messageId()),
+            messageId,
+            key,
             "import",
             this.options.writerGraceMs,
           ]),
@@ -282,10 +287,10 @@ export class PostgresMappingImport implements MappingImportStore {
     }
     const rows = results[1] ?? [];
     return {
-      written: rows.map((row) => ({ userId: String(row.user_id), inserted: row.inserted === true, changed: row.changed === true })),
+      written: rows.filter((row) => row.user_id !== null).map((row) => ({ userId: String(row.user_id), inserted: row.inserted === true, changed: row.changed === true })),
       invalidations: rows
         .filter((row) => row.message_id !== null)
-        .map((row) => ({ id: String(row.message_id), topic: LOOKUP_INVALIDATION_TOPIC, key: String(row.user_id), payload: (row.payload ?? {}) as Record<string, unknown> })),
+        .map((row) => ({ id: String(row.message_id), topic: LOOKUP_INVALIDATION_TOPIC, key, payload: (row.payload ?? {}) as Record<string, unknown> })),
     };
   }
 
