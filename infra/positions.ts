@@ -1,6 +1,5 @@
 import { lambda } from "./platform";
 import type { Platform } from "./platform";
-import { SYNC_SCHEDULE } from "./sync";
 
 /** Positions (systems C and E): the live store in Redis, the durable record in Postgres. */
 export function positionsInfra({ api, secrets, redis, postgres }: Platform) {
@@ -10,9 +9,4 @@ export function positionsInfra({ api, secrets, redis, postgres }: Platform) {
   api.route("GET /v1/users/{ref}/positions", fn("functions/positions-list.handler"));
   api.route("GET /v1/positions/{id}", fn("functions/positions-get.handler"));
   api.route("POST /v1/positions/bulk", fn("functions/positions-bulk.handler", { timeout: "15 seconds" }));
-  // The positions source of the scheduled sync, on the sync's schedule (its own function: bundle budget).
-  new sst.aws.CronV2("PositionsSync", {
-    schedule: SYNC_SCHEDULE,
-    function: lambda("functions/positions-sync-cron.handler", { link: [...redis, ...postgres], timeout: "30 seconds", memory: "512 MB" }),
-  });
 }

@@ -14,6 +14,7 @@ import { redisClient, redisKeys } from "./clients/redis";
 import { configFor, once } from "./config";
 import { cronDispositionOf } from "./cron/error-mapping";
 import { platform } from "./platform";
+import { positionsSyncSource } from "./positions";
 
 /**
  * CloudWatch figures of each run as one Embedded Metric Format line (namespace `botstate`,
@@ -91,4 +92,5 @@ export const syncSources: Readonly<Record<string, () => SyncSource>> = {
   // Identifiers first: a mapping persisted here lets the settings of that okx uid find their user.
   identifiers: identifiersSyncSource as () => SyncSource,
   settings: settingsSyncSource as () => SyncSource,
+  positions: positionsSyncSource as () => SyncSource,
 };

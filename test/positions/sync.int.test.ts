@@ -82,17 +82,13 @@ describe("positions sync source", () => {
     expect((await run()).counts).toMatchObject({ written: 0 });
   });
 
-  it("runs on the sync's schedule (a cron of its own) and as an ops command", async () => {
-    const { loadSstManifest } = await import("../../local/sst-manifest");
-    const manifest = await loadSstManifest();
-    const schedules = Object.fromEntries(manifest.crons.map((cron) => [cron.name, cron.schedule]));
-    expect(schedules.PositionsSync).toBe(schedules.RedisSync);
-    expect(JSON.stringify(manifest.functions)).toContain("functions/positions-sync-cron.handler");
+  it("runs in the scheduled sync cron after identifiers and settings, and as an ops command", async () => {
     const user = randomUUID();
     await open(user, "CRON", 1);
-    const { handler } = await import("../../functions/positions-sync-cron");
+    const { handler } = await import("../../functions/sync-cron");
     const result = await handler({}, { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 30_000 });
-    expect(result.sources).toEqual([expect.objectContaining({ source: "positions", stop: "done" })]);
+    expect(result.sources.map((source) => (source as { source: string }).source)).toEqual(["identifiers", "settings", "positions"]);
+    expect(result.sources[2]).toEqual(expect.objectContaining({ source: "positions", stop: "done" }));
     expect((await rows(user)).map((r) => r.status)).toEqual(["open"]);
     const { usage } = await import("../../scripts/ops/cli");
     expect(usage()).toContain("sync-positions [--dry-run] [--okx-uid <uid>] [--full]");
