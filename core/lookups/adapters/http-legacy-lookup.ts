@@ -44,6 +44,9 @@ export class LegacyReplyTooLargeError extends Error {}
  * with a byte cap, so a misbehaving service can neither fan out a batch into hundreds of sockets
  * nor fill the container's memory.
  */
+/** Less time than this left when a slot frees up: the call could not answer in time, so none is made. */
+const MIN_USEFUL_CALL_MS = 50;
+
 export class HttpLegacyLookup implements LegacyLookup {
   readonly enabled: boolean;
   private readonly breaker: CircuitBreaker;
@@ -92,19 +95,24 @@ export class HttpLegacyLookup implements LegacyLookup {
     const queuedAt = Date.now();
     let state: "queued" | "started" | "expired" = "queued";
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let giveUp = (): void => undefined;
     const gaveUp = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+      giveUp = () => {
         if (state !== "queued") return;
         state = "expired";
         reject(new LegacyBusyError(`no free legacy call slot within ${deadlineMs} ms`));
-      }, Math.max(1, deadlineMs));
+      };
+      timer = setTimeout(giveUp, Math.max(1, deadlineMs));
     });
     const run = this.slots(async () => {
-      // Given up while queued: the slot goes to the next caller at once, no call is made.
+      // A slot that comes too late to make a useful call (its timer may not have fired yet on a
+      // busy event loop) is passed on at once: no call is made.
+      const remainingMs = deadlineMs - (Date.now() - queuedAt);
+      if (remainingMs < MIN_USEFUL_CALL_MS) giveUp();
       if (state === "expired") return null;
       state = "started";
       clearTimeout(timer);
-      return this.fire(identifier, deadlineMs - (Date.now() - queuedAt));
+      return this.fire(identifier, remainingMs);
     });
     try {
       return await Promise.race([run, gaveUp]);
