@@ -1,5 +1,5 @@
 import { expectedVersionOf, settingsTypeOf } from "../core/settings/presenters";
-import { settingsPathSchema } from "../core/settings/wire-schemas";
+import { settingsPathSchema, settingsWriteHeadersSchema } from "../core/settings/wire-schemas";
 import { deleteSettings } from "../core/settings/write-settings";
 import { httpRoute } from "../runtime/http/route";
 import { settings, settingsUser } from "../runtime/settings";
@@ -11,6 +11,7 @@ export const handler = httpRoute(
     summary: "Soft-delete a settings type (history kept, fast copy removed); 404 when absent; If-Match honoured",
     auth: ["user", "service", "admin"],
     params: settingsPathSchema,
+    requestHeaders: settingsWriteHeadersSchema,
     responses: { 204: null },
   },
   async ({ params, principal, headers }) => {

@@ -1,6 +1,6 @@
 import { etagOf, expectedVersionOf, presentEntry, settingsTypeOf } from "../core/settings/presenters";
 import { SETTINGS_MAX_BODY_BYTES } from "../core/settings/model";
-import { MERGE_PATCH_CONTENT_TYPE, settingsBodySchema, settingsEntryWireSchema, settingsPathSchema } from "../core/settings/wire-schemas";
+import { MERGE_PATCH_CONTENT_TYPE, settingsBodySchema, settingsEntryWireSchema, settingsPathSchema, settingsWriteHeadersSchema } from "../core/settings/wire-schemas";
 import { patchSettings } from "../core/settings/write-settings";
 import { httpRoute } from "../runtime/http/route";
 import { settings, settingsUser } from "../runtime/settings";
@@ -13,6 +13,7 @@ export const handler = httpRoute(
     summary: "Change some keys (JSON merge patch: null removes a key), validated after merging; If-Match \"v{version}\" or 412",
     auth: ["user", "service", "admin"],
     params: settingsPathSchema,
+    requestHeaders: settingsWriteHeadersSchema,
     body: settingsBodySchema,
     bodyContentTypes: [MERGE_PATCH_CONTENT_TYPE, "application/json"],
     maxBodyBytes: SETTINGS_MAX_BODY_BYTES,

@@ -1,6 +1,6 @@
 import { etagOf, expectedVersionOf, presentEntry, settingsTypeOf } from "../core/settings/presenters";
 import { SETTINGS_MAX_BODY_BYTES } from "../core/settings/model";
-import { settingsBodySchema, settingsEntryWireSchema, settingsPathSchema } from "../core/settings/wire-schemas";
+import { settingsBodySchema, settingsEntryWireSchema, settingsPathSchema, settingsWriteHeadersSchema } from "../core/settings/wire-schemas";
 import { putSettings } from "../core/settings/write-settings";
 import { httpRoute } from "../runtime/http/route";
 import { settings, settingsUser } from "../runtime/settings";
@@ -12,6 +12,7 @@ export const handler = httpRoute(
     summary: "Replace a settings document (the bare document as body): 201 created, 200 replaced; If-Match \"v{version}\" or 412",
     auth: ["user", "service", "admin"],
     params: settingsPathSchema,
+    requestHeaders: settingsWriteHeadersSchema,
     body: settingsBodySchema,
     maxBodyBytes: SETTINGS_MAX_BODY_BYTES,
     responses: { 200: settingsEntryWireSchema, 201: settingsEntryWireSchema },

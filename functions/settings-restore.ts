@@ -1,6 +1,6 @@
 import { etagOf, expectedVersionOf, presentEntry, settingsTypeOf } from "../core/settings/presenters";
 import { SETTINGS_MAX_BODY_BYTES } from "../core/settings/model";
-import { restoreBodySchema, settingsEntryWireSchema, settingsPathSchema } from "../core/settings/wire-schemas";
+import { restoreBodySchema, settingsEntryWireSchema, settingsPathSchema, settingsWriteHeadersSchema } from "../core/settings/wire-schemas";
 import { restoreSettings } from "../core/settings/write-settings";
 import { httpRoute } from "../runtime/http/route";
 import { settings, settingsUser } from "../runtime/settings";
@@ -12,6 +12,7 @@ export const handler = httpRoute(
     summary: "Write an earlier version again as a new version ({\"version\": N}); 404 for an unknown version",
     auth: ["user", "service", "admin"],
     params: settingsPathSchema,
+    requestHeaders: settingsWriteHeadersSchema,
     body: restoreBodySchema,
     maxBodyBytes: SETTINGS_MAX_BODY_BYTES,
     responses: { 200: settingsEntryWireSchema },

@@ -9,6 +9,9 @@ export const MERGE_PATCH_CONTENT_TYPE = "application/merge-patch+json";
 
 /** `{ref}` is parsed by core/identity/user-ref.ts, `{type}` by the use case (an unknown type is a 404). */
 export const settingsPathSchema = z.object({ ref: z.string(), type: z.string() });
+
+/** Optional optimistic concurrency on writes: `If-Match: "v{version}"` (412 when the version moved on; read by expectedVersionOf). */
+export const settingsWriteHeadersSchema = z.object({ "if-match": z.optional(z.string()) });
 export const settingsRefPathSchema = z.object({ ref: z.string() });
 
 /** The settings document of a PUT (validated per type by the use case, so any JSON reaches it). */

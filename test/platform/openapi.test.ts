@@ -45,5 +45,7 @@ describe("the API describes itself", () => {
   it("documents the request headers a route requires (Idempotency-Key on user creation)", () => {
     const create = document.paths["/v1/users"]?.post as unknown as { parameters: { name: string; in: string; required: boolean }[] };
     expect(create.parameters).toContainEqual(expect.objectContaining({ name: "idempotency-key", in: "header", required: true }));
+    const patch = document.paths["/v1/users/{ref}/settings/{type}"]?.patch as unknown as { parameters: { name: string; in: string; required: boolean }[] };
+    expect(patch.parameters).toContainEqual(expect.objectContaining({ name: "if-match", in: "header", required: false }));
   });
 });
