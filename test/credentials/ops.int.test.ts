@@ -19,6 +19,7 @@ import { runOps } from "../../scripts/ops/cli";
 import { TEST_ENCRYPTION_KEY, useAppEnv } from "../support/cloud";
 import type { AppEnv } from "../support/cloud";
 import { insertUser, newCredentials } from "./support";
+import { deleteKeys } from "../support/ops";
 
 let app: AppEnv;
 let db: pg.Client;
@@ -38,12 +39,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (redis && app) {
-    let cursor = "0";
-    do {
-      const [next, found] = await redis.scan(cursor, { match: `${app.keyPrefix}*`, count: 500 });
-      if (found.length > 0) await redis.del(...found);
-      cursor = String(next);
-    } while (cursor !== "0");
+    await deleteKeys(redis, `${app.keyPrefix}*`, 500);
   }
   await db?.end();
   await app?.database.drop();

@@ -27,6 +27,7 @@ import { runOps } from "../../scripts/ops/cli";
 import { TEST_JWT_SECRET, createTestDatabase, useAppEnv } from "../support/cloud";
 import type { AppEnv } from "../support/cloud";
 import { onInProcessRedis } from "../support/backing";
+import { deleteKeys } from "../support/ops";
 
 let app: AppEnv;
 let sql: Sql;
@@ -64,12 +65,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (redis && app) {
-    let cursor = "0";
-    do {
-      const [next, found] = await redis.scan(cursor, { match: `${app.keyPrefix}*`, count: 500 });
-      if (found.length > 0) await redis.del(...found);
-      cursor = String(next);
-    } while (cursor !== "0");
+    await deleteKeys(redis, `${app.keyPrefix}*`, 500);
   }
   if (dir) await rm(dir, { recursive: true, force: true });
   await app?.database.drop();

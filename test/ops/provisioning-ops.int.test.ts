@@ -2,17 +2,17 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSqsClient } from "../../core/queue/sqs";
-import { runOps } from "../../scripts/ops/cli";
 import { useAppEnv } from "../support/cloud";
 import type { AppEnv } from "../support/cloud";
 import { createQueuePair, queueDepth } from "../provisioning/support/queues";
 import type { QueuePair } from "../provisioning/support/queues";
+import { runOpsCaptured } from "../support/ops";
+import type { OpsRun } from "../support/ops";
 
 let app: AppEnv;
 let sqs: SQSClient;
@@ -21,16 +21,9 @@ let db: pg.Client;
 let cwd: string;
 const exhausted = [randomUUID(), randomUUID(), randomUUID()];
 
-async function ops(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+async function ops(...argv: string[]): Promise<OpsRun> {
   const env = { ...app.env, PROVISIONING_QUEUE_URL: queues.queueUrl, PROVISIONING_DLQ_URL: queues.dlqUrl };
-  const code = await runOps(argv, { stdout, stderr, env, cwd });
-  return { code, out, err };
+  return runOpsCaptured(argv, { env, cwd });
 }
 
 beforeAll(async () => {

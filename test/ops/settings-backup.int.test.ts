@@ -2,7 +2,6 @@ import { randomInt, randomUUID } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { Redis } from "@upstash/redis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,9 +10,10 @@ import { Database } from "../../core/db/database";
 import { createSql } from "../../core/db/neon";
 import { RedisKeys } from "../../core/redis/keys";
 import { PostgresSettingsStore } from "../../core/settings/adapters/postgres-settings-store";
-import { runOps } from "../../scripts/ops/cli";
 import { useAppEnv } from "../support/cloud";
 import type { AppEnv } from "../support/cloud";
+import { runOpsCaptured } from "../support/ops";
+import type { OpsRun } from "../support/ops";
 
 let app: AppEnv;
 let db: pg.Client;
@@ -22,15 +22,8 @@ let cwd: string;
 let raw: Redis;
 const users: { id: string; okxUid: string }[] = [];
 
-async function ops(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
-  const code = await runOps(argv, { stdout, stderr, env: app.env, cwd });
-  return { code, out, err };
+async function ops(...argv: string[]): Promise<OpsRun> {
+  return runOpsCaptured(argv, { env: app.env, cwd: cwd });
 }
 
 const write = (userId: string, type: "preferences" | "params" | "dual_side", settings: Record<string, string | number | boolean>) =>

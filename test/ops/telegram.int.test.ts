@@ -1,15 +1,15 @@
-import { PassThrough } from "node:stream";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer } from "../../local/dev-server";
 import type { DevServer } from "../../local/dev-server";
 import { generateBotToken } from "../../local/fake-telegram-api";
 import { loadSstManifest } from "../../local/sst-manifest";
-import { runOps } from "../../scripts/ops/cli";
 import { useAppEnv } from "../support/cloud";
 import type { AppEnv } from "../support/cloud";
 import { callsOf, startTestTelegram } from "../support/telegram";
 import type { FakeTelegramApi } from "../support/telegram";
+import { runOpsCaptured } from "../support/ops";
+import type { OpsRun } from "../support/ops";
 
 const SECRET = "ops-test-webhook-secret-0123456789";
 
@@ -30,16 +30,9 @@ afterAll(async () => {
 });
 
 /** The CLI in-process, with the environment npm start would leave in .env.local. */
-async function ops(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+async function ops(...argv: string[]): Promise<OpsRun> {
   const env = { ...process.env, API_URL: server.url };
-  const code = await runOps([...argv, "--dotenv", resolve("does-not-exist.env")], { stdout, stderr, env, cwd: resolve(".") });
-  return { code, out, err };
+  return runOpsCaptured([...argv, "--dotenv", resolve("does-not-exist.env")], { env, cwd: resolve(".") });
 }
 
 describe("ops telegram simulate", () => {

@@ -10,6 +10,7 @@ import { runSync } from "../../core/sync/run-sync";
 import type { SyncDeps, SyncRunOptions } from "../../core/sync/run-sync";
 import { useAppEnv } from "../support/cloud";
 import type { AppEnv } from "../support/cloud";
+import { deleteKeys } from "../support/ops";
 
 let app: AppEnv;
 let db: pg.Client;
@@ -44,12 +45,7 @@ afterAll(async () => {
 
 /** Each test starts from an empty key space, no mappings and no saved cursor. */
 beforeEach(async () => {
-  let cursor = "0";
-  do {
-    const [next, found] = await redis.scan(cursor, { match: keys.everythingPattern(), count: 1000 });
-    cursor = String(next);
-    if (found.length > 0) await redis.del(...found);
-  } while (cursor !== "0");
+  await deleteKeys(redis, keys.everythingPattern(), 1000);
   await db.query("TRUNCATE sync_state, user_identifier_mappings, app_users CASCADE");
 });
 

@@ -12,6 +12,7 @@ import type { SyncDeps, SyncRunOptions } from "../../core/sync/run-sync";
 import { useAppEnv } from "../support/cloud";
 import type { AppEnv } from "../support/cloud";
 import { onInProcessRedis } from "../support/backing";
+import { deleteKeys } from "../support/ops";
 
 let app: AppEnv;
 let db: pg.Client;
@@ -44,12 +45,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  let cursor = "0";
-  do {
-    const [next, found] = await redis.scan(cursor, { match: keys.everythingPattern(), count: 1000 });
-    cursor = String(next);
-    if (found.length > 0) await redis.del(...found);
-  } while (cursor !== "0");
+  await deleteKeys(redis, keys.everythingPattern(), 1000);
   await db.query("TRUNCATE sync_state, outbox, user_settings_history, user_settings, user_identifier_mappings, app_users CASCADE");
 });
 

@@ -10,6 +10,8 @@ import type { RedisKeys } from "../../core/redis/keys";
 import { runOps } from "../../scripts/ops/cli";
 import { useAppEnv } from "../support/cloud";
 import type { AppEnv } from "../support/cloud";
+import { runOpsCaptured } from "../support/ops";
+import type { OpsRun } from "../support/ops";
 
 let app: AppEnv;
 let db: pg.Client;
@@ -20,15 +22,8 @@ let cwd: string;
 const telegramId = () => String(randomInt(1_000_000, 9_999_999_999));
 const okxUid = () => `5187965580${randomInt(10_000_000, 100_000_000)}`;
 
-async function ops(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
-  const code = await runOps(argv, { stdout, stderr, env: app.env, cwd });
-  return { code, out, err };
+async function ops(...argv: string[]): Promise<OpsRun> {
+  return runOpsCaptured(argv, { env: app.env, cwd: cwd });
 }
 
 const mappings = async () => Number((await db.query("SELECT count(*)::int AS n FROM user_identifier_mappings")).rows[0]?.n);
