@@ -10,13 +10,15 @@ export interface CacheMetricsSnapshot {
   readonly fills: number;
   readonly lockWaits: number;
   readonly storeErrors: number;
+  /** Calls not made: the store's breaker was open. */
+  readonly storeSkips: number;
   /** hits / reads (0 before the first read). */
   readonly hitRate: number;
 }
 
-type Counter = "hits" | "misses" | "staleServes" | "bypasses" | "fills" | "lockWaits" | "storeErrors";
+export type CacheCounter = "hits" | "misses" | "staleServes" | "bypasses" | "fills" | "lockWaits" | "storeErrors" | "storeSkips";
 
-const metricNames: Readonly<Record<Counter, string>> = {
+const metricNames: Readonly<Record<CacheCounter, string>> = {
   hits: "CacheHit",
   misses: "CacheMiss",
   staleServes: "CacheStaleServe",
@@ -24,20 +26,28 @@ const metricNames: Readonly<Record<Counter, string>> = {
   fills: "CacheFill",
   lockWaits: "CacheLockWait",
   storeErrors: "CacheStoreError",
+  storeSkips: "CacheStoreSkip",
 };
 
 /** Counters of one cache since this container started, mirrored to metrics (`Cache*_<name>`). */
 export class CacheMetrics {
-  private readonly counts: Record<Counter, number> = { hits: 0, misses: 0, staleServes: 0, bypasses: 0, fills: 0, lockWaits: 0, storeErrors: 0 };
+  private readonly counts: Record<CacheCounter, number> = { hits: 0, misses: 0, staleServes: 0, bypasses: 0, fills: 0, lockWaits: 0, storeErrors: 0, storeSkips: 0 };
+  private readonly observers: ((counter: CacheCounter) => void)[] = [];
 
   constructor(
     readonly cache: string,
     private readonly sink: CacheMetricsSink = { count: () => undefined },
   ) {}
 
-  add(counter: Counter): void {
+  add(counter: CacheCounter): void {
     this.counts[counter] += 1;
     this.sink.count(`${metricNames[counter]}_${this.cache}`);
+    for (const observer of this.observers) observer(counter);
+  }
+
+  /** Told of every count (a capability's own stats, or a reaction to store failures). */
+  observe(observer: (counter: CacheCounter) => void): void {
+    this.observers.push(observer);
   }
 
   snapshot(): CacheMetricsSnapshot {

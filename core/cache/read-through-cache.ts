@@ -1,9 +1,12 @@
 import type { Clock, IdGenerator } from "../clock";
 import { UnavailableError, errorMessage } from "../errors";
 import type { LogPort } from "../observability/log-port";
-import { withTimeout } from "../resilience/timeout";
+import { breakerStateOf, isBreakerOpen } from "../resilience/breaker";
+import type { BreakerState } from "../resilience/breaker";
+import { CircuitBreaker } from "../resilience/circuit-breaker";
 import { CacheMetrics } from "./metrics";
-import type { CacheAnswer, CacheProbe, CacheRequest, StoredEntry } from "./model";
+import { CacheFill } from "./model";
+import type { CacheAnswer, CacheProbe, CacheRequest, EntryWrite, Filled, StoredEntry } from "./model";
 import type { CacheMetricsSink, CacheStore } from "./ports";
 import type { TagInvalidator } from "./tag-invalidator";
 
@@ -21,8 +24,12 @@ export interface ReadThroughOptions {
   readonly fillPollMs: number;
   /** Longest one Redis call may take before the read goes on without the cache. */
   readonly storeTimeoutMs: number;
-  /** After a Redis failure, how long reads skip Redis (one timeout per this period, not per read). */
+  /** Failed Redis calls in a row that open the store's breaker (reads then skip Redis)... */
+  readonly storeFailuresToOpen: number;
+  /** ...for this long, after which one trial call goes through. */
   readonly storeCooldownMs: number;
+  /** How long a per-key invalidation's tombstone stays: longer than the slowest fill. */
+  readonly tombstoneMs: number;
 }
 
 export const defaultReadThroughOptions: Omit<ReadThroughOptions, "name"> = {
@@ -33,8 +40,15 @@ export const defaultReadThroughOptions: Omit<ReadThroughOptions, "name"> = {
   fillWaitMs: 150,
   fillPollMs: 15,
   storeTimeoutMs: 200,
+  storeFailuresToOpen: 1,
   storeCooldownMs: 1_000,
+  tombstoneMs: 5_000,
 };
+
+/** Which entries a read may trust; an untrusted entry reads as absent and nothing is written over it. */
+export interface EntryTrust {
+  trusted(): Promise<(key: string) => boolean>;
+}
 
 export interface ReadThroughDeps {
   readonly store: CacheStore;
@@ -44,7 +58,17 @@ export interface ReadThroughDeps {
   readonly log: LogPort;
   readonly sleep: (ms: number) => Promise<void>;
   readonly metrics?: CacheMetricsSink;
+  /** Lookups: entries named by an undelivered invalidation are not trusted (core/lookups/invalidation-gate.ts). */
+  readonly trust?: EntryTrust;
 }
+
+/** One read's (or batch's) view of the store: once one of its calls failed, it makes no other. */
+interface ReadScope {
+  failed: boolean;
+}
+
+/** Fills the keys a batch read found no fresh entry for; one call (one source query) for all. */
+export type FillMany<T> = (keys: readonly string[]) => Promise<ReadonlyMap<string, Filled<T>>>;
 
 const CACHE_NAME = /^[a-z0-9-]{1,40}$/;
 
@@ -56,17 +80,28 @@ function decode<T>(entry: StoredEntry): T | null {
   return entry.payload === "n" ? null : (JSON.parse(entry.payload.slice(1)) as T);
 }
 
+function deferred<T>() {
+  let settle = { resolve: (_: T) => undefined as void, reject: (_: unknown) => undefined as void };
+  const promise = new Promise<T>((resolve, reject) => (settle = { resolve, reject }));
+  promise.catch(() => undefined);
+  return { promise, ...settle };
+}
+
 /**
  * Get-or-fill over Redis (see CacheStore): fresh entries answer at once; a miss is filled by one
  * caller per container (single flight) and, across containers, by the holder of a short fill lock
- * while the others poll briefly; a fill writes back only if no tag was bumped meanwhile; when the
- * source fails, an entry expired less than `staleIfErrorMs` ago is served as `stale`. Redis failing
- * never fails a read: the source answers (`bypass`).
+ * while the others poll briefly; a fill writes back only if no tag was bumped and no tombstone
+ * landed meanwhile (compare-and-set); when the source fails, an entry expired less than
+ * `staleIfErrorMs` ago is served as `stale`. Redis failing never fails a read: each call is bounded,
+ * a read makes no other call after one failed, and a breaker skips Redis after repeated failures;
+ * the source answers (`bypass`).
  */
 export class ReadThroughCache<T> {
   readonly metrics: CacheMetrics;
   private readonly inflight = new Map<string, Promise<CacheAnswer<T>>>();
-  private skipStoreUntil = 0;
+  private readonly breaker: CircuitBreaker;
+  /** Bumped by each per-key invalidation of this container, as the invalidator's generation by tag bumps. */
+  private invalidations = 0;
 
   constructor(
     private readonly deps: ReadThroughDeps,
@@ -74,11 +109,23 @@ export class ReadThroughCache<T> {
   ) {
     if (!CACHE_NAME.test(options.name)) throw new Error(`invalid cache name: ${options.name}`);
     this.metrics = new CacheMetrics(options.name, deps.metrics);
+    this.breaker = new CircuitBreaker(
+      {
+        timeoutMs: options.storeTimeoutMs,
+        errorThresholdPercentage: 50,
+        volumeThreshold: 5,
+        resetTimeoutMs: options.storeCooldownMs,
+        openAfterConsecutiveFailures: options.storeFailuresToOpen,
+        onOpen: () => deps.log.error("cache store unavailable: reading the source", { cache: options.name }),
+        onClose: () => deps.log.info("cache store recovered", { cache: options.name }),
+      },
+      () => this.nowMs(),
+    );
   }
 
   /** The value for this key, from the cache or its source; throws only what the source throws. */
   get(request: CacheRequest<T>): Promise<CacheAnswer<T>> {
-    const flight = `${this.deps.invalidator.generation}\u0000${request.key}\u0000${request.tags.join("\u0000")}`;
+    const flight = this.flightOf(request.key, request.tags);
     const shared = this.inflight.get(flight);
     if (shared) return this.share(shared);
     const promise = this.read(request).finally(() => this.inflight.delete(flight));
@@ -86,9 +133,54 @@ export class ReadThroughCache<T> {
     return promise;
   }
 
+  /**
+   * Untagged entries of many keys: one probe for all (no fill lock: a batch never waits for another
+   * container), one `fill` call for every key without a fresh entry, one compare-and-set write.
+   * Keys already being read in this container join that read.
+   */
+  async getMany(keys: readonly string[], fill: FillMany<T>): Promise<Map<string, CacheAnswer<T>>> {
+    const answers = new Map<string, Promise<CacheAnswer<T>>>();
+    const mine = new Map<string, ReturnType<typeof deferred<CacheAnswer<T>>>>();
+    for (const key of new Set(keys)) {
+      const flight = this.flightOf(key, []);
+      const shared = this.inflight.get(flight);
+      if (shared) {
+        answers.set(key, this.share(shared));
+        continue;
+      }
+      const own = deferred<CacheAnswer<T>>();
+      this.inflight.set(flight, own.promise);
+      mine.set(key, own);
+      answers.set(key, own.promise);
+    }
+    if (mine.size > 0) void this.settleMany(mine, fill);
+    const settled = await Promise.all([...answers].map(async ([key, answer]) => [key, await answer] as const));
+    return new Map(settled);
+  }
+
   /** Invalidates every entry carrying one of these tags, in every container. */
   invalidate(tags: readonly string[]): Promise<void> {
     return this.deps.invalidator.bump(tags);
+  }
+
+  /**
+   * Invalidates these keys' entries at once with tombstones (no fill that read before can write
+   * back). Throws when Redis did not take them (an owed invalidation stays in its outbox).
+   */
+  async invalidateKeys(keys: readonly string[]): Promise<void> {
+    this.invalidations += 1;
+    if (keys.length === 0) return;
+    const id = this.deps.ids.uuid();
+    await this.attempt("invalidate", () => this.deps.store.tombstone(this.options.name, keys, id, this.options.tombstoneMs));
+  }
+
+  breakerState(): BreakerState {
+    return breakerStateOf(this.breaker);
+  }
+
+  /** A read that begins after an invalidation never joins a fill that started before it. */
+  private flightOf(key: string, tags: readonly string[]): string {
+    return `${this.deps.invalidator.generation}.${this.invalidations}\u0000${key}\u0000${tags.join("\u0000")}`;
   }
 
   /** A read that joined a fill under way cost no source query of its own: counted as a hit. */
@@ -100,16 +192,20 @@ export class ReadThroughCache<T> {
   }
 
   private async read(request: CacheRequest<T>): Promise<CacheAnswer<T>> {
+    const scope: ReadScope = { failed: false };
     const token = this.deps.ids.uuid();
-    const probe = await this.guarded("probe", () =>
-      this.deps.store.probe(this.options.name, request.key, request.tags, this.nowMs(), { token, ms: this.options.fillLockMs }),
-    );
+    const lock = { token, ms: this.options.fillLockMs };
+    const probe = await this.guarded("probe", () => this.deps.store.probe(this.options.name, request.key, request.tags, this.nowMs(), lock), scope);
     if (!probe) return this.bypass(request);
-    if (probe.fresh) return this.hit(probe.fresh);
-    if (probe.locked) return this.fill(request, probe, token);
-    const waited = await this.waitForFiller(request);
-    if (waited?.fresh) return this.hit(waited.fresh);
-    return this.fill(request, waited ?? probe, undefined);
+    if (probe.fresh) return (await this.isTrusted(request.key)) ? this.hit(probe.fresh) : this.fill(request, untrusted(probe), undefined, scope);
+    if (probe.locked) return this.fill(request, probe, token, scope);
+    const waited = await this.waitForFiller(request, scope);
+    if (waited?.fresh && (await this.isTrusted(request.key))) return this.hit(waited.fresh);
+    return this.fill(request, waited ? untrusted(waited) : probe, undefined, scope);
+  }
+
+  private async isTrusted(key: string): Promise<boolean> {
+    return !this.deps.trust || (await this.deps.trust.trusted())(key);
   }
 
   private hit(entry: StoredEntry): CacheAnswer<T> {
@@ -118,34 +214,47 @@ export class ReadThroughCache<T> {
   }
 
   /** Another container holds the fill lock: poll for its answer; the last probe if it never came. */
-  private async waitForFiller(request: CacheRequest<T>): Promise<CacheProbe | undefined> {
+  private async waitForFiller(request: CacheRequest<T>, scope: ReadScope): Promise<CacheProbe | undefined> {
     this.metrics.add("lockWaits");
     let last: CacheProbe | undefined;
     for (let waited = 0; waited < this.options.fillWaitMs; waited += this.options.fillPollMs) {
       await this.deps.sleep(this.options.fillPollMs);
-      last = await this.guarded("probe", () => this.deps.store.probe(this.options.name, request.key, request.tags, this.nowMs()));
+      last = await this.guarded("probe", () => this.deps.store.probe(this.options.name, request.key, request.tags, this.nowMs()), scope);
       if (!last || last.fresh) return last;
     }
     return last;
   }
 
-  private async fill(request: CacheRequest<T>, probe: CacheProbe, lockToken: string | undefined): Promise<CacheAnswer<T>> {
+  private async fill(request: CacheRequest<T>, probe: CacheProbe, lockToken: string | undefined, scope: ReadScope): Promise<CacheAnswer<T>> {
     this.metrics.add("fills");
-    let value: T | null;
+    let filled: Filled<T>;
     try {
-      value = await request.fill();
+      filled = await request.fill();
     } catch (error) {
-      if (lockToken) await this.guarded("release", () => this.deps.store.release(this.options.name, request.key, lockToken));
+      if (lockToken) await this.guarded("release", () => this.deps.store.release(this.options.name, request.key, lockToken), scope);
       const stale = this.staleAnswer(probe, error);
       if (stale) return stale;
       throw error;
     }
     this.metrics.add("misses");
-    const { ttlMs, negativeTtlMs, staleIfErrorMs } = this.options;
-    const entry: StoredEntry = { payload: encode(value), freshUntilMs: this.nowMs() + (value === null ? negativeTtlMs : ttlMs) };
-    const keepMs = value === null ? negativeTtlMs : ttlMs + staleIfErrorMs;
-    await this.guarded("write", () => this.deps.store.write(this.options.name, request.key, request.tags, probe.stamp, entry, keepMs, lockToken));
+    const { value, write } = this.entryOf(request.key, probe, filled);
+    const release = lockToken ? { key: request.key, token: lockToken } : undefined;
+    if (write || release) await this.writeBack(request.tags, probe.stamp, write ? [write] : [], release, scope);
     return { value, outcome: "miss" };
+  }
+
+  /** What a fill answers and what it stores (nothing for a CacheFill without a lifetime). */
+  private entryOf(key: string, probe: CacheProbe, filled: Filled<T>): { value: T | null; write: EntryWrite | undefined } {
+    const { value, ttlMs } = filled instanceof CacheFill ? filled : { value: filled, ttlMs: filled === null ? this.options.negativeTtlMs : this.options.ttlMs };
+    if (ttlMs === null) return { value, write: undefined };
+    const entry: StoredEntry = { payload: encode(value), freshUntilMs: this.nowMs() + ttlMs };
+    const keepMs = value === null ? ttlMs : ttlMs + this.options.staleIfErrorMs;
+    return { value, write: { key, expectedSlot: probe.slot, entry, keepMs } };
+  }
+
+  private async writeBack(tags: readonly string[], stamp: string, entries: readonly EntryWrite[], release: { key: string; token: string } | undefined, scope: ReadScope): Promise<void> {
+    const write = { tags, stamp, nowMs: this.nowMs(), entries, release };
+    await this.guarded("write", () => this.deps.store.write(this.options.name, write), scope);
   }
 
   /** The last value, if the source is unavailable and it expired within the stale-if-error window. */
@@ -161,18 +270,85 @@ export class ReadThroughCache<T> {
   private async bypass(request: CacheRequest<T>): Promise<CacheAnswer<T>> {
     this.metrics.add("bypasses");
     this.metrics.add("fills");
-    return { value: await request.fill(), outcome: "bypass" };
+    const filled = await request.fill();
+    return { value: filled instanceof CacheFill ? filled.value : filled, outcome: "bypass" };
   }
 
-  /** A bounded Redis call; undefined when it failed (counted and logged) or Redis is cooling down. */
-  private async guarded<R>(operation: string, work: () => Promise<R>): Promise<R | undefined> {
-    if (this.nowMs() < this.skipStoreUntil) return undefined;
+  /** Settles a batch's own keys (and with them every read that joined them). */
+  private async settleMany(mine: ReadonlyMap<string, ReturnType<typeof deferred<CacheAnswer<T>>>>, fill: FillMany<T>): Promise<void> {
+    const forget = () => {
+      for (const key of mine.keys()) this.inflight.delete(this.flightOf(key, []));
+    };
     try {
-      return await withTimeout(work(), this.options.storeTimeoutMs, `cache ${operation}`);
+      const answers = await this.readMany([...mine.keys()], fill);
+      forget();
+      for (const [key, own] of mine) own.resolve(answers.get(key) ?? { value: null, outcome: "miss" });
     } catch (error) {
-      this.metrics.add("storeErrors");
-      this.skipStoreUntil = this.nowMs() + this.options.storeCooldownMs;
-      this.deps.log.warn("cache store unavailable: reading the source", { cache: this.options.name, operation, reason: errorMessage(error) });
+      forget();
+      for (const own of mine.values()) own.reject(error);
+    }
+  }
+
+  private async readMany(keys: readonly string[], fill: FillMany<T>): Promise<Map<string, CacheAnswer<T>>> {
+    const scope: ReadScope = { failed: false };
+    const probes = await this.guarded("probe", () => this.deps.store.probeMany(this.options.name, keys, this.nowMs()), scope);
+    const trusted = probes?.some((probe) => probe.fresh) && this.deps.trust ? await this.deps.trust.trusted() : () => true;
+    const answers = new Map<string, CacheAnswer<T>>();
+    const missing = new Map<string, CacheProbe>();
+    keys.forEach((key, index) => {
+      const probe = probes?.[index];
+      if (probe?.fresh && trusted(key)) answers.set(key, this.hit(probe.fresh));
+      else if (probe) missing.set(key, untrusted(probe));
+    });
+    if (!probes) return this.bypassMany(keys, fill);
+    if (missing.size === 0) return answers;
+    this.metrics.add("fills");
+    const filled = await fill([...missing.keys()]);
+    const writes: EntryWrite[] = [];
+    for (const [key, probe] of missing) {
+      const { value, write } = this.entryOf(key, probe, filled.get(key) ?? null);
+      this.metrics.add("misses");
+      answers.set(key, { value, outcome: "miss" });
+      if (write) writes.push(write);
+    }
+    if (writes.length > 0) await this.writeBack([], "@", writes, undefined, scope);
+    return answers;
+  }
+
+  private async bypassMany(keys: readonly string[], fill: FillMany<T>): Promise<Map<string, CacheAnswer<T>>> {
+    this.metrics.add("fills");
+    const filled = await fill(keys);
+    return new Map(
+      keys.map((key) => {
+        this.metrics.add("bypasses");
+        const raw = filled.get(key) ?? null;
+        return [key, { value: raw instanceof CacheFill ? raw.value : raw, outcome: "bypass" }] as const;
+      }),
+    );
+  }
+
+  /** A bounded Redis call through the breaker; throws what failed (counted and logged). */
+  private async attempt<R>(operation: string, work: () => Promise<R>): Promise<R> {
+    try {
+      return await this.breaker.fire(work);
+    } catch (error) {
+      if (isBreakerOpen(error)) {
+        this.metrics.add("storeSkips");
+      } else {
+        this.metrics.add("storeErrors");
+        this.deps.log.warn("cache store call failed: reading the source", { cache: this.options.name, operation, reason: errorMessage(error) });
+      }
+      throw error;
+    }
+  }
+
+  /** attempt(), undefined when it failed or this read already saw a failure (one timeout per read at most). */
+  private async guarded<R>(operation: string, work: () => Promise<R>, scope: ReadScope): Promise<R | undefined> {
+    if (scope.failed) return undefined;
+    try {
+      return await this.attempt(operation, work);
+    } catch {
+      scope.failed = true;
       return undefined;
     }
   }
@@ -180,4 +356,12 @@ export class ReadThroughCache<T> {
   private nowMs(): number {
     return this.deps.clock.now().getTime();
   }
+}
+
+/**
+ * A probe whose fresh entry is not to be served (untrusted, or left over from a poll): filled as
+ * if empty, and written back only over what the probe saw, so never over that entry.
+ */
+function untrusted(probe: CacheProbe): CacheProbe {
+  return probe.fresh ? { ...probe, fresh: null, slot: null } : probe;
 }

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { CacheFill } from "../../core/cache/model";
+import type { Filled } from "../../core/cache/model";
 import { ReadThroughCache, defaultReadThroughOptions } from "../../core/cache/read-through-cache";
 import type { ReadThroughOptions } from "../../core/cache/read-through-cache";
 import { TagInvalidator } from "../../core/cache/tag-invalidator";
@@ -56,7 +58,7 @@ function deferred<T>() {
   return { promise, resolve, reject };
 }
 
-const request = (key: string, fill: () => Promise<View | null>, tags: readonly string[] = ["user/a"]) => ({ key, tags, fill });
+const request = (key: string, fill: () => Promise<Filled<View>>, tags: readonly string[] = ["user/a"]) => ({ key, tags, fill });
 
 afterEach(() => {
   vi.useRealTimers();
@@ -213,5 +215,116 @@ describe("ReadThroughCache", () => {
     const { invalidator } = w.container();
     w.store.failing = new Error("ECONNREFUSED");
     await expect(invalidator.bump(["user/a"])).rejects.toThrow("ECONNREFUSED");
+  });
+});
+
+describe("ReadThroughCache: per-key invalidation, fill lifetimes, batches, trust and the breaker", () => {
+  it("a per-key invalidation keeps a fill that read before it from writing back, and is not joined after it", async () => {
+    const w = world();
+    const { cache } = w.container();
+    const before = deferred<View>();
+    const early = cache.get(request("k", () => before.promise, []));
+    await new Promise((resolve) => setImmediate(resolve));
+    await cache.invalidateKeys(["k"]);
+    const fresh = vi.fn(async () => ({ n: 2 }));
+    const late = cache.get(request("k", fresh, []));
+    before.resolve({ n: 1 });
+    expect((await early).value).toEqual({ n: 1 });
+    expect((await late).value).toEqual({ n: 2 });
+    expect(await cache.get(request("k", fresh, []))).toEqual({ value: { n: 2 }, outcome: "hit" });
+    expect(fresh).toHaveBeenCalledTimes(1);
+  });
+
+  it("another container's invalidation refuses this container's racing fill too", async () => {
+    const w = world();
+    const filler = w.container();
+    const writer = w.container();
+    const before = deferred<View>();
+    const early = filler.cache.get(request("k", () => before.promise, []));
+    await new Promise((resolve) => setImmediate(resolve));
+    await writer.cache.invalidateKeys(["k"]);
+    before.resolve({ n: 1 });
+    await early;
+    expect(await filler.cache.get(request("k", async () => ({ n: 2 }), []))).toEqual({ value: { n: 2 }, outcome: "miss" });
+  });
+
+  it("stores a fill for its own lifetime, or not at all", async () => {
+    const w = world({ ttlMs: 60_000 });
+    const { cache } = w.container();
+    let n = 0;
+    const brief = async () => new CacheFill<View>({ n: (n += 1) }, 1_000);
+    expect((await cache.get(request("brief", brief, []))).value).toEqual({ n: 1 });
+    expect((await cache.get(request("brief", brief, []))).outcome).toBe("hit");
+    w.advance(1_000);
+    expect((await cache.get(request("brief", brief, []))).value).toEqual({ n: 2 });
+    const none = vi.fn(async () => new CacheFill<View>({ n: 9 }, null));
+    expect(await cache.get(request("none", none, []))).toEqual({ value: { n: 9 }, outcome: "miss" });
+    expect(await cache.get(request("none", none, []))).toEqual({ value: { n: 9 }, outcome: "miss" });
+    expect(none).toHaveBeenCalledTimes(2);
+    expect(w.store.locks.size).toBe(0);
+  });
+
+  it("reads a batch with one probe and one fill, writes it back at once, and joins reads under way", async () => {
+    const w = world();
+    const { cache } = w.container();
+    await cache.get(request("a", async () => ({ n: 1 }), []));
+    const single = deferred<View>();
+    const joined = cache.get(request("b", () => single.promise, []));
+    const fillMany = vi.fn(async (keys: readonly string[]) => new Map(keys.map((key) => [key, key === "d" ? null : { n: 3 }] as const)));
+    const batch = cache.getMany(["a", "b", "c", "d", "c"], fillMany);
+    single.resolve({ n: 2 });
+    await joined;
+    const answers = await batch;
+    expect(Object.fromEntries([...answers].map(([key, answer]) => [key, answer]))).toEqual({
+      a: { value: { n: 1 }, outcome: "hit" },
+      b: { value: { n: 2 }, outcome: "miss" },
+      c: { value: { n: 3 }, outcome: "miss" },
+      d: { value: null, outcome: "miss" },
+    });
+    expect(fillMany.mock.calls).toEqual([[["c", "d"]]]);
+    expect(w.store.probes.at(-1)).toEqual(["a", "c", "d"]);
+    expect(w.store.lockAttempts).not.toContain("c");
+    const again = await cache.getMany(["c", "d"], fillMany);
+    expect([...again.values()].map((answer) => answer.outcome)).toEqual(["hit", "hit"]);
+    expect(fillMany).toHaveBeenCalledTimes(1);
+  });
+
+  it("an untrusted entry reads as absent, is filled at once without waiting for a lock, and is not overwritten", async () => {
+    const w = world();
+    let distrusted = new Set<string>();
+    const { cache: plain } = w.container();
+    await plain.get(request("k", async () => ({ n: 1 }), []));
+    const cache = new ReadThroughCache<View>(
+      { store: w.store, invalidator: new TagInvalidator(w.store), clock: { now: () => new Date(w.advance(0)) }, ids: { uuid: () => "t" }, log: silentLog, sleep: async () => undefined, trust: { trusted: async () => (key) => !distrusted.has(key) } },
+      { ...defaultReadThroughOptions, name: "views" },
+    );
+    distrusted = new Set(["k"]);
+    expect(await cache.get(request("k", async () => ({ n: 2 }), []))).toEqual({ value: { n: 2 }, outcome: "miss" });
+    expect((await cache.getMany(["k"], async () => new Map([["k", { n: 3 }]]))).get("k")).toEqual({ value: { n: 3 }, outcome: "miss" });
+    distrusted = new Set();
+    expect(await cache.get(request("k", async () => ({ n: 4 }), []))).toEqual({ value: { n: 1 }, outcome: "hit" });
+  });
+
+  it("makes one failing store call per read, opens its breaker after the configured failures in a row, and reports its state", async () => {
+    const w = world({ storeFailuresToOpen: 3, storeCooldownMs: 2_000 });
+    const { cache } = w.container();
+    w.store.failing = new Error("ECONNREFUSED");
+    for (let read = 1; read <= 3; read++) {
+      expect(cache.breakerState()).toBe("closed");
+      const calls = w.store.calls;
+      expect((await cache.get(request(`k${read}`, async () => ({ n: read }), []))).outcome).toBe("bypass");
+      expect(w.store.calls - calls).toBe(1);
+    }
+    expect(cache.breakerState()).toBe("open");
+    const calls = w.store.calls;
+    await cache.getMany(["x", "y"], async (keys) => new Map(keys.map((key) => [key, { n: 0 }])));
+    expect(w.store.calls).toBe(calls);
+    await expect(cache.invalidateKeys(["x"])).rejects.toThrow();
+    expect(cache.metrics.snapshot()).toMatchObject({ storeErrors: 3, storeSkips: 2 });
+    w.store.failing = null;
+    w.advance(2_000);
+    expect(cache.breakerState()).toBe("half-open");
+    expect((await cache.get(request("k1", async () => ({ n: 1 }), []))).outcome).toBe("miss");
+    expect(cache.breakerState()).toBe("closed");
   });
 });

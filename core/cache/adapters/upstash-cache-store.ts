@@ -1,21 +1,23 @@
 import type { Redis } from "@upstash/redis";
 import type { RedisKeys } from "../../redis/keys";
-import type { CacheProbe, StoredEntry } from "../model";
+import type { CacheProbe, CacheWrite, StoredEntry } from "../model";
 import type { CacheStore } from "../ports";
 
 /**
  * Entries are `<freshUntilMs>|<stamp>|<payload>` strings; the stamp is `@` followed by every tag's
  * version and a dot (`@3.0.`), computed in Lua from the tag counters, so a read checks validity in
- * the same round trip. The `@` keeps the client from reading a stamp as a JSON number.
+ * the same round trip. The `@` keeps the client from reading a stamp as a JSON number. A per-key
+ * invalidation leaves `~<id>` (a tombstone) in the entry's place.
  */
 const STAMP = `local stamp = "@"
-for i = 3, #KEYS do stamp = stamp .. (redis.call("GET", KEYS[i]) or "0") .. "." end`;
+for i = FIRST_TAG, #KEYS do stamp = stamp .. (redis.call("GET", KEYS[i]) or "0") .. "." end`;
 
 /**
  * KEYS: entry, lock, tags…; ARGV: now ms, lock token ("" for none), lock ms.
- * Returns {2, entry, stamp, 0} for a fresh valid entry, else {1 (expired but valid) | 0, entry or "", stamp, locked}.
+ * Returns {2, entry, stamp, 0} for a fresh valid entry, else {1 (expired but valid) | 0, entry,
+ * tombstone or "", stamp, locked}.
  */
-const PROBE = `${STAMP}
+const PROBE = `${STAMP.replace("FIRST_TAG", "3")}
 local value = redis.call("GET", KEYS[1])
 local status = 0
 if value then
@@ -25,19 +27,40 @@ if value then
     status = 1
   end
 end
-if status == 0 then value = "" end
+if not value or (status == 0 and string.sub(value, 1, 1) ~= "~") then value = "" end
 local locked = 0
 if ARGV[2] ~= "" and redis.call("SET", KEYS[2], ARGV[2], "NX", "PX", ARGV[3]) then locked = 1 end
 return {status, value, stamp, locked}`;
 
-/** KEYS: entry, lock, tags…; ARGV: stamp read by the fill, entry, keep ms, lock token or "". */
-const WRITE_IF_UNBUMPED = `${STAMP}
-local written = 0
-if stamp == ARGV[1] then
-  redis.call("SET", KEYS[1], ARGV[2], "PX", ARGV[3])
-  written = 1
+/**
+ * KEYS: n entries, then the lock if ARGV[4] ~= "", then the tags; ARGV: n, stamp read by the fill,
+ * now ms, lock token or "", then per entry: expected tombstone id or "", text, keep ms.
+ * An entry is written if the stamp is unchanged and its slot holds the expected tombstone, or,
+ * expecting none, holds no tombstone and no fresh entry of this stamp (another filler's).
+ */
+const WRITE_IF_UNCHANGED = `local n = tonumber(ARGV[1])
+local firstTag = n + 1
+if ARGV[4] ~= "" then firstTag = n + 2 end
+${STAMP.replace("FIRST_TAG", "firstTag")}
+local written = {}
+for i = 1, n do
+  local base = 5 + (i - 1) * 3
+  local ok = 0
+  if stamp == ARGV[2] then
+    local current = redis.call("GET", KEYS[i])
+    if ARGV[base] ~= "" then
+      if current == "~" .. ARGV[base] then ok = 1 end
+    elseif not current then
+      ok = 1
+    elseif string.sub(current, 1, 1) ~= "~" then
+      local fresh, entryStamp = string.match(current, "^(%d+)|([^|]*)|")
+      if not (fresh and entryStamp == stamp and tonumber(fresh) > tonumber(ARGV[3])) then ok = 1 end
+    end
+  end
+  if ok == 1 then redis.call("SET", KEYS[i], ARGV[base + 1], "PX", ARGV[base + 2]) end
+  written[i] = ok
 end
-if ARGV[4] ~= "" and redis.call("GET", KEYS[2]) == ARGV[4] then redis.call("DEL", KEYS[2]) end
+if ARGV[4] ~= "" and redis.call("GET", KEYS[n + 1]) == ARGV[4] then redis.call("DEL", KEYS[n + 1]) end
 return written`;
 
 const RELEASE_IF_OWNER = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`;
@@ -49,14 +72,26 @@ const BUMP = `for i = 1, #KEYS do
 end
 return #KEYS`;
 
-function parseEntry(text: unknown): StoredEntry | null {
-  if (typeof text !== "string" || text === "") return null;
-  const match = /^(\d+)\|[^|]*\|/.exec(text);
+const UNTAGGED = "@";
+
+function parseEntry(text: string): { entry: StoredEntry; stamp: string } | null {
+  const match = /^(\d+)\|([^|]*)\|/.exec(text);
   if (!match?.[1]) return null;
-  return { freshUntilMs: Number(match[1]), payload: text.slice(match[0].length) };
+  return { entry: { freshUntilMs: Number(match[1]), payload: text.slice(match[0].length) }, stamp: match[2] ?? "" };
 }
 
-/** The cache store in Redis via @upstash/redis: one script call per probe, per write and per bump. */
+const tombstoneOf = (text: string): string | null => (text.startsWith("~") ? text.slice(1) : null);
+
+/** An untagged slot as MGET returns it: fresh, expired (stale candidate), a tombstone, or nothing. */
+function untaggedProbe(value: unknown, nowMs: number): CacheProbe {
+  const text = typeof value === "string" ? value : "";
+  const parsed = parseEntry(text);
+  const valid = parsed && parsed.stamp === UNTAGGED ? parsed.entry : null;
+  const fresh = valid && valid.freshUntilMs > nowMs ? valid : null;
+  return { fresh, stale: fresh ? null : valid, stamp: UNTAGGED, locked: false, slot: tombstoneOf(text) };
+}
+
+/** The cache store in Redis via @upstash/redis: one call per probe (or batch of probes), write, tombstone set and bump. */
 export class UpstashCacheStore implements CacheStore {
   private readonly probeScript;
   private readonly writeScript;
@@ -64,35 +99,52 @@ export class UpstashCacheStore implements CacheStore {
   private readonly bumpScript;
 
   constructor(
-    redis: Redis,
+    private readonly redis: Redis,
     private readonly keys: RedisKeys,
     /** Lifetime of a tag counter after its last bump: far beyond any entry's, so none outlives it. */
     private readonly tagTtlMs = 7 * 24 * 3600 * 1000,
   ) {
     this.probeScript = redis.createScript<[number, string, string, number]>(PROBE);
-    this.writeScript = redis.createScript<number>(WRITE_IF_UNBUMPED);
+    this.writeScript = redis.createScript<number[]>(WRITE_IF_UNCHANGED);
     this.releaseScript = redis.createScript<number>(RELEASE_IF_OWNER);
     this.bumpScript = redis.createScript<number>(BUMP);
   }
 
-  private keysOf(cache: string, key: string, tags: readonly string[]): string[] {
-    return [this.keys.cacheEntry(cache, key), this.keys.cacheFillLock(cache, key), ...tags.map((tag) => this.keys.cacheTag(tag))];
-  }
-
   async probe(cache: string, key: string, tags: readonly string[], nowMs: number, lock?: { readonly token: string; readonly ms: number }): Promise<CacheProbe> {
-    const [status, value, stamp, locked] = await this.probeScript.exec(this.keysOf(cache, key, tags), [String(nowMs), lock?.token ?? "", String(lock?.ms ?? 0)]);
-    const entry = parseEntry(value);
-    return { fresh: status === 2 ? entry : null, stale: status === 1 ? entry : null, stamp: String(stamp), locked: locked === 1 };
+    const keys = [this.keys.cacheEntry(cache, key), this.keys.cacheFillLock(cache, key), ...tags.map((tag) => this.keys.cacheTag(tag))];
+    const [status, value, stamp, locked] = await this.probeScript.exec(keys, [String(nowMs), lock?.token ?? "", String(lock?.ms ?? 0)]);
+    const text = String(value);
+    const entry = parseEntry(text)?.entry ?? null;
+    return { fresh: status === 2 ? entry : null, stale: status === 1 ? entry : null, stamp: String(stamp), locked: locked === 1, slot: tombstoneOf(text) };
   }
 
-  async write(cache: string, key: string, tags: readonly string[], stamp: string, entry: StoredEntry, ttlMs: number, releaseToken?: string): Promise<boolean> {
-    const text = `${entry.freshUntilMs}|${stamp}|${entry.payload}`;
-    const written = await this.writeScript.exec(this.keysOf(cache, key, tags), [stamp, text, String(Math.max(1, Math.ceil(ttlMs))), releaseToken ?? ""]);
-    return written === 1;
+  async probeMany(cache: string, keys: readonly string[], nowMs: number): Promise<CacheProbe[]> {
+    if (keys.length === 0) return [];
+    const values = await this.redis.mget<unknown[]>(...keys.map((key) => this.keys.cacheEntry(cache, key)));
+    return values.map((value) => untaggedProbe(value, nowMs));
+  }
+
+  async write(cache: string, write: CacheWrite): Promise<boolean[]> {
+    const keys = write.entries.map((entry) => this.keys.cacheEntry(cache, entry.key));
+    const args = [String(write.entries.length), write.stamp, String(write.nowMs), write.release?.token ?? ""];
+    for (const { expectedSlot, entry, keepMs } of write.entries) {
+      args.push(expectedSlot ?? "", `${entry.freshUntilMs}|${write.stamp}|${entry.payload}`, String(Math.max(1, Math.ceil(keepMs))));
+    }
+    if (write.release) keys.push(this.keys.cacheFillLock(cache, write.release.key));
+    keys.push(...write.tags.map((tag) => this.keys.cacheTag(tag)));
+    const written = await this.writeScript.exec(keys, args);
+    return written.map((flag) => flag === 1);
   }
 
   async release(cache: string, key: string, token: string): Promise<void> {
     await this.releaseScript.exec([this.keys.cacheFillLock(cache, key)], [token]);
+  }
+
+  async tombstone(cache: string, keys: readonly string[], id: string, ms: number): Promise<void> {
+    if (keys.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const key of keys) pipeline.set(this.keys.cacheEntry(cache, key), `~${id}`, { px: ms });
+    await pipeline.exec();
   }
 
   async bumpTags(tags: readonly string[]): Promise<void> {

@@ -15,6 +15,13 @@ import type { CacheRead, CacheWrite, LookupCache } from "../ports";
 const TOMBSTONE_PREFIX = '{"kind":"tombstone","id":"';
 const tombstone = (id: string) => `${TOMBSTONE_PREFIX}${id}"}`;
 
+/**
+ * Tombstones every key given in one command (a pipeline of thousands of SETs costs the REST
+ * endpoint about ten times as much). ARGV: the TTL in ms, then each key's tombstone.
+ */
+const TOMBSTONE_ALL = `for i, key in ipairs(KEYS) do redis.call("SET", key, ARGV[i + 1], "PX", ARGV[1]) end
+return #KEYS`;
+
 /** Deletes the lock only if it still holds our token: an expired lock may belong to another filler now. */
 const RELEASE_IF_OWNER = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`;
 
@@ -61,6 +68,7 @@ export class UpstashLookupCache implements LookupCache {
   private readonly releaseScript;
   private readonly getOrLockScript;
   private readonly writeScript;
+  private readonly tombstoneScript;
 
   constructor(
     private readonly redis: Redis,
@@ -72,6 +80,7 @@ export class UpstashLookupCache implements LookupCache {
     this.releaseScript = redis.createScript<number>(RELEASE_IF_OWNER);
     this.getOrLockScript = redis.createScript<[number, unknown, unknown?]>(GET_OR_LOCK);
     this.writeScript = redis.createScript<number>(WRITE_IF_UNCHANGED);
+    this.tombstoneScript = redis.createScript<number>(TOMBSTONE_ALL);
   }
 
   private keyOf(identifier: Identifier): string {
@@ -114,9 +123,8 @@ export class UpstashLookupCache implements LookupCache {
 
   async invalidate(identifiers: readonly Identifier[]): Promise<void> {
     if (identifiers.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const id of identifiers) pipeline.set(this.keyOf(id), tombstone(this.ids.uuid()), { px: this.tombstoneMs });
-    await pipeline.exec();
+    const keys = identifiers.map((id) => this.keyOf(id));
+    await this.tombstoneScript.exec(keys, [String(this.tombstoneMs), ...identifiers.map(() => tombstone(this.ids.uuid()))]);
   }
 
   async releaseFill(identifier: Identifier): Promise<void> {

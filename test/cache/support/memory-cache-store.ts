@@ -1,9 +1,11 @@
-import type { CacheProbe, StoredEntry } from "../../../core/cache/model";
+import type { CacheProbe, CacheWrite, StoredEntry } from "../../../core/cache/model";
 import type { CacheStore } from "../../../core/cache/ports";
 
 interface Slot {
-  readonly entry: StoredEntry;
+  /** null: a tombstone. */
+  readonly entry: StoredEntry | null;
   readonly stamp: string;
+  readonly tombstone?: string;
   readonly expiresAtMs: number;
 }
 
@@ -14,6 +16,11 @@ export class MemoryCacheStore implements CacheStore {
   readonly tags = new Map<string, number>();
   failing: Error | null = null;
   calls = 0;
+  /** Every call, for tests that count round trips: the keys each probe read, the entries each write wrote. */
+  readonly probes: string[][] = [];
+  readonly lockAttempts: string[] = [];
+  readonly writes: (CacheWrite & { readonly written: boolean[] })[] = [];
+  readonly releases: string[] = [];
 
   constructor(private readonly nowMs: () => number) {}
 
@@ -43,32 +50,65 @@ export class MemoryCacheStore implements CacheStore {
 
   async probe(cache: string, key: string, tags: readonly string[], nowMs: number, lock?: { token: string; ms: number }): Promise<CacheProbe> {
     this.check();
+    this.probes.push([key]);
     const id = `${cache}:${key}`;
     const stamp = this.stampOf(tags);
     const slot = this.slot(id);
-    const valid = slot && slot.stamp === stamp ? slot.entry : null;
-    if (valid && valid.freshUntilMs > nowMs) return { fresh: valid, stale: null, stamp, locked: false };
+    const valid = slot?.entry && slot.stamp === stamp ? slot.entry : null;
+    if (valid && valid.freshUntilMs > nowMs) return { fresh: valid, stale: null, stamp, locked: false, slot: null };
     let locked = false;
+    if (lock) this.lockAttempts.push(key);
     if (lock && this.lockHolder(id) === undefined) {
       this.locks.set(id, { token: lock.token, expiresAtMs: this.nowMs() + lock.ms });
       locked = true;
     }
-    return { fresh: null, stale: valid, stamp, locked };
+    return { fresh: null, stale: valid, stamp, locked, slot: slot?.tombstone ?? null };
   }
 
-  async write(cache: string, key: string, tags: readonly string[], stamp: string, entry: StoredEntry, ttlMs: number, releaseToken?: string): Promise<boolean> {
+  async probeMany(cache: string, keys: readonly string[], nowMs: number): Promise<CacheProbe[]> {
     this.check();
-    const id = `${cache}:${key}`;
-    const written = this.stampOf(tags) === stamp;
-    if (written) this.entries.set(id, { entry, stamp, expiresAtMs: this.nowMs() + ttlMs });
-    if (releaseToken && this.lockHolder(id) === releaseToken) this.locks.delete(id);
+    this.probes.push([...keys]);
+    return keys.map((key) => {
+      const slot = this.slot(`${cache}:${key}`);
+      const valid = slot?.entry && slot.stamp === "@" ? slot.entry : null;
+      const fresh = valid && valid.freshUntilMs > nowMs ? valid : null;
+      return { fresh, stale: fresh ? null : valid, stamp: "@", locked: false, slot: slot?.tombstone ?? null };
+    });
+  }
+
+  async write(cache: string, write: CacheWrite): Promise<boolean[]> {
+    this.check();
+    const unbumped = this.stampOf(write.tags) === write.stamp;
+    const written = write.entries.map(({ key, expectedSlot, entry, keepMs }) => {
+      const id = `${cache}:${key}`;
+      const slot = this.slot(id);
+      const ok = unbumped && (expectedSlot === null ? !slot?.tombstone && !this.freshOf(slot, write) : slot?.tombstone === expectedSlot);
+      if (ok) this.entries.set(id, { entry, stamp: write.stamp, expiresAtMs: this.nowMs() + keepMs });
+      return ok;
+    });
+    this.writes.push({ ...write, written });
+    if (write.release && this.lockHolder(`${cache}:${write.release.key}`) === write.release.token) {
+      this.releases.push(write.release.key);
+      this.locks.delete(`${cache}:${write.release.key}`);
+    }
     return written;
+  }
+
+  private freshOf(slot: Slot | undefined, write: CacheWrite): boolean {
+    return !!slot?.entry && slot.stamp === write.stamp && slot.entry.freshUntilMs > write.nowMs;
+  }
+
+  async tombstone(cache: string, keys: readonly string[], id: string, ms: number): Promise<void> {
+    this.check();
+    for (const key of keys) this.entries.set(`${cache}:${key}`, { entry: null, stamp: "", tombstone: id, expiresAtMs: this.nowMs() + ms });
   }
 
   async release(cache: string, key: string, token: string): Promise<void> {
     this.check();
     const id = `${cache}:${key}`;
-    if (this.lockHolder(id) === token) this.locks.delete(id);
+    if (this.lockHolder(id) !== token) return;
+    this.releases.push(key);
+    this.locks.delete(id);
   }
 
   async bumpTags(tags: readonly string[]): Promise<void> {
