@@ -1,3 +1,5 @@
+// First: fengari (loaded by ioredis-mock) reads its configuration when first loaded.
+import "./redis-memory-lua-config";
 import { randomUUID } from "node:crypto";
 import { Command, Redis } from "ioredis";
 import RedisMock from "ioredis-mock";
@@ -5,7 +7,8 @@ import { commandName, isBlockingCommand, RedisReplyError } from "./redis-backend
 import type { PubSubEvent, RawReply, RedisBackend, Subscription } from "./redis-backend";
 import { emulateBlocking } from "./redis-memory-blocking";
 import { adaptForMock } from "./redis-memory-options";
-import type { MockKeyspace } from "./redis-memory-options";
+import type { MockCommand, MockKeyspace } from "./redis-memory-options";
+import { createScriptCommands } from "./redis-memory-scripts";
 
 /**
  * The Upstash endpoint's backend when there is no Redis server: the in-process engine of
@@ -36,6 +39,7 @@ function withoutReplyTransformer<T>(name: string, run: () => T): T {
 }
 
 type MockMethod = (...args: string[]) => unknown;
+type MockInstance = InstanceType<typeof RedisMock>;
 
 /** The mock's keyspace (not in its type declarations); read synchronously for type checks. */
 interface MockData {
@@ -56,28 +60,24 @@ export function createMemoryRedisBackend(): RedisBackend {
   const mock = new RedisMock({ host: `memory-${randomUUID()}` });
   const methods = mock as unknown as Record<string, unknown>;
   const data = (mock as unknown as { data: MockData }).data;
-  const expires = (mock as unknown as { expires: MockExpires }).expires;
-  const keyspace: MockKeyspace = {
-    expiresAt: (key) => (expires.has(key) ? expires.get(key) : undefined),
-    exists: (key) => data.get(key) !== undefined && !(expires.has(key) && expires.get(key) <= Date.now()),
-    typeOf: (key) => (keyspace.exists(key) ? storedType(data.get(key)) : "none"),
-    scoreOf: (key, member) => {
-      const value = data.get(key);
-      // The mock keeps a sorted set as a Map of member -> { score, value }.
-      const entry: unknown = value instanceof Map ? value.get(member) : undefined;
-      return typeof entry === "object" && entry !== null && "score" in entry ? Number(entry.score) : undefined;
-    },
+  const emulators = commandEmulatorsOf(mock);
+  const keyspace = keyspaceOf(mock, emulators);
+  /** The engine's own checks and rewrites, then what the mock should run (or the reply already decided). */
+  const route = (asked: string, given: string[]): MockCommand => {
+    const wrongType = wrongTypeOf(asked, given[0], data);
+    return wrongType ? { reply: wrongType } : adaptForMock(asked, given, keyspace, Date.now());
   };
+  const scripts = createScriptCommands((name, args) => runInScript(mock, emulators, route, name, args));
 
   /** Runs the emulator synchronously (before returning), which is what makes transactions atomic here. */
   const run = (name: string, args: readonly (string | Buffer)[]): Promise<RawReply> => {
     const asked = name.toLowerCase();
-    if (!redisCommandNames.has(asked)) return Promise.resolve(unknownCommand(name));
     // The mock keys its store by string; Buffer keys would be compared by identity.
     const given = args.map((arg) => (typeof arg === "string" ? arg : arg.toString()));
-    const wrongType = wrongTypeOf(asked, given[0], data);
-    if (wrongType) return Promise.resolve(wrongType);
-    const adapted = adaptForMock(asked, given, keyspace, Date.now());
+    const scripted = scripts.handle(asked, given);
+    if (scripted !== undefined) return Promise.resolve(scripted);
+    if (!redisCommandNames.has(asked)) return Promise.resolve(unknownCommand(name));
+    const adapted = route(asked, given);
     if ("reply" in adapted) return Promise.resolve(adapted.reply);
     const { name: lower, args: textArgs } = adapted;
     // Buffer variants keep bulk strings as bytes, like the real server's replies.
@@ -115,6 +115,65 @@ export function createMemoryRedisBackend(): RedisBackend {
       return closing;
     },
   };
+}
+
+function keyspaceOf(mock: MockInstance, emulators: CommandEmulators): MockKeyspace {
+  const data = (mock as unknown as { data: MockData }).data;
+  const expires = (mock as unknown as { expires: MockExpires }).expires;
+  const keyspace: MockKeyspace = {
+    expiresAt: (key) => (expires.has(key) ? expires.get(key) : undefined),
+    exists: (key) => data.get(key) !== undefined && !(expires.has(key) && expires.get(key) <= Date.now()),
+    typeOf: (key) => (keyspace.exists(key) ? storedType(data.get(key)) : "none"),
+    // The mock's KEYS matches as Redis' stringmatchlen does (it is a port of it) and skips expired keys.
+    keys: (pattern) => emulators.keys!.call(mock, pattern) as string[],
+    scoreOf: (key, member) => {
+      const value = data.get(key);
+      // The mock keeps a sorted set as a Map of member -> { score, value }.
+      const entry: unknown = value instanceof Map ? value.get(member) : undefined;
+      return typeof entry === "object" && entry !== null && "score" in entry ? Number(entry.score) : undefined;
+    },
+  };
+  return keyspace;
+}
+
+type CommandEmulators = Readonly<Record<string, MockMethod>>;
+
+/**
+ * The mock's command functions themselves, which return their reply (or throw) synchronously: its
+ * methods hand replies over in promises, and a script must have each reply before it goes on. The
+ * mock's Pipeline copies them through its _createCommand hook (called per command with the
+ * function), which here just keeps them.
+ */
+function commandEmulatorsOf(mock: MockInstance): CommandEmulators {
+  // A duplicate shares the keyspace; asking it for a pipeline leaves this mock's own batch state alone.
+  const probe = mock.duplicate();
+  const pipelinePrototype = Object.getPrototypeOf(probe.pipeline()) as { copyCommands(this: object): void };
+  probe.disconnect();
+  const collector: Record<string, unknown> = { redis: mock, _createCommand: (_name: string, emulator: MockMethod) => emulator };
+  pipelinePrototype.copyCommands.call(collector);
+  const emulators: Record<string, MockMethod> = {};
+  for (const [name, value] of Object.entries(collector)) if (typeof value === "function" && name !== "_createCommand") emulators[name] = value as MockMethod;
+  return emulators;
+}
+
+/** One command of a script: the same checks and rewrites as any other, run to completion now. */
+function runInScript(mock: MockInstance, emulators: CommandEmulators, route: (asked: string, given: string[]) => MockCommand, name: string, args: string[]): RawReply {
+  const asked = name.toLowerCase();
+  if (!redisCommandNames.has(asked)) return unknownCommand(name);
+  const adapted = route(asked, args);
+  if ("reply" in adapted) return adapted.reply;
+  const emulator = emulators[adapted.name];
+  if (emulator === undefined) return unknownCommand(name);
+  try {
+    const reply = emulator.apply(mock, adapted.args);
+    if (reply instanceof Promise) {
+      reply.catch(() => {});
+      return new RedisReplyError(`ERR '${name}' cannot run inside a script on the in-process engine`);
+    }
+    return (adapted.then ?? ((value: RawReply) => value))(adoptMockReply(reply));
+  } catch (error) {
+    return mockError(name, error);
+  }
 }
 
 type KeyType = "string" | "hash" | "list" | "set" | "zset";
@@ -201,7 +260,7 @@ interface MockSubscriber {
 
 /** A duplicate of the mock shares its keyspace and channels, like a second connection to one server. */
 async function subscribeOnDuplicate(
-  mock: InstanceType<typeof RedisMock>,
+  mock: MockInstance,
   kind: "channel" | "pattern",
   names: readonly string[],
   onEvent: (event: PubSubEvent) => void,
