@@ -136,9 +136,9 @@ export const DEFAULT_IMPORT_BATCH = 1_000;
 const DEFAULT_MAX_PROBLEMS = 10_000;
 
 const candidateSchema = z.object({
-  userId: z.optional(userIdSchema),
-  telegramId: telegramIdSchema,
-  okxUid: z.optional(z.nullable(okxUidSchema)),
+  userId: z.optional(userIdSchema()),
+  telegramId: telegramIdSchema(),
+  okxUid: z.optional(z.nullable(okxUidSchema())),
   isActive: z.optional(z.boolean()),
 });
 
