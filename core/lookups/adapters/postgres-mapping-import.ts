@@ -115,7 +115,8 @@ FROM (SELECT target FROM ${GROUPS} WHERE ${toWrite()} AND target IS NOT NULL ORD
  * to write, deliver and delete instead of a thousand). The previous rows are read by the same
  * statement, before its writes. Returns one row per mapping written, then the outbox row. (The
  * scratch tables' statistics predate the plan, so the planner takes the window for a row or two:
- * the membership tests are hashed subplans, never a nested loop over the written rows.)
+ * the origin is one index probe per row and the membership tests are hashed subplans, never a
+ * nested loop over another table.)
  */
 const writeWindowSql = () => `
 WITH input AS (
@@ -148,9 +149,10 @@ box AS (
     now() + $7::int * interval '1 millisecond'
   FROM owed HAVING count(*) > 0
   RETURNING id, payload)
-SELECT i.user_id, r.origin, NOT (i.user_id IN (SELECT user_id FROM prev)) AS inserted, i.user_id IN (SELECT user_id FROM written) AS changed,
+SELECT i.user_id, (SELECT r.origin FROM ${ROWS} r WHERE r.import_id = $1 AND r.idx = i.first_idx) AS origin,
+  NOT (i.user_id IN (SELECT user_id FROM prev)) AS inserted, i.user_id IN (SELECT user_id FROM written) AS changed,
   NULL::uuid AS message_id, NULL::jsonb AS payload
-FROM input i JOIN ${ROWS} r ON r.import_id = $1 AND r.idx = i.first_idx
+FROM input i
 UNION ALL SELECT NULL, NULL, NULL, NULL, id, payload FROM box`;
 
 export interface PostgresMappingImportOptions {
