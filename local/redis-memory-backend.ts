@@ -44,6 +44,8 @@ type MockInstance = InstanceType<typeof RedisMock>;
 /** The mock's keyspace (not in its type declarations); read synchronously for type checks. */
 interface MockData {
   get(key: string): unknown;
+  /** Every key not expired. */
+  keys(): string[];
 }
 
 /** The mock's expiry times, absolute milliseconds (not in its type declarations either). */
@@ -58,40 +60,7 @@ const redisCommandNames: ReadonlySet<string> = new Set(Redis.prototype.getBuilti
 export function createMemoryRedisBackend(): RedisBackend {
   // The mock shares a keyspace between instances with the same host:port; a unique host gives this engine its own.
   const mock = new RedisMock({ host: `memory-${randomUUID()}` });
-  const methods = mock as unknown as Record<string, unknown>;
-  const data = (mock as unknown as { data: MockData }).data;
-  const emulators = commandEmulatorsOf(mock);
-  const keyspace = keyspaceOf(mock, emulators);
-  /** The engine's own checks and rewrites, then what the mock should run (or the reply already decided). */
-  const route = (asked: string, given: string[]): MockCommand => {
-    const wrongType = wrongTypeOf(asked, given[0], data);
-    return wrongType ? { reply: wrongType } : adaptForMock(asked, given, keyspace, Date.now());
-  };
-  const scripts = createScriptCommands((name, args) => runInScript(mock, emulators, route, name, args));
-
-  /** Runs the emulator synchronously (before returning), which is what makes transactions atomic here. */
-  const run = (name: string, args: readonly (string | Buffer)[]): Promise<RawReply> => {
-    const asked = name.toLowerCase();
-    // The mock keys its store by string; Buffer keys would be compared by identity.
-    const given = args.map((arg) => (typeof arg === "string" ? arg : arg.toString()));
-    const scripted = scripts.handle(asked, given);
-    if (scripted !== undefined) return Promise.resolve(scripted);
-    if (!redisCommandNames.has(asked)) return Promise.resolve(unknownCommand(name));
-    const adapted = route(asked, given);
-    if ("reply" in adapted) return Promise.resolve(adapted.reply);
-    const { name: lower, args: textArgs } = adapted;
-    // Buffer variants keep bulk strings as bytes, like the real server's replies.
-    const method = methods[`${lower}Buffer`] ?? methods[lower];
-    if (typeof method !== "function") return Promise.resolve(unknownCommand(name));
-    try {
-      const pending = withoutReplyTransformer(lower, () => (method as MockMethod).apply(mock, textArgs));
-      const then = adapted.then ?? ((reply: RawReply) => reply);
-      return Promise.resolve(pending).then((reply) => then(adoptMockReply(reply)), (error: unknown) => mockError(name, error));
-    } catch (error) {
-      return Promise.resolve(mockError(name, error));
-    }
-  };
-
+  const run = commandRunner(mock);
   const textRun = (name: string, args: readonly string[]) => run(name, args);
   /** Blocking commands get one try here (inside a transaction Redis does not wait either); XREAD is always emulated. */
   const runOnce = (name: string, args: readonly (string | Buffer)[]): Promise<RawReply> =>
@@ -117,6 +86,41 @@ export function createMemoryRedisBackend(): RedisBackend {
   };
 }
 
+/** Runs each command synchronously (before returning), which is what makes transactions and scripts atomic here. */
+function commandRunner(mock: MockInstance): (name: string, args: readonly (string | Buffer)[]) => Promise<RawReply> {
+  const methods = mock as unknown as Record<string, unknown>;
+  const data = (mock as unknown as { data: MockData }).data;
+  const emulators = commandEmulatorsOf(mock);
+  const keyspace = keyspaceOf(mock, emulators);
+  /** The engine's own checks and rewrites, then what the mock should run (or the reply already decided). */
+  const route = (asked: string, given: string[]): MockCommand => {
+    const wrongType = wrongTypeOf(asked, given[0], data);
+    return wrongType ? { reply: wrongType } : adaptForMock(asked, given, keyspace, Date.now());
+  };
+  const scripts = createScriptCommands((name, args) => runInScript(mock, emulators, route, name, args));
+  return (name, args) => {
+    const asked = name.toLowerCase();
+    // The mock keys its store by string; Buffer keys would be compared by identity.
+    const given = args.map((arg) => (typeof arg === "string" ? arg : arg.toString()));
+    const scripted = scripts.handle(asked, given);
+    if (scripted !== undefined) return Promise.resolve(scripted);
+    if (!redisCommandNames.has(asked)) return Promise.resolve(unknownCommand(name));
+    const adapted = route(asked, given);
+    if ("reply" in adapted) return Promise.resolve(adapted.reply);
+    const { name: lower, args: textArgs } = adapted;
+    // Buffer variants keep bulk strings as bytes, like the real server's replies.
+    const method = methods[`${lower}Buffer`] ?? methods[lower];
+    if (typeof method !== "function") return Promise.resolve(unknownCommand(name));
+    try {
+      const pending = withoutReplyTransformer(lower, () => (method as MockMethod).apply(mock, textArgs));
+      const then = adapted.then ?? ((reply: RawReply) => reply);
+      return Promise.resolve(pending).then((reply) => then(adoptMockReply(reply)), (error: unknown) => mockError(name, error));
+    } catch (error) {
+      return Promise.resolve(mockError(name, error));
+    }
+  };
+}
+
 function keyspaceOf(mock: MockInstance, emulators: CommandEmulators): MockKeyspace {
   const data = (mock as unknown as { data: MockData }).data;
   const expires = (mock as unknown as { expires: MockExpires }).expires;
@@ -124,8 +128,10 @@ function keyspaceOf(mock: MockInstance, emulators: CommandEmulators): MockKeyspa
     expiresAt: (key) => (expires.has(key) ? expires.get(key) : undefined),
     exists: (key) => data.get(key) !== undefined && !(expires.has(key) && expires.get(key) <= Date.now()),
     typeOf: (key) => (keyspace.exists(key) ? storedType(data.get(key)) : "none"),
-    // The mock's KEYS matches as Redis' stringmatchlen does (it is a port of it) and skips expired keys.
-    keys: (pattern) => emulators.keys!.call(mock, pattern) as string[],
+    liveKeys: () => data.keys(),
+    // The mock's KEYS matches as Redis' stringmatchlen does (it is a port of it); it reads the keys
+    // from `this.data.keys()`, so given a data of these keys alone it filters just them.
+    matching: (pattern, keys) => emulators.keys!.call({ data: { keys: () => keys } }, pattern) as string[],
     scoreOf: (key, member) => {
       const value = data.get(key);
       // The mock keeps a sorted set as a Map of member -> { score, value }.

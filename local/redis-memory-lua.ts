@@ -22,8 +22,8 @@ export type ScriptCommandRunner = (name: string, args: string[]) => RawReply;
 export interface LuaEngine {
   /** Compiles a script under its sha1 (kept until reset); the compile error otherwise. */
   compile(sha: string, source: string): RedisReplyError | undefined;
-  /** Runs a compiled script; `readOnly` refuses write commands (EVAL_RO, `flags=no-writes`). */
-  run(sha: string, keys: readonly string[], argv: readonly string[], readOnly: boolean): RawReply;
+  /** Runs a script (compiled first if it is not); `readOnly` refuses write commands (EVAL_RO, `flags=no-writes`). */
+  run(sha: string, source: string, keys: readonly string[], argv: readonly string[], readOnly: boolean): RawReply;
   /** SCRIPT FLUSH: forgets every compiled script. */
   reset(): void;
 }
@@ -43,9 +43,11 @@ setmetatable(_G, {
 export function createLuaEngine(runCommand: ScriptCommandRunner): LuaEngine {
   if (!luaconf.LUA_COMPAT_FLOATSTRING) throw new Error("in-process Redis engine: fengari was loaded before local/redis-memory-lua-config.ts");
   let state: LuaState | undefined;
+  /** The scripts compiled in `state` (a new state after a reset has none). */
+  let compiled = new Set<string>();
   let readOnly = false;
   const vm = (): LuaState => (state ??= newState((raise) => (L) => redisCall(L, raise, readOnly, runCommand)));
-  return {
+  const engine: LuaEngine = {
     compile(sha, source) {
       const L = vm();
       if (lauxlib.luaL_loadbuffer(L, to_luastring(source), null, "@user_script") !== lua.LUA_OK) {
@@ -54,28 +56,44 @@ export function createLuaEngine(runCommand: ScriptCommandRunner): LuaEngine {
         return new RedisReplyError(`ERR Error compiling script (new function): ${message}`);
       }
       lua.lua_setfield(L, lua.LUA_REGISTRYINDEX, `f_${sha}`);
+      compiled.add(sha);
       return undefined;
     },
-    run(sha, keys, argv, asReadOnly) {
+    run(sha, source, keys, argv, asReadOnly) {
+      const failed = compiled.has(sha) ? undefined : engine.compile(sha, source);
+      if (failed) return failed;
       const L = vm();
-      lua.lua_settop(L, 0);
-      lua.lua_getfield(L, lua.LUA_REGISTRYINDEX, `f_${sha}`);
-      pushArray(L, keys);
-      lua.lua_setglobal(L, "KEYS");
-      pushArray(L, argv);
-      lua.lua_setglobal(L, "ARGV");
-      readOnly = asReadOnly;
-      const status = lua.lua_pcall(L, 0, 1, 0);
-      readOnly = false;
-      const reply = status === lua.LUA_OK ? popReply(L) : popRaised(L, sha);
-      lua.lua_settop(L, 0);
-      return reply;
+      try {
+        readOnly = asReadOnly;
+        return runCompiled(L, sha, keys, argv);
+      } catch (error) {
+        // Not a Lua error (those come back from lua_pcall): the state may be inconsistent, start afresh.
+        engine.reset();
+        return new RedisReplyError(`ERR in-process engine: script failed: ${error instanceof Error ? error.message : String(error)}`);
+      } finally {
+        readOnly = false;
+      }
     },
     reset() {
       if (state) lua.lua_close(state);
       state = undefined;
+      compiled = new Set();
     },
   };
+  return engine;
+}
+
+function runCompiled(L: LuaState, sha: string, keys: readonly string[], argv: readonly string[]): RawReply {
+  lua.lua_settop(L, 0);
+  lua.lua_getfield(L, lua.LUA_REGISTRYINDEX, `f_${sha}`);
+  pushArray(L, keys);
+  lua.lua_setglobal(L, "KEYS");
+  pushArray(L, argv);
+  lua.lua_setglobal(L, "ARGV");
+  const status = lua.lua_pcall(L, 0, 1, 0);
+  const reply = status === lua.LUA_OK ? popReply(L) : popRaised(L, sha);
+  lua.lua_settop(L, 0);
+  return reply;
 }
 
 type CallFactory = (raise: boolean) => (L: LuaState) => number;

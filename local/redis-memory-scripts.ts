@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { RedisReplyError } from "./redis-backend";
 import type { RawReply } from "./redis-backend";
 import { createLuaEngine } from "./redis-memory-lua";
-import type { ScriptCommandRunner } from "./redis-memory-lua";
+import type { LuaEngine, ScriptCommandRunner } from "./redis-memory-lua";
 
 /**
  * EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT LOAD / EXISTS / FLUSH / KILL for the in-process
@@ -17,6 +17,8 @@ export interface ScriptCommands {
 }
 
 interface CachedScript {
+  /** The script as Lua compiles it (without its shebang line). */
+  readonly body: string;
   /** `#!lua flags=no-writes`: runs as read-only under EVAL too. */
   readonly noWrites: boolean;
 }
@@ -27,38 +29,64 @@ const KNOWN_FLAGS = new Set(["no-writes", "allow-oom", "allow-stale", "no-cluste
 const sha1 = (text: string): string => createHash("sha1").update(text).digest("hex");
 
 export function createScriptCommands(runCommand: ScriptCommandRunner): ScriptCommands {
-  const engine = createLuaEngine(runCommand);
-  const cache = new Map<string, CachedScript>();
+  const scripts = new ScriptCache(createLuaEngine(runCommand));
+  return {
+    handle(name, args) {
+      switch (name) {
+        case "eval":
+        case "eval_ro": {
+          if (args.length < 2) return wrongArgs(name);
+          const sha = scripts.load(args[0]!);
+          return sha instanceof RedisReplyError ? sha : scripts.evaluate(sha, args.slice(1), name === "eval_ro");
+        }
+        case "evalsha":
+        case "evalsha_ro":
+          return args.length < 2 ? wrongArgs(name) : scripts.evaluate(args[0]!.toLowerCase(), args.slice(1), name === "evalsha_ro");
+        case "script":
+          return args.length === 0 ? wrongArgs(name) : scripts.subcommand(args);
+        default:
+          return undefined;
+      }
+    },
+  };
+}
 
-  const load = (source: string): string | RedisReplyError => {
+/** Compiled scripts by sha1, as Redis keeps them until SCRIPT FLUSH. */
+class ScriptCache {
+  private readonly cached = new Map<string, CachedScript>();
+
+  constructor(private readonly engine: LuaEngine) {}
+
+  load(source: string): string | RedisReplyError {
     const sha = sha1(source);
-    if (cache.has(sha)) return sha;
+    if (this.cached.has(sha)) return sha;
     const parsed = withoutShebang(source);
     if (parsed instanceof RedisReplyError) return parsed;
-    const failed = engine.compile(sha, parsed.body);
+    const failed = this.engine.compile(sha, parsed.body);
     if (failed) return failed;
-    cache.set(sha, { noWrites: parsed.noWrites });
+    this.cached.set(sha, parsed);
     return sha;
-  };
+  }
 
-  const evaluate = (sha: string, args: readonly string[], readOnly: boolean): RawReply => {
-    const script = cache.get(sha);
+  /** `args`: numkeys, the keys, then the other arguments. */
+  evaluate(sha: string, args: readonly string[], readOnly: boolean): RawReply {
+    const script = this.cached.get(sha);
     if (!script) return new RedisReplyError("NOSCRIPT No matching script. Please use EVAL.");
     const keyCount = keyCountOf(args);
     if (keyCount instanceof RedisReplyError) return keyCount;
-    return engine.run(sha, args.slice(1, keyCount + 1), args.slice(keyCount + 1), readOnly || script.noWrites);
-  };
+    return this.engine.run(sha, script.body, args.slice(1, keyCount + 1), args.slice(keyCount + 1), readOnly || script.noWrites);
+  }
 
-  const script = (args: readonly string[]): RawReply => {
+  subcommand(args: readonly string[]): RawReply {
     const [sub = "", ...rest] = args;
     switch (sub.toUpperCase()) {
       case "LOAD":
-        return rest.length === 1 ? load(rest[0]!) : wrongArgs("script|load");
+        return rest.length === 1 ? this.load(rest[0]!) : wrongArgs("script|load");
       case "EXISTS":
-        return rest.length > 0 ? rest.map((sha) => (cache.has(sha.toLowerCase()) ? 1 : 0)) : wrongArgs("script|exists");
+        return rest.length > 0 ? rest.map((sha) => (this.cached.has(sha.toLowerCase()) ? 1 : 0)) : wrongArgs("script|exists");
       case "FLUSH":
-        cache.clear();
-        engine.reset();
+        this.cached.clear();
+        this.engine.reset();
         return "OK";
       case "KILL":
         // Scripts run synchronously here: none can be running when a command arrives.
@@ -66,27 +94,7 @@ export function createScriptCommands(runCommand: ScriptCommandRunner): ScriptCom
       default:
         return new RedisReplyError(`ERR unknown subcommand '${sub}'. Try SCRIPT HELP.`);
     }
-  };
-
-  return {
-    handle(name, args) {
-      switch (name) {
-        case "eval":
-        case "eval_ro": {
-          if (args.length < 2) return wrongArgs(name);
-          const sha = load(args[0]!);
-          return sha instanceof RedisReplyError ? sha : evaluate(sha, args.slice(1), name === "eval_ro");
-        }
-        case "evalsha":
-        case "evalsha_ro":
-          return args.length < 2 ? wrongArgs(name) : evaluate(args[0]!.toLowerCase(), args.slice(1), name === "evalsha_ro");
-        case "script":
-          return args.length === 0 ? wrongArgs(name) : script(args);
-        default:
-          return undefined;
-      }
-    },
-  };
+  }
 }
 
 function wrongArgs(name: string): RedisReplyError {

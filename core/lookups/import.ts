@@ -6,6 +6,7 @@ import { outboxBackoffMs, settle } from "../outbox/delivery";
 import type { OutboxDeliveryDeps } from "../outbox/delivery";
 import type { OutboxMessage } from "../outbox/model";
 import { telegramIdMisreadProblem } from "./identifier";
+import { inLanes } from "./import-lanes";
 import { identifiersIn, uniqueIdentifiers } from "./invalidation";
 import type { ImportWindow, ImportWrite, ImportWritten, LookupCache, MappingImportStore, MappingRepository, StagedImportRow } from "./ports";
 import { okxUidSchema, telegramIdSchema, userIdSchema } from "./schemas";
@@ -132,12 +133,18 @@ export interface ImportInput {
 }
 
 export const DEFAULT_IMPORT_BATCH = 1_000;
+/**
+ * Batches in flight at once in each phase: two keep the database busy with one while this
+ * process sends or reads the other. Windows are disjoint (no two groups share an identifier or
+ * a target user once planned), so concurrent ones never wait on each other's locks.
+ */
+const IMPORT_LANES = 2;
 const DEFAULT_MAX_PROBLEMS = 10_000;
 
 const candidateSchema = z.object({
-  userId: z.optional(userIdSchema),
-  telegramId: telegramIdSchema,
-  okxUid: z.optional(z.nullable(okxUidSchema)),
+  userId: z.optional(userIdSchema()),
+  telegramId: telegramIdSchema(),
+  okxUid: z.optional(z.nullable(okxUidSchema())),
   isActive: z.optional(z.boolean()),
 });
 
@@ -233,10 +240,10 @@ async function stageInput(run: Run): Promise<boolean> {
   }
 }
 
-/** Batches of staged rows; one batch's round trip runs while the next is read (at most one in flight). */
+/** Batches of staged rows, sent while the next ones are read (at most IMPORT_LANES round trips in flight). */
 class Staging {
   private batch: StagedImportRow[] = [];
-  private inFlight: Promise<void> = Promise.resolve();
+  private readonly inFlight: Promise<void>[] = [];
 
   constructor(private readonly run: Run) {}
 
@@ -248,20 +255,26 @@ class Staging {
     return this.batch.length >= this.run.batchSize;
   }
 
-  /** Sends the batch; false when a stop was requested (after the previous batches landed). */
+  /** Sends the batch; false when a stop was requested (after the batches sent so far landed). */
   async flush(): Promise<boolean> {
-    await this.inFlight;
+    if (this.inFlight.length >= IMPORT_LANES) await this.inFlight.shift();
     const rows = this.batch;
     this.batch = [];
-    this.inFlight = this.run.deps.store.stage(this.run.importId, rows);
-    // Awaited at the next flush or at the end; until then, a failure must not count as unhandled.
-    this.inFlight.catch(() => undefined);
+    const sending = this.run.deps.store.stage(this.run.importId, rows);
+    // Awaited later (at a flush or at the end); until then, a failure must not count as unhandled.
+    sending.catch(() => undefined);
+    this.inFlight.push(sending);
     this.run.progress({ phase: "read", done: this.run.records, total: null });
-    return !this.run.stop();
+    if (!this.run.stop()) return true;
+    await this.settled();
+    return false;
   }
 
-  settled(): Promise<void> {
-    return this.inFlight;
+  /** Every batch sent has landed (or the first failure). */
+  async settled(): Promise<void> {
+    const sent = this.inFlight.splice(0);
+    const results = await Promise.allSettled(sent);
+    for (const result of results) if (result.status === "rejected") throw result.reason;
   }
 }
 
@@ -274,11 +287,11 @@ async function planInput(run: Run): Promise<boolean> {
   const total = await store.groupAndCheckInput(run.importId);
   let done = 0;
   run.progress({ phase: "plan", done, total });
-  for (let from = 0; from < run.records; from += run.batchSize) {
+  const planWindow = async (from: number) => {
     done += await store.plan(run.importId, from, from + run.batchSize);
     run.progress({ phase: "plan", done, total });
-    if (run.stop()) return false;
-  }
+  };
+  if (!(await inLanes(windowStarts(run.records, run.batchSize), IMPORT_LANES, planWindow, run.stop))) return false;
   await store.checkClaims(run.importId);
   run.progress({ phase: "plan", done: total, total });
   return true;
@@ -292,13 +305,15 @@ async function writePlanned(run: Run, total: number): Promise<number | null> {
   let done = 0;
   if (total > 0) run.progress({ phase: "write", done, total });
   const span = run.batchSize * WINDOWS_PER_LISTING;
+  const write = async (window: ImportWindow) => {
+    await writeWindow(run, window);
+    done += window.writes;
+    run.progress({ phase: "write", done, total });
+  };
+  const stop = () => done < total && run.stop();
   for (let from = 0; from < run.records && done < total; from += span) {
-    for (const window of await run.deps.store.writeWindows(run.importId, run.batchSize, from, from + span)) {
-      await writeWindow(run, window);
-      done += window.writes;
-      run.progress({ phase: "write", done, total });
-      if (done < total && run.stop()) return total - done;
-    }
+    const windows = await run.deps.store.writeWindows(run.importId, run.batchSize, from, from + span);
+    if (!(await inLanes(windows, IMPORT_LANES, write, stop))) return total - done;
   }
   return null;
 }
@@ -332,12 +347,21 @@ function refused(run: Run, write: ImportWrite, error: ConflictError): void {
   noteProblem(run, { idx: write.firstIdx, kind: "conflicting", origin: write.origin, reason: error.message });
 }
 
-/** Commits the planned writes of [from, to); their invalidation is delivered while the next window is written (at most one delivery in flight). */
+/**
+ * Commits the planned writes of [from, to); their invalidation is delivered after the ones
+ * committed before, while the next windows are written (one delivery in flight, one waiting).
+ */
 async function commitAndDeliver(run: Run, from: number, to: number, freshIds: readonly string[]): Promise<void> {
   const { written, invalidations } = await run.deps.store.writeWindow(run.importId, from, to, freshIds);
   for (const { inserted, changed } of written) run.counts[inserted ? "inserted" : changed ? "updated" : "unchanged"] += 1;
-  await run.delivering;
-  run.delivering = deliver(run, invalidations, written.filter((entry) => entry.changed));
+  const before = run.delivering;
+  run.delivering = before.then(() => deliver(run, invalidations, written.filter((entry) => entry.changed)));
+  await before;
+}
+
+/** The start of each window of `size` input positions among `records`. */
+function* windowStarts(records: number, size: number): Generator<number> {
+  for (let from = 0; from < records; from += size) yield from;
 }
 
 /**
