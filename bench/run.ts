@@ -29,6 +29,12 @@ const workloads: readonly Workload[] = [...floorWorkloads, ...lookupWorkloads, .
 
 const JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123";
 
+/**
+ * Every key a run writes starts with this (`bench:` by default); runs by two people on one shared
+ * Redis give different prefixes, or each one's clean-up deletes the other's seeded keys.
+ */
+const KEY_PREFIX = process.env.BENCH_KEY_PREFIX ?? "bench:";
+
 interface Row extends WorkloadResult {
   readonly name: string;
   readonly floor: string | null;
@@ -64,7 +70,7 @@ async function prepareEnvironment(cloud: LocalCloud): Promise<string> {
     DATABASE_URL: databaseUrl,
     JWT_SECRET,
     LOG_LEVEL: "ERROR",
-    REDIS_KEY_PREFIX: "bench:",
+    REDIS_KEY_PREFIX: KEY_PREFIX,
     PROVISIONING_QUEUE_URL: cloud.queueUrls.ProvisioningQueue ?? "",
   });
   return databaseUrl;
@@ -76,7 +82,7 @@ async function benchContext(cloud: LocalCloud, server: DevServer, manifest: SstM
     apiUrl: server.url,
     redis: createUpstashRedis({ url: cloud.env.UPSTASH_REDIS_REST_URL, token: cloud.env.UPSTASH_REDIS_REST_TOKEN, retries: 0 }),
     sql: createSql({ databaseUrl, fetchEndpoint: cloud.env.NEON_FETCH_ENDPOINT, wsProxy: cloud.env.NEON_WS_PROXY }),
-    keys: new RedisKeys("bench:"),
+    keys: new RedisKeys(KEY_PREFIX),
     serviceToken: await issueAccessToken(tokenOptions, { role: "service", subject: "bench", ttlSeconds: 3600 }, new Date()),
     adminToken: await issueAccessToken(tokenOptions, { role: "admin", subject: "bench", ttlSeconds: 3600 }, new Date()),
     manifest,
@@ -161,7 +167,7 @@ async function writeResults(cloud: LocalCloud, scale: number, rows: readonly Row
 async function main(): Promise<void> {
   const only = process.argv.slice(2).filter((arg) => !arg.startsWith("-"));
   // A floor is a workload with neither a floor nor a target of its own; every run measures them all.
-  const isFloor = (w: Workload) => (w.floor ?? []).length === 0 && w.targetRatio === undefined;
+  const isFloor = (w: Workload) => (w.floor ?? []).length === 0 && w.targetRatio === undefined && w.ownFloor !== true;
   // --no-floors: only the named workloads (for those that measure their own floor as they run).
   const floors = !process.argv.includes("--no-floors");
   const selected = only.length > 0 ? workloads.filter((w) => only.includes(w.name) || (floors && isFloor(w))) : workloads;

@@ -42,6 +42,8 @@ export interface Workload {
   readonly floor?: readonly string[];
   /** Target for median / floor median, when the issue sets one. */
   readonly targetRatio?: number;
+  /** Measures its own floor as it runs: never pulled into other runs as a floor (see bench/run.ts). */
+  readonly ownFloor?: true;
   /** Untimed preparation run just before `run` (e.g. seeding); share work across workloads by memoising. */
   setup?(context: BenchContext): Promise<void>;
   run(context: BenchContext): Promise<WorkloadResult>;

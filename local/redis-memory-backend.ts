@@ -1,3 +1,5 @@
+// First: fengari (loaded by ioredis-mock) reads its configuration when first loaded.
+import "./redis-memory-lua-config";
 import { randomUUID } from "node:crypto";
 import { Command, Redis } from "ioredis";
 import RedisMock from "ioredis-mock";
@@ -5,7 +7,8 @@ import { commandName, isBlockingCommand, RedisReplyError } from "./redis-backend
 import type { PubSubEvent, RawReply, RedisBackend, Subscription } from "./redis-backend";
 import { emulateBlocking } from "./redis-memory-blocking";
 import { adaptForMock } from "./redis-memory-options";
-import type { MockKeyspace } from "./redis-memory-options";
+import type { MockCommand, MockKeyspace } from "./redis-memory-options";
+import { createScriptCommands } from "./redis-memory-scripts";
 
 /**
  * The Upstash endpoint's backend when there is no Redis server: the in-process engine of
@@ -36,10 +39,13 @@ function withoutReplyTransformer<T>(name: string, run: () => T): T {
 }
 
 type MockMethod = (...args: string[]) => unknown;
+type MockInstance = InstanceType<typeof RedisMock>;
 
 /** The mock's keyspace (not in its type declarations); read synchronously for type checks. */
 interface MockData {
   get(key: string): unknown;
+  /** Every key not expired. */
+  keys(): string[];
 }
 
 /** The mock's expiry times, absolute milliseconds (not in its type declarations either). */
@@ -54,44 +60,7 @@ const redisCommandNames: ReadonlySet<string> = new Set(Redis.prototype.getBuilti
 export function createMemoryRedisBackend(): RedisBackend {
   // The mock shares a keyspace between instances with the same host:port; a unique host gives this engine its own.
   const mock = new RedisMock({ host: `memory-${randomUUID()}` });
-  const methods = mock as unknown as Record<string, unknown>;
-  const data = (mock as unknown as { data: MockData }).data;
-  const expires = (mock as unknown as { expires: MockExpires }).expires;
-  const keyspace: MockKeyspace = {
-    expiresAt: (key) => (expires.has(key) ? expires.get(key) : undefined),
-    exists: (key) => data.get(key) !== undefined && !(expires.has(key) && expires.get(key) <= Date.now()),
-    typeOf: (key) => (keyspace.exists(key) ? storedType(data.get(key)) : "none"),
-    scoreOf: (key, member) => {
-      const value = data.get(key);
-      // The mock keeps a sorted set as a Map of member -> { score, value }.
-      const entry: unknown = value instanceof Map ? value.get(member) : undefined;
-      return typeof entry === "object" && entry !== null && "score" in entry ? Number(entry.score) : undefined;
-    },
-  };
-
-  /** Runs the emulator synchronously (before returning), which is what makes transactions atomic here. */
-  const run = (name: string, args: readonly (string | Buffer)[]): Promise<RawReply> => {
-    const asked = name.toLowerCase();
-    if (!redisCommandNames.has(asked)) return Promise.resolve(unknownCommand(name));
-    // The mock keys its store by string; Buffer keys would be compared by identity.
-    const given = args.map((arg) => (typeof arg === "string" ? arg : arg.toString()));
-    const wrongType = wrongTypeOf(asked, given[0], data);
-    if (wrongType) return Promise.resolve(wrongType);
-    const adapted = adaptForMock(asked, given, keyspace, Date.now());
-    if ("reply" in adapted) return Promise.resolve(adapted.reply);
-    const { name: lower, args: textArgs } = adapted;
-    // Buffer variants keep bulk strings as bytes, like the real server's replies.
-    const method = methods[`${lower}Buffer`] ?? methods[lower];
-    if (typeof method !== "function") return Promise.resolve(unknownCommand(name));
-    try {
-      const pending = withoutReplyTransformer(lower, () => (method as MockMethod).apply(mock, textArgs));
-      const then = adapted.then ?? ((reply: RawReply) => reply);
-      return Promise.resolve(pending).then((reply) => then(adoptMockReply(reply)), (error: unknown) => mockError(name, error));
-    } catch (error) {
-      return Promise.resolve(mockError(name, error));
-    }
-  };
-
+  const run = commandRunner(mock);
   const textRun = (name: string, args: readonly string[]) => run(name, args);
   /** Blocking commands get one try here (inside a transaction Redis does not wait either); XREAD is always emulated. */
   const runOnce = (name: string, args: readonly (string | Buffer)[]): Promise<RawReply> =>
@@ -115,6 +84,102 @@ export function createMemoryRedisBackend(): RedisBackend {
       return closing;
     },
   };
+}
+
+/** Runs each command synchronously (before returning), which is what makes transactions and scripts atomic here. */
+function commandRunner(mock: MockInstance): (name: string, args: readonly (string | Buffer)[]) => Promise<RawReply> {
+  const methods = mock as unknown as Record<string, unknown>;
+  const data = (mock as unknown as { data: MockData }).data;
+  const emulators = commandEmulatorsOf(mock);
+  const keyspace = keyspaceOf(mock, emulators);
+  /** The engine's own checks and rewrites, then what the mock should run (or the reply already decided). */
+  const route = (asked: string, given: string[]): MockCommand => {
+    const wrongType = wrongTypeOf(asked, given[0], data);
+    return wrongType ? { reply: wrongType } : adaptForMock(asked, given, keyspace, Date.now());
+  };
+  const scripts = createScriptCommands((name, args) => runInScript(mock, emulators, route, name, args));
+  return (name, args) => {
+    const asked = name.toLowerCase();
+    // The mock keys its store by string; Buffer keys would be compared by identity.
+    const given = args.map((arg) => (typeof arg === "string" ? arg : arg.toString()));
+    const scripted = scripts.handle(asked, given);
+    if (scripted !== undefined) return Promise.resolve(scripted);
+    if (!redisCommandNames.has(asked)) return Promise.resolve(unknownCommand(name));
+    const adapted = route(asked, given);
+    if ("reply" in adapted) return Promise.resolve(adapted.reply);
+    const { name: lower, args: textArgs } = adapted;
+    // Buffer variants keep bulk strings as bytes, like the real server's replies.
+    const method = methods[`${lower}Buffer`] ?? methods[lower];
+    if (typeof method !== "function") return Promise.resolve(unknownCommand(name));
+    try {
+      const pending = withoutReplyTransformer(lower, () => (method as MockMethod).apply(mock, textArgs));
+      const then = adapted.then ?? ((reply: RawReply) => reply);
+      return Promise.resolve(pending).then((reply) => then(adoptMockReply(reply)), (error: unknown) => mockError(name, error));
+    } catch (error) {
+      return Promise.resolve(mockError(name, error));
+    }
+  };
+}
+
+function keyspaceOf(mock: MockInstance, emulators: CommandEmulators): MockKeyspace {
+  const data = (mock as unknown as { data: MockData }).data;
+  const expires = (mock as unknown as { expires: MockExpires }).expires;
+  const keyspace: MockKeyspace = {
+    expiresAt: (key) => (expires.has(key) ? expires.get(key) : undefined),
+    exists: (key) => data.get(key) !== undefined && !(expires.has(key) && expires.get(key) <= Date.now()),
+    typeOf: (key) => (keyspace.exists(key) ? storedType(data.get(key)) : "none"),
+    liveKeys: () => data.keys(),
+    // The mock's KEYS matches as Redis' stringmatchlen does (it is a port of it); it reads the keys
+    // from `this.data.keys()`, so given a data of these keys alone it filters just them.
+    matching: (pattern, keys) => emulators.keys!.call({ data: { keys: () => keys } }, pattern) as string[],
+    scoreOf: (key, member) => {
+      const value = data.get(key);
+      // The mock keeps a sorted set as a Map of member -> { score, value }.
+      const entry: unknown = value instanceof Map ? value.get(member) : undefined;
+      return typeof entry === "object" && entry !== null && "score" in entry ? Number(entry.score) : undefined;
+    },
+  };
+  return keyspace;
+}
+
+type CommandEmulators = Readonly<Record<string, MockMethod>>;
+
+/**
+ * The mock's command functions themselves, which return their reply (or throw) synchronously: its
+ * methods hand replies over in promises, and a script must have each reply before it goes on. The
+ * mock's Pipeline copies them through its _createCommand hook (called per command with the
+ * function), which here just keeps them.
+ */
+function commandEmulatorsOf(mock: MockInstance): CommandEmulators {
+  // A duplicate shares the keyspace; asking it for a pipeline leaves this mock's own batch state alone.
+  const probe = mock.duplicate();
+  const pipelinePrototype = Object.getPrototypeOf(probe.pipeline()) as { copyCommands(this: object): void };
+  probe.disconnect();
+  const collector: Record<string, unknown> = { redis: mock, _createCommand: (_name: string, emulator: MockMethod) => emulator };
+  pipelinePrototype.copyCommands.call(collector);
+  const emulators: Record<string, MockMethod> = {};
+  for (const [name, value] of Object.entries(collector)) if (typeof value === "function" && name !== "_createCommand") emulators[name] = value as MockMethod;
+  return emulators;
+}
+
+/** One command of a script: the same checks and rewrites as any other, run to completion now. */
+function runInScript(mock: MockInstance, emulators: CommandEmulators, route: (asked: string, given: string[]) => MockCommand, name: string, args: string[]): RawReply {
+  const asked = name.toLowerCase();
+  if (!redisCommandNames.has(asked)) return unknownCommand(name);
+  const adapted = route(asked, args);
+  if ("reply" in adapted) return adapted.reply;
+  const emulator = emulators[adapted.name];
+  if (emulator === undefined) return unknownCommand(name);
+  try {
+    const reply = emulator.apply(mock, adapted.args);
+    if (reply instanceof Promise) {
+      reply.catch(() => {});
+      return new RedisReplyError(`ERR '${name}' cannot run inside a script on the in-process engine`);
+    }
+    return (adapted.then ?? ((value: RawReply) => value))(adoptMockReply(reply));
+  } catch (error) {
+    return mockError(name, error);
+  }
 }
 
 type KeyType = "string" | "hash" | "list" | "set" | "zset";
@@ -201,7 +266,7 @@ interface MockSubscriber {
 
 /** A duplicate of the mock shares its keyspace and channels, like a second connection to one server. */
 async function subscribeOnDuplicate(
-  mock: InstanceType<typeof RedisMock>,
+  mock: MockInstance,
   kind: "channel" | "pattern",
   names: readonly string[],
   onEvent: (event: PubSubEvent) => void,

@@ -1,20 +1,20 @@
 import { RedisReplyError } from "./redis-backend";
 import type { RawReply } from "./redis-backend";
+import { scanKeyspace } from "./redis-memory-scan";
+import type { ScanKeyspace } from "./redis-memory-scan";
 
 /**
  * Where ioredis-mock reads a command differently from Redis, the command as the mock should get it
  * (or the reply, decided here). @upstash/redis sends option words in lower case (`zadd key nx`,
- * `linsert key before`, `scan 0 type string`), which Redis reads in any case and the mock only in
+ * `linsert key before`, `hscan key 0 match p`), which Redis reads in any case and the mock only in
  * upper case: it refuses some ("ERR syntax error") and silently drops others (SET's `nx`, `px`).
  * Everything here is synchronous, so a transaction stays atomic.
  */
 
 /** What the engine knows synchronously: which keys exist, and their expiry (absolute ms). */
-export interface MockKeyspace {
+export interface MockKeyspace extends ScanKeyspace {
   exists(key: string): boolean;
   expiresAt(key: string): number | undefined;
-  /** As the mock's TYPE answers ("none" when missing). */
-  typeOf(key: string): string;
   /** A sorted set member's score; undefined when the member (or the set) is missing. */
   scoreOf(key: string, member: string): number | undefined;
 }
@@ -48,7 +48,7 @@ export function adaptForMock(name: string, args: string[], keyspace: MockKeyspac
       // The mock throws for a missing key; Redis answers an empty string.
       return args[0] !== undefined && !keyspace.exists(args[0]) ? { reply: "" } : { name, args };
     case "scan":
-      return scanForMock(optionWordsUpper(args, 1), keyspace);
+      return { reply: scanKeyspace(args, keyspace) };
     case "sscan":
     case "hscan":
     case "zscan":
@@ -81,7 +81,7 @@ function leadingOptionsUpper(args: string[], from: number, options: ReadonlySet<
   return out;
 }
 
-/** SCAN cursor [MATCH p] [COUNT n] [TYPE t]: every option takes one value, which keeps its case. */
+/** HSCAN key cursor [MATCH p] [COUNT n]: every option takes one value, which keeps its case. */
 function optionWordsUpper(args: string[], from: number): string[] {
   const out = [...args];
   for (let i = from; i < out.length; i += 2) out[i] = out[i]!.toUpperCase();
@@ -121,21 +121,6 @@ function zaddForMock(args: string[], keyspace: MockKeyspace): MockCommand {
   }
   if (kept.length === 0) return { reply: 0 };
   return { name: "zadd", args: [key, ...[...options].filter((option) => option !== "GT" && option !== "LT"), ...kept] };
-}
-
-/** SCAN cursor ... TYPE t, which the mock does not know: the keys of the page filtered here. */
-function scanForMock(args: string[], keyspace: MockKeyspace): MockCommand {
-  const typeAt = args.findIndex((arg, i) => i >= 1 && (i - 1) % 2 === 0 && arg === "TYPE");
-  if (typeAt < 0 || args[typeAt + 1] === undefined) return { name: "scan", args };
-  const wanted = args[typeAt + 1]!.toLowerCase();
-  return {
-    name: "scan",
-    args: args.filter((_, i) => i !== typeAt && i !== typeAt + 1),
-    then: (reply) => {
-      if (!Array.isArray(reply) || !Array.isArray(reply[1])) return reply;
-      return [reply[0] ?? "0", reply[1].filter((key) => keyspace.typeOf(String(key)) === wanted)];
-    },
-  };
 }
 
 /**

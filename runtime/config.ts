@@ -1,7 +1,9 @@
-import { Resource } from "sst";
+// The Resource alone: the package index also loads its realtime and vector modules (and node:util).
+import { Resource } from "sst/resource";
 import type * as z from "zod/mini";
 import { parseConfig } from "../core/config";
 import type { ConfigSource } from "../core/config";
+import type { Lazy } from "../core/validation/lazy";
 
 /**
  * Config names fed by SST links in a deployed stage (see infra/). Locally the same names come
@@ -55,12 +57,12 @@ export function once<T>(key: unknown, build: () => T): T {
 /**
  * The validated values of one config schema, read from SST links and the environment once per
  * container; a missing or malformed value throws a ConfigError naming it. Each client asks only
- * for its part.
+ * for its part. The schema is built here, on its first use, not when core/config.ts loads.
  */
-export function configFor<Schema extends z.core.$ZodType>(schema: Schema): z.output<Schema> {
+export function configFor<Schema extends z.core.$ZodType>(schema: Lazy<Schema>): z.output<Schema> {
   return once(schema, () => {
     source ??= { ...fromLinks(), ...process.env };
-    return parseConfig(schema, source);
+    return parseConfig(schema(), source);
   });
 }
 

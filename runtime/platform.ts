@@ -15,7 +15,7 @@ export interface Platform {
 }
 
 export function platform(): Platform {
-  return once(platformConfigSchema.shape, () => {
+  return once(platform, () => {
     const config = configFor(platformConfigSchema);
     return { config, logger: createLogger({ serviceName: config.SERVICE_NAME, level: config.LOG_LEVEL }), clock: systemClock, ids: randomIds };
   });

@@ -326,8 +326,8 @@ const lookupHttp100: Workload = {
 };
 
 export function openRow(name: string, result: OpenLoadResult): string[] {
-  const { medianMs, p95Ms, p99Ms, achievedRate, sent, dropped, failed, non2xx } = result;
-  return [name, medianMs.toFixed(3), p95Ms.toFixed(3), p99Ms.toFixed(3), `${achievedRate}/${OPEN_LOOP.ratePerSecond}`, String(sent), String(dropped), String(failed + non2xx)];
+  const { medianMs, p95Ms, p99Ms, achievedRate, sent, dropped, failed, non2xx, cpuUsPerRequest } = result;
+  return [name, medianMs.toFixed(3), p95Ms.toFixed(3), p99Ms.toFixed(3), `${achievedRate}/${OPEN_LOOP.ratePerSecond}`, String(sent), String(dropped), String(failed + non2xx), String(cpuUsPerRequest)];
 }
 
 const lookupOpen: Workload = {
@@ -358,7 +358,7 @@ const lookupOpen: Workload = {
       extra: { rate: `${achievedRate}/${OPEN_LOOP.ratePerSecond} req/s`, sent, dropped, failed, non2xx, ...extra },
       details: {
         title: `open loop: ${OPEN_LOOP.virtualUsers} virtual users, ${OPEN_LOOP.ratePerSecond} requests started per second, latency from each request's due time`,
-        header: ["route", "p50 ms", "p95 ms", "p99 ms", "req/s", "sent", "dropped", "errors"],
+        header: ["route", "p50 ms", "p95 ms", "p99 ms", "req/s", "sent", "dropped", "errors", "cpuUs/req"],
         rows: [openRow("GET /bench/redis-get (floor)", floor), openRow("GET /v1/lookups/{okxUid}", lookups)],
       },
     };

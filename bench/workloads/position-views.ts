@@ -1,7 +1,10 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { PositionKeys } from "../../core/redis/keys";
 import type { Database } from "../../core/db/database";
 import type { CacheMetricsSnapshot } from "../../core/cache/metrics";
 import { runInterleavedOpenLoads } from "../open-loop";
+import { summarize } from "../stats";
 import type { BenchContext, Workload } from "../workload";
 import { floorRouteLoad, OPEN_LOOP } from "./floors";
 import { LOOKUP_USERS, mulberry32, openRow, seedLookupUsers, userIdOf, zipfSampler } from "./lookups";
@@ -50,8 +53,8 @@ async function seedHistory({ sql }: BenchContext): Promise<void> {
 }
 
 /** One open position per user, written as core/positions stores it (hash, index member, exchange). */
-async function seedPositions({ redis }: BenchContext): Promise<void> {
-  const keys = new PositionKeys("bench:");
+async function seedPositions({ redis, keys: redisKeys }: BenchContext): Promise<void> {
+  const keys = new PositionKeys(redisKeys.prefix);
   const at = new Date().toISOString();
   for (let start = 0; start < LOOKUP_USERS; start += 500) {
     const pipeline = redis.pipeline();
@@ -100,7 +103,8 @@ function mixedLoad(context: BenchContext) {
     if (draw < 0.8) return (counts.reconciliation += 1), `/v1/users/${user}/reconciliation`;
     return (counts.guards += 1), `/v1/users/${user}/guards`;
   };
-  return { load: { url: `${context.apiUrl}/v1/users/${users[0]}/positions`, headers: { authorization: `Bearer ${context.serviceToken}` }, nextPath }, counts };
+  const labelOf = (path: string) => `GET …/${path.slice(path.lastIndexOf("/") + 1)}`;
+  return { load: { url: `${context.apiUrl}/v1/users/${users[0]}/positions`, headers: { authorization: `Bearer ${context.serviceToken}` }, nextPath, labelOf }, counts };
 }
 
 /** Each cache's hits / reads between two snapshots. */
@@ -112,6 +116,14 @@ function perCache(before: readonly CacheMetricsSnapshot[], after: readonly Cache
       return `${now.cache} ${reads === 0 ? "-" : round((now.hits - (then?.hits ?? 0)) / reads, 4)} of ${reads}`;
     })
     .join(", ");
+}
+
+/** p50 / p95 / p99 of each route within the mix (the mix's own slices, so no rate or CPU of their own). */
+function labelRows(byLabel: ReadonlyMap<string, readonly number[]>): string[][] {
+  return [...byLabel].map(([label, latencies]) => {
+    const { medianMs, p95Ms, p99Ms, samples } = summarize(latencies, 1);
+    return [`  ${label}`, medianMs.toFixed(3), p95Ms.toFixed(3), p99Ms.toFixed(3), "-", String(samples), "-", "-", "-"];
+  });
 }
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
@@ -146,6 +158,7 @@ async function warmUp(context: BenchContext): Promise<void> {
 
 export const positionsOpenLoop: Workload = {
   name: "positions-open-loop",
+  ownFloor: true,
   description: "GET positions (60 %), reconciliation (20 %), guards (20 %) over 10,000 Zipf users, and the route-redis-get floor, open loop: 100 virtual users at the open-loop rate, in alternating slices",
   setup: async (context) => {
     await seedViews(context);
@@ -169,20 +182,87 @@ export const positionsOpenLoop: Workload = {
     const dbPer1k = round((dbQueries * 1000) / Math.max(1, mix.samples), 1);
     const p99Ratio = round(mix.p99Ms / floor.p99Ms, 2);
     const errors = mix.dropped + mix.failed + mix.non2xx + floor.dropped + floor.failed + floor.non2xx;
-    const { latenciesMs: _latencies, sent, dropped, failed, non2xx, achievedRate, ...summary } = mix;
+    const { latenciesMs: _latencies, latenciesByLabel, sent, dropped, failed, non2xx, achievedRate, cpuUs: _cpu, cpuUsPerRequest, ...summary } = mix;
     return {
       ...summary,
       errors,
       measuredFloor: { name: "route-redis-get (open, same slices)", medianMs: floor.medianMs },
       ownTarget: { label: "p99 <= 1.5x floor p99, hit >= 95 %, <= 10 dbQ/1k", met: p99Ratio <= 1.5 && hitRate >= 0.95 && dbPer1k <= 10 },
-      extra: { p99Ratio, hitRate, "dbQ/1kReq": dbPer1k, dbQueries, rate: `${achievedRate}/${OPEN_LOOP.ratePerSecond} req/s`, sent, dropped, failed, non2xx, mix: `${counts.lists}/${counts.reconciliation}/${counts.guards}` },
+      extra: { p99Ratio, hitRate, "dbQ/1kReq": dbPer1k, dbQueries, "cpuUs/req": cpuUsPerRequest, "floor cpuUs/req": floor.cpuUsPerRequest, rate: `${achievedRate}/${OPEN_LOOP.ratePerSecond} req/s`, sent, dropped, failed, non2xx, mix: `${counts.lists}/${counts.reconciliation}/${counts.guards}` },
       details: {
         title: `positions open loop: ${OPEN_LOOP.virtualUsers} virtual users, ${OPEN_LOOP.ratePerSecond} requests started per second; hit rate during the load: ${perCache(cacheBefore.byCache, cacheAfter.byCache)}`,
-        header: ["route", "p50 ms", "p95 ms", "p99 ms", "req/s", "sent", "dropped", "errors"],
-        rows: [openRow("GET /bench/redis-get (floor)", floor), openRow("GET positions / reconciliation / guards (60/20/20)", mix)],
+        header: ["route", "p50 ms", "p95 ms", "p99 ms", "req/s", "sent", "dropped", "errors", "cpuUs/req"],
+        rows: [openRow("GET /bench/redis-get (floor)", floor), openRow("GET positions / reconciliation / guards (60/20/20)", mix), ...labelRows(latenciesByLabel)],
       },
     };
   },
 };
 
-export const positionViewWorkloads: readonly Workload[] = [positionsOpenLoop];
+/** Users the per-route row reads (the Zipf head: ranks 0-199 carry about 60 % of the mix's traffic). */
+const HOT_USERS = 200;
+const ROUTES = ["positions", "reconciliation", "guards"] as const;
+
+/**
+ * While BENCH_CPU_PROFILE names a folder, each route's load is profiled (V8 CPU profile, the
+ * whole process: load generator, dev server, handlers, local Upstash endpoint) into
+ * `<folder>/<route>.cpuprofile`, for Chrome DevTools or speedscope.
+ */
+async function profiled<T>(name: string, work: () => Promise<T>): Promise<T> {
+  const folder = process.env.BENCH_CPU_PROFILE;
+  if (!folder) return work();
+  const { Session } = await import("node:inspector/promises");
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  try {
+    return await work();
+  } finally {
+    const { profile } = await session.post("Profiler.stop");
+    await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, `${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
+/**
+ * `positions-route-cpu`: what each route of the mix costs on its own, beside the floor route, at
+ * the open-loop rate over the 200 hottest users (every view cached): process CPU per request
+ * (µs) and latency. On a saturated process p99 follows CPU per request, so this is where the
+ * open-loop ratio comes from.
+ */
+export const positionsRouteCpu: Workload = {
+  name: "positions-route-cpu",
+  ownFloor: true,
+  description: "GET /bench/redis-get (floor), positions, reconciliation, guards each alone, open loop over the 200 hottest users (cached): CPU µs per request",
+  setup: async (context) => {
+    await seedViews(context);
+    for (const path of Array.from({ length: HOT_USERS }, (_, index) => ROUTES.map((route) => `/v1/users/${userIdOf(index)}/${route}`)).flat()) await warmOne(context, path);
+  },
+  run: async (context) => {
+    const shape = { ratePerSecond: OPEN_LOOP.ratePerSecond, virtualUsers: OPEN_LOOP.virtualUsers };
+    const headers = { authorization: `Bearer ${context.serviceToken}` };
+    const pick = mulberry32(0xc9b);
+    const routeLoad = (route: string) => ({ ...shape, url: `${context.apiUrl}/v1/users/${userIdOf(0)}/${route}`, headers, nextPath: () => `/v1/users/${userIdOf(Math.floor(pick() * HOT_USERS))}/${route}` });
+    const plan = { slices: OPEN_LOOP.slices(context.scale), sliceSeconds: OPEN_LOOP.sliceSeconds };
+    const floor = (await profiled("floor", () => runInterleavedOpenLoads([{ ...floorRouteLoad(context), ...shape }], plan)))[0];
+    const routes = [];
+    for (const route of ROUTES) routes.push([route, (await profiled(route, () => runInterleavedOpenLoads([routeLoad(route)], plan)))[0]] as const);
+    if (!floor || routes.some(([, result]) => !result)) throw new Error("positions-route-cpu: a load did not run");
+    const rows = routes.flatMap(([route, result]) => (result ? [[route, result] as const] : []));
+    const errors = [floor, ...rows.map(([, result]) => result)].reduce((sum, r) => sum + r.dropped + r.failed + r.non2xx, 0);
+    const { latenciesMs: _l, latenciesByLabel: _b, sent: _s, dropped: _d, failed: _f, non2xx: _n, achievedRate: _a, cpuUs: _c, cpuUsPerRequest: _u, ...summary } = floor;
+    return {
+      ...summary,
+      errors,
+      extra: Object.fromEntries([["floor cpuUs/req", floor.cpuUsPerRequest], ...rows.map(([route, result]) => [`${route} cpuUs/req`, result.cpuUsPerRequest])]),
+      details: {
+        title: `each route alone, ${OPEN_LOOP.ratePerSecond} requests started per second, ${plan.slices} x ${plan.sliceSeconds} s, ${HOT_USERS} users (cached); the main row is the floor`,
+        header: ["route", "p50 ms", "p95 ms", "p99 ms", "req/s", "sent", "dropped", "errors", "cpuUs/req"],
+        rows: [openRow("GET /bench/redis-get (floor)", floor), ...rows.map(([route, result]) => openRow(`GET /v1/users/{ref}/${route}`, result))],
+      },
+    };
+  },
+};
+
+export const positionViewWorkloads: readonly Workload[] = [positionsOpenLoop, positionsRouteCpu];

@@ -1,8 +1,8 @@
-import { createSecretKey } from "node:crypto";
-import type { KeyObject } from "node:crypto";
+import { webcrypto } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import * as z from "zod/mini";
 import { ForbiddenError, UnauthorizedError } from "../errors";
+import { lazy } from "../validation/lazy";
 
 export const roles = ["user", "service", "admin"] as const;
 export type Role = (typeof roles)[number];
@@ -14,11 +14,11 @@ export type Principal =
 
 const ALGORITHM = "HS256";
 
-const timestamps = { iat: z.number(), exp: z.number() };
-const claimsSchema = z.discriminatedUnion("role", [
-  z.object({ role: z.literal("user"), sub: z.uuid("user tokens must name an app user id in sub"), ...timestamps }),
-  z.object({ role: z.enum(["service", "admin"]), sub: z.string().check(z.minLength(1)), ...timestamps }),
-]);
+const timestamps = /* @__PURE__ */ lazy(() => ({ iat: z.number(), exp: z.number() }));
+const claimsSchema = /* @__PURE__ */ lazy(() => z.discriminatedUnion("role", [
+  z.object({ role: z.literal("user"), sub: z.uuid("user tokens must name an app user id in sub"), ...timestamps() }),
+  z.object({ role: z.enum(["service", "admin"]), sub: z.string().check(z.minLength(1)), ...timestamps() }),
+]));
 
 export interface TokenOptions {
   readonly secret: string;
@@ -37,27 +37,34 @@ export const defaultMaxTokenAgeSeconds: Readonly<Record<Role, number>> = { user:
 const CLOCK_SKEW_SECONDS = 60;
 
 /**
- * jose re-imports a raw Uint8Array key through WebCrypto on every call (120-240 us); a KeyObject
- * made once per secret is used as is.
+ * jose imports a raw key through WebCrypto on every call, a secret KeyObject included (it exports
+ * the bytes first): a CryptoKey imported once per secret is used as is.
  */
-const keys = new Map<string, KeyObject>();
-function keyFor(secret: string): KeyObject {
+const keys = new Map<string, Promise<webcrypto.CryptoKey>>();
+function keyFor(secret: string): Promise<webcrypto.CryptoKey> {
   let key = keys.get(secret);
   if (!key) {
-    key = createSecretKey(Buffer.from(secret, "utf8"));
+    key = webcrypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
     keys.set(secret, key);
   }
   return key;
 }
 
-export async function verifyAccessToken(
-  options: TokenOptions,
-  token: string,
-  now: Date,
-): Promise<Principal> {
+/** A verified token's principal and its `exp` (seconds since the epoch). */
+export interface VerifiedToken {
+  readonly principal: Principal;
+  readonly expiresAtSeconds: number;
+}
+
+export async function verifyAccessToken(options: TokenOptions, token: string, now: Date): Promise<Principal> {
+  return (await verifyToken(options, token, now)).principal;
+}
+
+/** verifyAccessToken, with the token's expiry (what core/auth/verified-tokens.ts memoises). */
+export async function verifyToken(options: TokenOptions, token: string, now: Date): Promise<VerifiedToken> {
   let payload: unknown;
   try {
-    ({ payload } = await jwtVerify(token, keyFor(options.secret), {
+    ({ payload } = await jwtVerify(token, await keyFor(options.secret), {
       algorithms: [ALGORITHM],
       issuer: options.issuer,
       requiredClaims: ["exp", "iat", "sub"],
@@ -66,7 +73,7 @@ export async function verifyAccessToken(
   } catch (error) {
     throw new UnauthorizedError(describeJoseError(error), { cause: error });
   }
-  const claims = claimsSchema.safeParse(payload);
+  const claims = claimsSchema().safeParse(payload);
   if (!claims.success) {
     throw new UnauthorizedError("token claims are invalid (role, sub, iat, exp)", { cause: claims.error });
   }
@@ -75,7 +82,8 @@ export async function verifyAccessToken(
   const maxAge = (options.maxAgeSeconds ?? defaultMaxTokenAgeSeconds)[role];
   if (exp - iat > maxAge) throw new UnauthorizedError(`token lifetime exceeds the ${maxAge} s allowed for role '${role}'`);
   // App user ids are stored lower-case; a token may carry any case.
-  return role === "user" ? { role, subject: sub, userId: sub.toLowerCase() } : { role, subject: sub };
+  const principal: Principal = role === "user" ? { role, subject: sub, userId: sub.toLowerCase() } : { role, subject: sub };
+  return { principal: Object.freeze(principal), expiresAtSeconds: exp };
 }
 
 function describeJoseError(error: unknown): string {
@@ -104,7 +112,7 @@ export async function issueAccessToken(
     .setIssuer(options.issuer)
     .setIssuedAt(issuedAt)
     .setExpirationTime(issuedAt + input.ttlSeconds)
-    .sign(keyFor(options.secret));
+    .sign(await keyFor(options.secret));
 }
 
 /** Role gate shared by every route; `allowed` comes from the route declaration. */

@@ -6,10 +6,10 @@ import { outboxBackoffMs, settle } from "../outbox/delivery";
 import type { OutboxDeliveryDeps } from "../outbox/delivery";
 import type { OutboxMessage } from "../outbox/model";
 import { telegramIdMisreadProblem } from "./identifier";
+import { inLanes } from "./import-lanes";
 import { identifiersIn, uniqueIdentifiers } from "./invalidation";
 import type { OwedInvalidationCache } from "./invalidation";
-import type { Mapping } from "./model";
-import type { ImportDecision, ImportGroup, ImportWrite, MappingImportStore, MappingRepository, StagedImportRow } from "./ports";
+import type { ImportWindow, ImportWrite, ImportWritten, MappingImportStore, MappingRepository, StagedImportRow } from "./ports";
 import { okxUidSchema, telegramIdSchema, userIdSchema } from "./schemas";
 
 /**
@@ -134,12 +134,18 @@ export interface ImportInput {
 }
 
 export const DEFAULT_IMPORT_BATCH = 1_000;
+/**
+ * Batches in flight at once in each phase: two keep the database busy with one while this
+ * process sends or reads the other. Windows are disjoint (no two groups share an identifier or
+ * a target user once planned), so concurrent ones never wait on each other's locks.
+ */
+const IMPORT_LANES = 2;
 const DEFAULT_MAX_PROBLEMS = 10_000;
 
 const candidateSchema = z.object({
-  userId: z.optional(userIdSchema),
-  telegramId: telegramIdSchema,
-  okxUid: z.optional(z.nullable(okxUidSchema)),
+  userId: z.optional(userIdSchema()),
+  telegramId: telegramIdSchema(),
+  okxUid: z.optional(z.nullable(okxUidSchema())),
   isActive: z.optional(z.boolean()),
 });
 
@@ -213,77 +219,120 @@ function startRun(deps: ImportDeps, input: ImportInput): Run {
 
 /** Step 1: reads and validates the input, staging valid rows one batch at a time. False: stopped. */
 async function stageInput(run: Run): Promise<boolean> {
-  let batch: StagedImportRow[] = [];
-  for await (const record of run.input.records) {
-    const idx = run.records++;
-    const checked = validate(record);
-    if (typeof checked === "string") {
-      run.counts.invalid += 1;
-      noteProblem(run, { idx, kind: "invalid", origin: record.origin, reason: checked });
-    } else {
-      batch.push({ idx, origin: record.origin, ...checked });
+  const staging = new Staging(run);
+  try {
+    for await (const record of run.input.records) {
+      const idx = run.records++;
+      const checked = validate(record);
+      if (typeof checked === "string") {
+        run.counts.invalid += 1;
+        noteProblem(run, { idx, kind: "invalid", origin: record.origin, reason: checked });
+      } else {
+        staging.add({ idx, origin: record.origin, ...checked });
+      }
+      if (staging.full() && !(await staging.flush())) return false;
     }
-    if (batch.length >= run.batchSize) {
-      await run.deps.store.stage(run.importId, batch);
-      batch = [];
-      run.progress({ phase: "read", done: run.records, total: null });
-      if (run.stop()) return false;
-    }
+    await staging.flush();
+    await staging.settled();
+    run.progress({ phase: "read", done: run.records, total: null });
+    return true;
+  } finally {
+    await staging.settled().catch(() => undefined);
   }
-  await run.deps.store.stage(run.importId, batch);
-  run.progress({ phase: "read", done: run.records, total: null });
-  return true;
 }
 
-/** Step 2: groups rows per user, checks them against each other and, page by page, against the database. False: stopped. */
+/** Batches of staged rows, sent while the next ones are read (at most IMPORT_LANES round trips in flight). */
+class Staging {
+  private batch: StagedImportRow[] = [];
+  private readonly inFlight: Promise<void>[] = [];
+
+  constructor(private readonly run: Run) {}
+
+  add(row: StagedImportRow): void {
+    this.batch.push(row);
+  }
+
+  full(): boolean {
+    return this.batch.length >= this.run.batchSize;
+  }
+
+  /** Sends the batch; false when a stop was requested (after the batches sent so far landed). */
+  async flush(): Promise<boolean> {
+    if (this.inFlight.length >= IMPORT_LANES) await this.inFlight.shift();
+    const rows = this.batch;
+    this.batch = [];
+    const sending = this.run.deps.store.stage(this.run.importId, rows);
+    // Awaited later (at a flush or at the end); until then, a failure must not count as unhandled.
+    sending.catch(() => undefined);
+    this.inFlight.push(sending);
+    this.run.progress({ phase: "read", done: this.run.records, total: null });
+    if (!this.run.stop()) return true;
+    await this.settled();
+    return false;
+  }
+
+  /** Every batch sent has landed (or the first failure). */
+  async settled(): Promise<void> {
+    const sent = this.inFlight.splice(0);
+    const results = await Promise.allSettled(sent);
+    for (const result of results) if (result.status === "rejected") throw result.reason;
+  }
+}
+
+/**
+ * Step 2: groups rows per user and checks them against each other, then plans them against the
+ * database in SQL, one window of input positions per round trip. False: stopped.
+ */
 async function planInput(run: Run): Promise<boolean> {
   const { store } = run.deps;
   const total = await store.groupAndCheckInput(run.importId);
   let done = 0;
   run.progress({ phase: "plan", done, total });
-  for (let after = -1; ; ) {
-    const { groups, related } = await store.undecided(run.importId, after, run.batchSize);
-    if (groups.length === 0) break;
-    await store.decide(run.importId, groups.map((group) => decide(group, related)));
-    after = groups.at(-1)?.firstIdx ?? after;
-    done += groups.length;
+  const planWindow = async (from: number) => {
+    done += await store.plan(run.importId, from, from + run.batchSize);
     run.progress({ phase: "plan", done, total });
-    if (run.stop()) return false;
-  }
+  };
+  if (!(await inLanes(windowStarts(run.records, run.batchSize), IMPORT_LANES, planWindow, run.stop))) return false;
   await store.checkClaims(run.importId);
   run.progress({ phase: "plan", done: total, total });
   return true;
 }
 
-/** Step 3 (real run): the planned writes, one transaction per batch. Returns the writes not made when stopped, else null. */
+/** Windows of input positions whose planned writes are listed per round trip (a million rows' worth). */
+const WINDOWS_PER_LISTING = 1_000;
+
+/** Step 3 (real run): the planned writes, one transaction per window of input positions. Returns the writes not made when stopped, else null. */
 async function writePlanned(run: Run, total: number): Promise<number | null> {
   let done = 0;
   if (total > 0) run.progress({ phase: "write", done, total });
-  for (let after = -1; done < total; ) {
-    const writes = await run.deps.store.writes(run.importId, after, run.batchSize);
-    if (writes.length === 0) break;
-    await writeBatch(run, writes);
-    after = writes.at(-1)?.firstIdx ?? after;
-    done += writes.length;
+  const span = run.batchSize * WINDOWS_PER_LISTING;
+  const write = async (window: ImportWindow) => {
+    await writeWindow(run, window);
+    done += window.writes;
     run.progress({ phase: "write", done, total });
-    if (done < total && run.stop()) return total - done;
+  };
+  const stop = () => done < total && run.stop();
+  for (let from = 0; from < run.records && done < total; from += span) {
+    const windows = await run.deps.store.writeWindows(run.importId, run.batchSize, from, from + span);
+    if (!(await inLanes(windows, IMPORT_LANES, write, stop))) return total - done;
   }
   return null;
 }
 
-/** One batch in one transaction; a unique index refusing one of them makes each row its own transaction, to name it. */
-async function writeBatch(run: Run, writes: readonly ImportWrite[]): Promise<void> {
-  const withIds = writes.map((write) => ({ ...write, userId: write.target ?? run.deps.ids.uuid() }));
+/** One window in one transaction; a unique index refusing one of its writes makes each its own transaction, to name it. */
+async function writeWindow(run: Run, window: ImportWindow): Promise<void> {
+  const freshIds = Array.from({ length: window.fresh }, () => run.deps.ids.uuid());
   try {
-    await commitAndDeliver(run, withIds);
+    await commitAndDeliver(run, window.from, window.to, freshIds);
     return;
   } catch (error) {
-    if (!(error instanceof ConflictError)) throw stopped(error, writes[0]?.origin);
-    if (withIds.length === 1 && withIds[0]) return refused(run, withIds[0], error);
+    if (!(error instanceof ConflictError)) throw stopped(error, `the batch of input rows ${window.from + 1}-${window.to}`);
   }
-  for (const write of withIds) {
+  let nextFresh = 0;
+  for (const write of await run.deps.store.writes(run.importId, window.from, window.to)) {
+    const ids = write.fresh ? freshIds.slice(nextFresh, ++nextFresh) : [];
     try {
-      await commitAndDeliver(run, [write]);
+      await commitAndDeliver(run, write.firstIdx, write.firstIdx + 1, ids);
     } catch (error) {
       if (!(error instanceof ConflictError)) throw stopped(error, write.origin);
       refused(run, write, error);
@@ -299,21 +348,28 @@ function refused(run: Run, write: ImportWrite, error: ConflictError): void {
   noteProblem(run, { idx: write.firstIdx, kind: "conflicting", origin: write.origin, reason: error.message });
 }
 
-/** Commits one batch; its invalidation is delivered while the next batch is written (at most one delivery in flight). */
-async function commitAndDeliver(run: Run, writes: readonly (ImportWrite & { readonly userId: string })[]): Promise<void> {
-  const { written, invalidations } = await run.deps.store.writeBatch(writes);
-  const byUser = new Map(writes.map((write) => [write.userId, write]));
+/**
+ * Commits the planned writes of [from, to); their invalidation is delivered after the ones
+ * committed before, while the next windows are written (one delivery in flight, one waiting).
+ */
+async function commitAndDeliver(run: Run, from: number, to: number, freshIds: readonly string[]): Promise<void> {
+  const { written, invalidations } = await run.deps.store.writeWindow(run.importId, from, to, freshIds);
   for (const { inserted, changed } of written) run.counts[inserted ? "inserted" : changed ? "updated" : "unchanged"] += 1;
-  const changedWrites = written.filter((entry) => entry.changed).flatMap((entry) => byUser.get(entry.userId) ?? []);
-  await run.delivering;
-  run.delivering = deliver(run, invalidations, changedWrites);
+  const before = run.delivering;
+  run.delivering = before.then(() => deliver(run, invalidations, written.filter((entry) => entry.changed)));
+  await before;
+}
+
+/** The start of each window of `size` input positions among `records`. */
+function* windowStarts(records: number, size: number): Generator<number> {
+  for (let from = 0; from < records; from += size) yield from;
 }
 
 /**
  * A batch's invalidation, after its commit, in one cache round trip (one pipeline); what Redis
  * does not take stays in the outbox, where the drain delivers it with the topic's handler. Never throws.
  */
-async function deliver(run: Run, messages: readonly OutboxMessage[], changed: readonly (ImportWrite & { readonly userId: string })[]): Promise<void> {
+async function deliver(run: Run, messages: readonly OutboxMessage[], changed: readonly ImportWritten[]): Promise<void> {
   if (messages.length === 0) return;
   try {
     await run.deps.cache.invalidateOrThrow(uniqueIdentifiers(messages.flatMap((message) => identifiersIn(message))));
@@ -381,39 +437,4 @@ function validate(record: ImportRecord): Omit<StagedImportRow, "idx" | "origin">
   const misread = telegramIdMisreadProblem(telegramId);
   if (misread) return `telegramId: ${misread}`;
   return { userId, telegramId, okxUid, isActive };
-}
-
-/** The existing mapping a group updates (by user id, else okx uid, else telegram id), or why it conflicts. */
-function existingFor(group: ImportGroup, related: readonly Mapping[]): { target: string | null; existing: Mapping | null } | string {
-  const { telegramId, okxUid } = group;
-  if (group.userId) return { target: group.userId, existing: related.find((m) => m.userId === group.userId) ?? null };
-  const byOkx = typeof okxUid === "string" ? related.find((m) => m.okxUid === okxUid) : undefined;
-  if (byOkx) return { target: byOkx.userId, existing: byOkx };
-  const byTelegram = related.filter((m) => m.telegramId === telegramId);
-  const owner = byTelegram.find((m) => m.isActive) ?? byTelegram[0];
-  if (!owner) return { target: null, existing: null };
-  if (typeof okxUid === "string" && owner.okxUid !== null && owner.okxUid !== okxUid) {
-    return `telegramId ${telegramId} is mapped to user ${owner.userId} with another okxUid; give user_id to change it`;
-  }
-  return { target: owner.userId, existing: owner };
-}
-
-/** One group decided against the stored mappings sharing one of its identifiers (newest first). */
-function decide(group: ImportGroup, related: readonly Mapping[]): ImportDecision {
-  const { telegramId, okxUid } = group;
-  const found = existingFor(group, related);
-  if (typeof found === "string") return { telegramId, conflict: found };
-  const { target, existing } = found;
-  const telegramOwner = related.find((m) => m.telegramId === telegramId && m.userId !== target);
-  if (telegramOwner) return { telegramId, conflict: `telegramId ${telegramId} already belongs to user ${telegramOwner.userId}` };
-  const okxOwner = typeof okxUid === "string" ? related.find((m) => m.okxUid === okxUid && m.userId !== target) : undefined;
-  if (okxOwner) return { telegramId, conflict: `okxUid ${okxUid} already belongs to user ${okxOwner.userId}` };
-  const final = { okxUid: okxUid === undefined ? (existing?.okxUid ?? null) : okxUid, isActive: group.isActive ?? existing?.isActive ?? true };
-  const outcome =
-    existing === null
-      ? "inserted"
-      : existing.telegramId === telegramId && existing.okxUid === final.okxUid && existing.isActive === final.isActive
-        ? "unchanged"
-        : "updated";
-  return { telegramId, target, ...final, outcome };
 }

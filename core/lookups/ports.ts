@@ -88,43 +88,27 @@ export interface StagedImportRow {
   readonly isActive: boolean | undefined;
 }
 
-/** A user the input describes (its rows share a telegram id), merged, as planned. */
-export interface ImportGroup {
-  readonly telegramId: string;
-  readonly firstIdx: number;
-  readonly rowCount: number;
-  readonly okxUid: string | null | undefined;
-  readonly userId: string | undefined;
-  readonly isActive: boolean | undefined;
+/** Planned writes of one window of input positions [from, to) (its groups' first rows), of which `fresh` create new users. */
+export interface ImportWindow {
+  readonly from: number;
+  readonly to: number;
+  readonly writes: number;
+  readonly fresh: number;
 }
 
-/** The decision about one group, taken against the mappings before the first write. */
-export type ImportDecision =
-  | { readonly telegramId: string; readonly conflict: string }
-  | {
-      readonly telegramId: string;
-      readonly conflict?: undefined;
-      /** null: a new user, its id drawn when written. */
-      readonly target: string | null;
-      readonly okxUid: string | null;
-      readonly isActive: boolean;
-      readonly outcome: "inserted" | "updated" | "unchanged";
-    };
-
-/** A planned write, in input order. */
+/** A planned write (to name the one a unique index refuses), in input order. */
 export interface ImportWrite {
   readonly firstIdx: number;
   readonly rowCount: number;
   readonly origin: string;
-  readonly target: string | null;
-  readonly telegramId: string;
-  readonly okxUid: string | null;
-  readonly isActive: boolean;
+  /** A new user: takes one of the window's fresh ids. */
+  readonly fresh: boolean;
 }
 
-/** What one written mapping was before (null: inserted) and whether the write changed it. */
+/** One written mapping: whether it was new (inserted) and whether the write changed it. */
 export interface ImportWritten {
   readonly userId: string;
+  readonly origin: string;
   readonly inserted: boolean;
   readonly changed: boolean;
 }
@@ -140,20 +124,26 @@ export interface MappingImportStore {
   stage(importId: string, rows: readonly StagedImportRow[]): Promise<void>;
   /** Merges rows per telegram id and marks the groups whose rows disagree, or that share an okx uid / user id with another group. */
   groupAndCheckInput(importId: string): Promise<number>;
-  /** Groups still undecided after `afterIdx`, in input order, with every stored mapping sharing one of their identifiers. */
-  undecided(importId: string, afterIdx: number, limit: number): Promise<{ readonly groups: ImportGroup[]; readonly related: Mapping[] }>;
-  decide(importId: string, decisions: readonly ImportDecision[]): Promise<void>;
+  /**
+   * Decides the undecided groups whose first row is in [from, to) against the stored mappings, in
+   * SQL (target user, final state, outcome, or the conflict); returns how many it decided.
+   */
+  plan(importId: string, from: number, to: number): Promise<number>;
   /** Marks groups that resolve to the same existing user (none of them may be written). */
   checkClaims(importId: string): Promise<void>;
   /** Planned outcome per group (`conflicting` counts rows) and the repeated rows. */
   plannedCounts(importId: string): Promise<{ readonly inserted: number; readonly updated: number; readonly unchanged: number; readonly conflicting: number; readonly duplicates: number }>;
-  writes(importId: string, afterIdx: number, limit: number): Promise<ImportWrite[]>;
+  /** The windows of `size` input positions in [from, to) that hold planned writes, in order. */
+  writeWindows(importId: string, size: number, from: number, to: number): Promise<ImportWindow[]>;
+  /** The planned writes of [from, to), in input order. */
+  writes(importId: string, from: number, to: number): Promise<ImportWrite[]>;
   /**
-   * One transaction: the users' write locks, the app users and mappings (source import), and one
-   * outbox row naming the identifiers of the old and new state of every mapping that changed.
-   * Returns that row, to deliver after the commit. ConflictError when a unique index refused one.
+   * One transaction for the planned writes of [from, to): the users' write locks, the app users
+   * and mappings (source import; new users take `freshIds` in input order), and one outbox row
+   * naming the identifiers of the old and new state of every mapping that changed. Returns that
+   * row, to deliver after the commit. ConflictError when a unique index refused one.
    */
-  writeBatch(writes: readonly (ImportWrite & { readonly userId: string })[]): Promise<{ readonly written: ImportWritten[]; readonly invalidations: OutboxMessage[] }>;
+  writeWindow(importId: string, from: number, to: number, freshIds: readonly string[]): Promise<{ readonly written: ImportWritten[]; readonly invalidations: OutboxMessage[] }>;
   /** Rows of conflicting groups with the reason, in input order, at most `limit`. */
   conflicts(importId: string, limit: number): Promise<{ readonly idx: number; readonly origin: string; readonly reason: string }[]>;
   drop(importId: string): Promise<void>;

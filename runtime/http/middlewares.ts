@@ -1,7 +1,8 @@
 import type middy from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import type { Clock } from "../../core/clock";
-import { requireRole, verifyAccessToken } from "../../core/auth/tokens";
+import { requireRole } from "../../core/auth/tokens";
+import { VerifiedTokens } from "../../core/auth/verified-tokens";
 import type { Principal, Role, TokenOptions } from "../../core/auth/tokens";
 import { AppError, PayloadTooLargeError, UnauthorizedError, UnsupportedMediaTypeError, ValidationError } from "../../core/errors";
 import type { Logger } from "../../core/observability/logger";
@@ -71,14 +72,18 @@ function acceptsContentType(header: string, accepted: readonly string[]): boolea
   return accepted.includes(mediaType) || (accepted.includes("application/json") && /^application\/[\w.-]+\+json$/.test(mediaType));
 }
 
-/** Bearer JWT (HS256 only; exp, iat and the role's maximum lifetime enforced) and the route's role gate. */
+/**
+ * Bearer JWT (HS256 only; exp, iat and the role's maximum lifetime enforced) and the route's role
+ * gate. A token verified once is remembered until its `exp` (core/auth/verified-tokens.ts).
+ */
 export function authenticate(options: TokenOptions, allowed: readonly Role[], clock: Clock): HttpMiddleware {
+  const tokens = new VerifiedTokens(options);
   return {
     before: async (request) => {
       const header = request.event.headers.authorization;
       const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
       if (!match?.[1]) throw new UnauthorizedError("missing bearer token");
-      const principal = await verifyAccessToken(options, match[1], clock.now());
+      const principal = await tokens.verify(match[1], clock.now());
       requireRole(principal, allowed);
       request.event.principal = principal;
     },

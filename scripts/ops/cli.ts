@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import type * as z from "zod/mini";
 import { parseConfig } from "../../core/config";
 import { AppError, ConfigError, errorMessage } from "../../core/errors";
+import type { Lazy } from "../../core/validation/lazy";
 import { useConfigSource } from "../../runtime/config";
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError } from "./command";
 import type { OpsCommand, OpsContext, OpsIo } from "./command";
@@ -104,7 +105,8 @@ function contextFor(command: OpsCommand, args: readonly string[], io: OpsIo, say
     io,
     say,
     warn,
-    requireConfig: (schemas: readonly z.ZodMiniObject[]) => {
+    requireConfig: (lazySchemas: readonly Lazy<z.ZodMiniObject>[]) => {
+      const schemas = lazySchemas.map((schema) => schema());
       const problems = schemas.flatMap((schema) => configProblems(schema, values));
       if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
       const used = fromFile.filter((name) => schemas.some((schema) => name in schema.shape));

@@ -1,6 +1,7 @@
 import type { ParseArgsConfig } from "node:util";
 import type * as z from "zod/mini";
 import type { Env } from "./env-file";
+import type { Lazy } from "../../core/validation/lazy";
 
 /** What the CLI touches of its process, so tests can run it in-process too. */
 export interface OpsIo {
@@ -41,7 +42,7 @@ export interface OpsContext<Options extends OptionsConfig> {
    * Checks every config schema the command needs (one error naming each problem) and points the
    * runtime's wiring at these settings; the command then takes its dependencies from runtime/.
    */
-  requireConfig(schemas: readonly z.ZodMiniObject[]): void;
+  requireConfig(schemas: readonly Lazy<z.ZodMiniObject>[]): void;
 }
 
 /** One `npm run ops -- <name>` command (scripts/ops/<name>.ts); the CLI only dispatches. */

@@ -1,6 +1,7 @@
 import * as z from "zod/mini";
 import { telegramApiConfigSchema, telegramWebhookConfigSchema } from "../../core/config";
 import { catalogue } from "../../core/telegram/messages";
+import { lazy } from "../../core/validation/lazy";
 import { FakeTelegramControl } from "../../local/fake-telegram-api";
 import type { RecordedCall } from "../../local/fake-telegram-api";
 import { callbackUpdate, DEFAULT_SENDER, editedUpdate, textUpdate } from "../../local/telegram-updates";
@@ -31,7 +32,7 @@ const options = {
 type Context = OpsContext<typeof options>;
 
 /** Where the local dev server listens (written to .env.local by npm start). */
-const localApiSchema = z.object({ API_URL: z.url() });
+const localApiSchema = lazy(() => z.object({ API_URL: z.url() }));
 
 export const telegramCommand = defineCommand({
   name: "telegram",

@@ -109,8 +109,8 @@ describe("key ring and rotation", () => {
 
   it("config: 32-byte base64 keys only, previous keys comma-separated, `none` for none", () => {
     const key = newKey();
-    expect(parseConfig(credentialsConfigSchema, { ENCRYPTION_KEY: key }).ENCRYPTION_PREVIOUS_KEYS).toBe("");
-    expect(() => parseConfig(credentialsConfigSchema, {})).toThrow(/ENCRYPTION_KEY is missing/);
+    expect(parseConfig(credentialsConfigSchema(), { ENCRYPTION_KEY: key }).ENCRYPTION_PREVIOUS_KEYS).toBe("");
+    expect(() => parseConfig(credentialsConfigSchema(), {})).toThrow(/ENCRYPTION_KEY is missing/);
     expect(previousKeysOf("none")).toEqual([]);
     expect(previousKeysOf("")).toEqual([]);
     const previous = [newKey(), newKey()];

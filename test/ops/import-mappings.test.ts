@@ -26,7 +26,6 @@ import { createUpstashRedis } from "../../core/redis/upstash";
 import { runOps } from "../../scripts/ops/cli";
 import { TEST_JWT_SECRET, createTestDatabase, useAppEnv } from "../support/cloud";
 import type { AppEnv } from "../support/cloud";
-import { onInProcessRedis } from "../support/backing";
 import { deleteKeys } from "../support/ops";
 
 let app: AppEnv;
@@ -347,7 +346,7 @@ describe("invalid rows", () => {
 });
 
 describe("import from the old Redis registration hashes", () => {
-  it.skipIf(onInProcessRedis())("pages through SCAN over both layouts, reads only telegram_id, and a re-run converges", async () => {
+  it("pages through SCAN over both layouts, reads only telegram_id, and a re-run converges", async () => {
     const withApiKeys = Array.from({ length: 60 }, () => ({ okx: okx(), telegram: tg() }));
     const withPreferences = Array.from({ length: 30 }, () => ({ okx: okx(), telegram: tg() }));
     const withBoth = Array.from({ length: 30 }, () => ({ okx: okx(), telegram: tg() }));
@@ -504,7 +503,7 @@ describe("the ops CLI", () => {
     expect(await byTelegram(t)).toMatchObject({ source: "import" });
   });
 
-  it.skipIf(onInProcessRedis())("previews an import from Redis (--from-redis --dry-run)", async () => {
+  it("previews an import from Redis (--from-redis --dry-run)", async () => {
     await redis.hset(keys.legacyPreferences(okx()), { telegram_id: tg() });
     const rowsBefore = await rowCount();
     const cli = memoryIo(app.env);

@@ -11,12 +11,12 @@ const valid = {
 };
 
 const schema = z.object({
-  ...platformConfigSchema.shape,
-  ...redisConfigSchema.shape,
-  ...postgresConfigSchema.shape,
-  ...sqsConfigSchema.shape,
-  ...authConfigSchema.shape,
-  ...httpConfigSchema.shape,
+  ...platformConfigSchema().shape,
+  ...redisConfigSchema().shape,
+  ...postgresConfigSchema().shape,
+  ...sqsConfigSchema().shape,
+  ...authConfigSchema().shape,
+  ...httpConfigSchema().shape,
 });
 const parse = (source: Record<string, string | undefined>) => parseConfig(schema, source);
 

@@ -16,7 +16,6 @@ import { PositionKeys } from "../../core/redis/keys";
 import { createUpstashRedis } from "../../core/redis/upstash";
 import { useAppEnv } from "../support/cloud";
 import type { AppEnv } from "../support/cloud";
-import { onInProcessRedis } from "../support/backing";
 
 let app: AppEnv;
 let keys: PositionKeys;
@@ -54,7 +53,7 @@ async function failure(work: Promise<unknown>): Promise<UnavailableError> {
   return error as UnavailableError;
 }
 
-describe.skipIf(onInProcessRedis())("positions under faults", () => {
+describe("positions under faults", () => {
   it("Redis down: a write is a bounded 503 (retry after 1 s, outcome unknown), a read 503 not applied", async () => {
     const started = Date.now();
     const write = await failure(put(deadStore, randomUUID()));

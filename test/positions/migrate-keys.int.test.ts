@@ -13,7 +13,6 @@ import { PositionKeys } from "../../core/redis/keys";
 import { runOps } from "../../scripts/ops/cli";
 import { useAppEnv } from "../support/cloud";
 import type { AppEnv } from "../support/cloud";
-import { onInProcessRedis } from "../support/backing";
 
 let app: AppEnv;
 let redis: Redis;
@@ -73,7 +72,7 @@ function memoryIo(env: Record<string, string | undefined>) {
   return { io: { stdout, stderr, env, cwd: resolve(".") }, out: () => out };
 }
 
-describe.skipIf(onInProcessRedis())("migrate-keys", () => {
+describe("migrate-keys", () => {
   it("dry run counts exactly, --apply moves every form, a second run moves 0, verify passes", async () => {
     const user = randomUUID();
     await seedEveryForm(user);

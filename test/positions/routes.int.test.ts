@@ -5,7 +5,6 @@ import { PositionKeys } from "../../core/redis/keys";
 import { call, startHarness } from "../provisioning/support/harness";
 import type { Harness } from "../provisioning/support/harness";
 import { fieldsOf, okxUid, telegramId, token } from "../lookups/support/http";
-import { onInProcessRedis } from "../support/backing";
 
 let harness: Harness;
 let keys: PositionKeys;
@@ -46,7 +45,7 @@ beforeAll(async () => {
 });
 afterAll(async () => harness?.close());
 
-describe.skipIf(onInProcessRedis())("PUT /v1/users/{ref}/positions/{exchange}/{symbol}/{side}", () => {
+describe("PUT /v1/users/{ref}/positions/{exchange}/{symbol}/{side}", () => {
   it("opens (201) with a server id, then updates (200) keeping id and opened_at, replacing the fields", async () => {
     const user = await newUser();
     const opened = await put(user, "okx/BTC-USDT-SWAP/long", { size: 2, entry_price: 65000.5, leverage: 10, margin_mode: "cross", take_profit: [70000, 72000], bot: "grid-7", note: "12" });
@@ -107,7 +106,7 @@ describe.skipIf(onInProcessRedis())("PUT /v1/users/{ref}/positions/{exchange}/{s
   });
 });
 
-describe.skipIf(onInProcessRedis())("GET /v1/users/{ref}/positions", () => {
+describe("GET /v1/users/{ref}/positions", () => {
   it("lists open positions of every exchange or one, filters, pages with a cursor; a user reads its own, not another's", async () => {
     const user = await newUser();
     const other = await newUser();
@@ -132,7 +131,7 @@ describe.skipIf(onInProcessRedis())("GET /v1/users/{ref}/positions", () => {
   });
 });
 
-describe.skipIf(onInProcessRedis())("DELETE, closed positions and GET /v1/positions/{id}", () => {
+describe("DELETE, closed positions and GET /v1/positions/{id}", () => {
   it("closes into Postgres, removes from Redis, pages closed ones newest first; GET by id answers open and closed", async () => {
     const user = await newUser();
     const ids: string[] = [];
@@ -168,7 +167,7 @@ describe.skipIf(onInProcessRedis())("DELETE, closed positions and GET /v1/positi
   });
 });
 
-describe.skipIf(onInProcessRedis())("POST /v1/positions/bulk", () => {
+describe("POST /v1/positions/bulk", () => {
   it("answers every user in one call, by exact position or all open ones; at most 1,000 users; service only", async () => {
     const users = [await newUser(), await newUser(), await newUser()];
     await put(users[0] ?? "", "okx/BTC/long", { size: 1, entry_price: 1 });

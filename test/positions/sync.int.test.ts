@@ -9,7 +9,6 @@ import type { SyncDeps, SyncRunOptions } from "../../core/sync/run-sync";
 import { useAppEnv } from "../support/cloud";
 import type { AppEnv } from "../support/cloud";
 import { okxUid, telegramId } from "../lookups/support/http";
-import { onInProcessRedis } from "../support/backing";
 
 let app: AppEnv;
 let db: pg.Client;
@@ -48,7 +47,7 @@ async function rows(userId: string): Promise<{ id: string; symbol: string; statu
 const open = (userId: string, symbol: string, size: number) =>
   store.set({ userId, exchange: "okx", symbol, side: "long" }, { size, entry_price: 100, take_profit: [110, 120], extra: { bot: "b1" } }, now, randomUUID());
 
-describe.skipIf(onInProcessRedis())("positions sync source", () => {
+describe("positions sync source", () => {
   it("upserts open positions, leaves unchanged ones, closes those that left the index with closed_at; a dry run is exact", async () => {
     const users = [randomUUID(), randomUUID(), randomUUID()];
     const [a, b, c] = users as [string, string, string];

@@ -17,14 +17,3 @@ declare module "vitest" {
 export function backing(): BackingInfo {
   return inject("backing");
 }
-
-/**
- * True on the in-process Redis engine (BOTSTATE_EMBEDDED=memory, a machine with only Node and npm).
- * Its Lua (ioredis-mock on fengari) fails on the positions scripts (migrate-keys' compare-and-move,
- * the open-position list through EVALSHA) and its SCAN paging differs from Redis' where the settings
- * sync and the Redis mapping import walk mixed key types. The tests that depend on those run
- * against a Redis server (CI's main and embedded passes) and are skipped on this engine only.
- */
-export function onInProcessRedis(): boolean {
-  return backing().redisUrl === null;
-}

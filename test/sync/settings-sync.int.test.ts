@@ -11,7 +11,6 @@ import { runSync } from "../../core/sync/run-sync";
 import type { SyncDeps, SyncRunOptions } from "../../core/sync/run-sync";
 import { useAppEnv } from "../support/cloud";
 import type { AppEnv } from "../support/cloud";
-import { onInProcessRedis } from "../support/backing";
 import { deleteKeys } from "../support/ops";
 
 let app: AppEnv;
@@ -166,7 +165,7 @@ describe("settings sync: the conflict rule", () => {
     expect((await run()).counts).toMatchObject({ unchanged: 2, written: 0 });
   });
 
-  it.skipIf(onInProcessRedis())("invalid values are reported with key, path and reason and never written; a key of nobody is reported too", async () => {
+  it("invalid values are reported with key, path and reason and never written; a key of nobody is reported too", async () => {
     const { userId, okx } = await user();
     await redis.set(keys.settingsFastCopy(okx, "params"), JSON.stringify({ leverage: 500, rsi_oversold: 80, rsi_overbought: 70 }));
     const nobody = okxUid();
@@ -188,7 +187,7 @@ describe("settings sync: the conflict rule", () => {
 });
 
 describe("settings sync: dry run and concurrent writers", () => {
-  it.skipIf(onInProcessRedis())("a dry run writes nothing and predicts the real run exactly", async () => {
+  it("a dry run writes nothing and predicts the real run exactly", async () => {
     for (let i = 0; i < 6; i++) {
       const { userId, okx } = await user();
       await fastCopy(okx, "params", await apiWrite(userId, "params", defaultSettingsFor("params")), defaultSettingsFor("params"));

@@ -14,7 +14,7 @@ describe("infra/telegram.ts as sst.config.ts declares it", () => {
 
   it("gives the function more time than an update's budget and less than a claim's lease", async () => {
     const webhook = (await loadSstManifest()).functions.find((fn) => fn.trigger === "POST /telegram/webhook");
-    const defaults = parseConfig(telegramWebhookConfigSchema, { TELEGRAM_WEBHOOK_SECRET: "0123456789abcdef" });
+    const defaults = parseConfig(telegramWebhookConfigSchema(), { TELEGRAM_WEBHOOK_SECRET: "0123456789abcdef" });
     expect(webhook?.timeoutSeconds).toBeGreaterThan(defaults.TELEGRAM_HANDLER_BUDGET_MS / 1000);
     expect(webhook?.timeoutSeconds).toBeLessThan(defaults.TELEGRAM_UPDATE_LEASE_SECONDS);
   });

@@ -25,7 +25,6 @@ import type { FakeTelegramApi, RecordedCall } from "../support/telegram";
 import { MemoryRegistration, MemoryAccounts } from "./support/memory";
 import { lambdaContext, textUpdate, webhookEvent } from "./support/updates";
 import type { Sender } from "./support/updates";
-import { onInProcessRedis } from "../support/backing";
 
 const SECRET = "int-test-webhook-secret-0123456789";
 const RATE_LIMIT = 3;
@@ -303,7 +302,7 @@ describe("the bot on the real use cases (registration, settings; dev server, Ups
     expect(await leverageOf(sender.id)).toEqual(before);
   });
 
-  it.skipIf(onInProcessRedis())("/positions and /status answer from what bots reported through the API (positions, reconciliation, equity)", async () => {
+  it("/positions and /status answer from what bots reported through the API (positions, reconciliation, equity)", async () => {
     const { sender } = await registered();
     const userId = await userIdOf(sender.id);
     const service = { authorization: `Bearer ${await token("service", "trading-bot")}`, "content-type": "application/json" };

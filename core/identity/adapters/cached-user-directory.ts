@@ -1,22 +1,60 @@
 import type { ReadThroughCache } from "../../cache/read-through-cache";
+import type { Clock } from "../../clock";
 import type { UserDirectory } from "../user-ref";
+
+/** Found users kept in this container, in front of the shared cache. */
+export interface RefMemoOptions {
+  readonly clock: Clock;
+  /** Counted from when the ref was asked for; adds to the shared cache's TTL (see below). */
+  readonly ttlMs: number;
+  /** Past this many, the oldest goes. */
+  readonly maxEntries: number;
+}
 
 /**
  * A UserDirectory answered from the shared read-through cache (core/cache): read-heavy routes
- * (reconciliation, guards) resolve `{ref}` without a database query on a hit. A deactivation is
- * seen within the cache's TTL; unknown refs are cached for its negative TTL.
+ * (position lists, reconciliation, guards) resolve `{ref}` without a database query on a hit. A
+ * deactivation is seen within the cache's TTL; unknown refs are cached for its negative TTL.
+ *
+ * With a memo, found users are also kept in this container for `memo.ttlMs`, so a hot ref costs no
+ * Redis round trip either. The shared entry may already be up to its TTL old when it is kept, so
+ * the two TTLs add up (runtime/user-refs.ts splits the documented bound between them). Neither
+ * unknown refs (a user created meanwhile must be found) nor stale answers (served while Postgres
+ * fails, already past the bound) are kept.
  */
 export class CachedUserDirectory implements UserDirectory {
+  private readonly memo = new Map<string, { readonly userId: string; readonly untilMs: number }>();
+
   constructor(
     private readonly inner: UserDirectory,
     private readonly cache: ReadThroughCache<string>,
+    private readonly memoOptions?: RefMemoOptions,
   ) {}
 
-  async activeUserId(userId: string): Promise<string | null> {
-    return (await this.cache.get({ key: `id/${userId}`, tags: [], fill: () => this.inner.activeUserId(userId) })).value;
+  activeUserId(userId: string): Promise<string | null> {
+    return this.resolve(`id/${userId}`, () => this.inner.activeUserId(userId));
   }
 
-  async userIdByOkxUid(okxUid: string): Promise<string | null> {
-    return (await this.cache.get({ key: `okx/${okxUid}`, tags: [], fill: () => this.inner.userIdByOkxUid(okxUid) })).value;
+  userIdByOkxUid(okxUid: string): Promise<string | null> {
+    return this.resolve(`okx/${okxUid}`, () => this.inner.userIdByOkxUid(okxUid));
+  }
+
+  private async resolve(key: string, fill: () => Promise<string | null>): Promise<string | null> {
+    const askedAtMs = this.memoOptions?.clock.now().getTime() ?? 0;
+    const known = this.memo.get(key);
+    if (known && known.untilMs > askedAtMs) return known.userId;
+    const answer = await this.cache.get({ key, tags: [], fill });
+    if (this.memoOptions && answer.value !== null && answer.outcome !== "stale") this.remember(key, answer.value, askedAtMs + this.memoOptions.ttlMs);
+    else if (known) this.memo.delete(key);
+    return answer.value;
+  }
+
+  private remember(key: string, userId: string, untilMs: number): void {
+    this.memo.delete(key);
+    if (this.memo.size >= (this.memoOptions?.maxEntries ?? 0)) {
+      const oldest = this.memo.keys().next();
+      if (!oldest.done) this.memo.delete(oldest.value);
+    }
+    this.memo.set(key, { userId, untilMs });
   }
 }

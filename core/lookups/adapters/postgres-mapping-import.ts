@@ -3,8 +3,7 @@ import type { Database, Row } from "../../db/database";
 import type { OutboxMessage } from "../../outbox/model";
 import { LOOKUP_INVALIDATION_TOPIC } from "../invalidation";
 import { CONFLICTS } from "./postgres-mapping-repository";
-import type { Mapping, MappingSource } from "../model";
-import type { ImportDecision, ImportGroup, ImportWrite, ImportWritten, MappingImportStore, StagedImportRow } from "../ports";
+import type { ImportWindow, ImportWrite, ImportWritten, MappingImportStore, StagedImportRow } from "../ports";
 
 const ROWS = "mapping_import_rows";
 const GROUPS = "mapping_import_groups";
@@ -51,18 +50,81 @@ origins AS (
 UPDATE ${GROUPS} g SET conflict = 'several input rows resolve to user ' || o.target || ': ' || ${originList("o.shown", "o.n")}
 FROM origins o WHERE g.import_id = $1 AND g.target = o.target AND g.conflict IS NULL`;
 
+/** The groups of one window of input positions ($2 <= first_idx < $3) that are still undecided / planned to be written. */
+const inWindow = (t = "") => `${t}import_id = $1 AND ${t}first_idx >= $2 AND ${t}first_idx < $3 AND ${t}conflict IS NULL`;
+const toWrite = (t = "") => `${inWindow(t)} AND ${t}outcome IN ('inserted', 'updated')`;
+
 /**
- * A batch of imported mappings in one statement: app users, mappings (only where something
- * differs, so re-imports change nothing) and one outbox row of the lookup invalidation topic
- * naming the identifiers of the old and new state of every mapping that changed (the payload the
- * mapping repository writes for one mapping, core/lookups/invalidation.ts, for the whole batch:
- * one row to write, deliver and delete instead of a thousand). The previous rows are read by the
- * same statement, before its writes. Returns one row per input mapping, then the outbox row.
+ * For the import's statements, in their transaction. Their cost estimates can pass
+ * jit_above_cost (a thousand index probes, priced high on tables without fresh statistics), and
+ * compiling them would take seconds for work of milliseconds.
  */
-const writeBatchSql = () => `
+const NO_JIT = "SELECT set_config('jit', 'off', true)";
+
+/**
+ * The plan of one window, set-based: each group is resolved to the user it updates (by user id,
+ * else the user holding its okx uid, else the one holding its telegram id: the active one first),
+ * checked against the identifiers of every other stored mapping, and given its final state and
+ * outcome; the rules are import.ts's. Mappings are taken newest first where several match.
+ */
+const planSql = () => `
+WITH g AS (SELECT telegram_id, okx_given, okx_uid, user_id, is_active FROM ${GROUPS} WHERE ${inWindow()}),
+resolved AS (
+  SELECT g.*, CASE WHEN g.user_id IS NOT NULL THEN g.user_id ELSE coalesce(by_okx.user_id, owner.user_id) END AS target,
+    CASE WHEN g.user_id IS NULL AND by_okx.user_id IS NULL AND g.okx_uid IS NOT NULL AND owner.okx_uid IS NOT NULL AND owner.okx_uid <> g.okx_uid
+      THEN 'telegramId ' || g.telegram_id || ' is mapped to user ' || owner.user_id || ' with another okxUid; give user_id to change it' END AS conflict
+  FROM g
+  LEFT JOIN LATERAL (SELECT m.user_id FROM user_identifier_mappings m WHERE g.user_id IS NULL AND m.okx_uid = g.okx_uid ORDER BY m.updated_at DESC LIMIT 1) by_okx ON true
+  LEFT JOIN LATERAL (SELECT m.user_id, m.okx_uid FROM user_identifier_mappings m WHERE g.user_id IS NULL AND m.telegram_id = g.telegram_id
+    ORDER BY m.is_active DESC, m.updated_at DESC LIMIT 1) owner ON true),
+decided AS MATERIALIZED (
+  SELECT r.telegram_id, r.target, e.user_id AS e_user, e.telegram_id AS e_telegram, e.okx_uid AS e_okx, e.is_active AS e_active,
+    coalesce(r.conflict,
+      (SELECT 'telegramId ' || r.telegram_id || ' already belongs to user ' || m.user_id FROM user_identifier_mappings m
+        WHERE m.telegram_id = r.telegram_id AND m.user_id IS DISTINCT FROM r.target ORDER BY m.updated_at DESC LIMIT 1),
+      (SELECT 'okxUid ' || r.okx_uid || ' already belongs to user ' || m.user_id FROM user_identifier_mappings m
+        WHERE m.okx_uid = r.okx_uid AND m.user_id IS DISTINCT FROM r.target ORDER BY m.updated_at DESC LIMIT 1)) AS conflict,
+    CASE WHEN r.okx_given THEN r.okx_uid ELSE e.okx_uid END AS okx_uid,
+    coalesce(r.is_active, e.is_active, true) AS is_active
+  FROM resolved r LEFT JOIN user_identifier_mappings e ON e.user_id = r.target),
+planned AS (
+  UPDATE ${GROUPS} g SET conflict = d.conflict,
+    target = CASE WHEN d.conflict IS NULL THEN d.target END,
+    final_okx_uid = CASE WHEN d.conflict IS NULL THEN d.okx_uid END,
+    final_is_active = CASE WHEN d.conflict IS NULL THEN d.is_active END,
+    outcome = CASE WHEN d.conflict IS NOT NULL THEN NULL WHEN d.e_user IS NULL THEN 'inserted'
+      WHEN d.e_telegram = d.telegram_id AND d.e_okx IS NOT DISTINCT FROM d.okx_uid AND d.e_active = d.is_active THEN 'unchanged' ELSE 'updated' END
+  FROM decided d WHERE g.import_id = $1 AND g.telegram_id = d.telegram_id
+  RETURNING 1)
+SELECT count(*)::int AS n FROM planned`;
+
+/**
+ * Takes the write locks of the window's existing users, in one order (no deadlock with another
+ * writer taking several). New users' ids are drawn just now and known to no other writer.
+ */
+const lockSql = () => `
+SELECT count(pg_advisory_xact_lock(hashtextextended('user:' || target::text, 0)))
+FROM (SELECT target FROM ${GROUPS} WHERE ${toWrite()} AND target IS NOT NULL ORDER BY target::text) s`;
+
+/**
+ * The planned writes of one window in one statement, read from the scratch tables (nothing but the
+ * new users' ids, $4 in input order, travels): app users, mappings (only where something differs,
+ * so re-imports change nothing) and one outbox row of the lookup invalidation topic naming the
+ * identifiers of the old and new state of every mapping that changed (the payload the mapping
+ * repository writes for one mapping, core/lookups/invalidation.ts, for the whole batch: one row
+ * to write, deliver and delete instead of a thousand), but for the user ids drawn for this batch:
+ * no lookup can have cached an answer for an id that did not exist. The previous rows are read by
+ * the same statement, before its writes. Returns one row per mapping written, then the outbox row. (The
+ * scratch tables' statistics predate the plan, so the planner takes the window for a row or two:
+ * the origin is one index probe per row and the membership tests are hashed subplans, never a
+ * nested loop over another table.)
+ */
+const writeWindowSql = () => `
 WITH input AS (
-  SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::boolean[]) AS t(user_id, telegram_id, okx_uid, is_active)),
-prev AS (SELECT m.user_id, m.telegram_id, m.okx_uid FROM user_identifier_mappings m JOIN input USING (user_id)),
+  SELECT g.first_idx, g.target IS NULL AS fresh, g.telegram_id, g.final_okx_uid AS okx_uid, g.final_is_active AS is_active,
+    coalesce(g.target, ($4::uuid[])[row_number() OVER (PARTITION BY g.target IS NULL ORDER BY g.first_idx)]) AS user_id
+  FROM ${GROUPS} g WHERE ${toWrite()}),
+prev AS (SELECT m.user_id, m.telegram_id, m.okx_uid FROM user_identifier_mappings m JOIN input i ON i.user_id = m.user_id AND NOT i.fresh),
 users AS (
   INSERT INTO app_users (id, telegram_id, okx_uid, is_active) SELECT user_id, telegram_id, okx_uid, is_active FROM input
   ON CONFLICT (id) DO UPDATE SET telegram_id = EXCLUDED.telegram_id, okx_uid = EXCLUDED.okx_uid, is_active = EXCLUDED.is_active
@@ -70,13 +132,13 @@ users AS (
   RETURNING id),
 written AS (
   INSERT INTO user_identifier_mappings (user_id, telegram_id, okx_uid, is_active, source)
-  SELECT user_id, telegram_id, okx_uid, is_active, $7 FROM input
+  SELECT user_id, telegram_id, okx_uid, is_active, 'import' FROM input
   ON CONFLICT (user_id) DO UPDATE SET telegram_id = EXCLUDED.telegram_id, okx_uid = EXCLUDED.okx_uid, is_active = EXCLUDED.is_active, source = EXCLUDED.source
   WHERE (user_identifier_mappings.telegram_id, user_identifier_mappings.okx_uid, user_identifier_mappings.is_active)
     IS DISTINCT FROM (EXCLUDED.telegram_id, EXCLUDED.okx_uid, EXCLUDED.is_active)
   RETURNING user_id, telegram_id, okx_uid),
 owed AS (
-  SELECT 'user_id' AS kind, user_id::text AS value FROM written
+  SELECT 'user_id' AS kind, user_id::text AS value FROM written WHERE NOT (user_id = ANY($4::uuid[]))
   UNION SELECT 'telegram_id', telegram_id::text FROM written
   UNION SELECT 'okx_uid', okx_uid FROM written WHERE okx_uid IS NOT NULL
   UNION SELECT 'telegram_id', p.telegram_id::text FROM prev p JOIN written w USING (user_id)
@@ -85,39 +147,14 @@ box AS (
   INSERT INTO outbox (id, topic, key, payload, next_attempt_at)
   SELECT $5::uuid, '${LOOKUP_INVALIDATION_TOPIC}', $6::text,
     jsonb_build_object('identifiers', jsonb_agg(jsonb_build_object('kind', kind, 'value', value) ORDER BY kind, value)),
-    now() + $8::int * interval '1 millisecond'
+    now() + $7::int * interval '1 millisecond'
   FROM owed HAVING count(*) > 0
   RETURNING id, payload)
-SELECT i.user_id, (p.user_id IS NULL) AS inserted, (w.user_id IS NOT NULL) AS changed, NULL::uuid AS message_id, NULL::jsonb AS payload
-FROM input i LEFT JOIN prev p USING (user_id) LEFT JOIN written w USING (user_id)
-UNION ALL SELECT NULL, NULL, NULL, id, payload FROM box`;
-
-const LOCK_USERS = "SELECT count(pg_advisory_xact_lock(hashtextextended('user:' || u::text, 0))) FROM (SELECT u FROM unnest($1::uuid[]) u ORDER BY u::text) s";
-
-const MAPPING_COLUMNS = "user_id, telegram_id::text AS telegram_id, okx_uid, is_active, source, created_at, updated_at";
-
-function toMapping(row: Row): Mapping {
-  return {
-    userId: String(row.user_id),
-    telegramId: String(row.telegram_id),
-    okxUid: row.okx_uid === null ? null : String(row.okx_uid),
-    isActive: row.is_active === true,
-    source: row.source as MappingSource,
-    createdAt: row.created_at as Date,
-    updatedAt: row.updated_at as Date,
-  };
-}
-
-function toGroup(row: Row): ImportGroup {
-  return {
-    telegramId: String(row.telegram_id),
-    firstIdx: Number(row.first_idx),
-    rowCount: Number(row.row_count),
-    okxUid: row.okx_given === true ? (row.okx_uid === null ? null : String(row.okx_uid)) : undefined,
-    userId: row.user_id === null ? undefined : String(row.user_id),
-    isActive: row.is_active === null ? undefined : row.is_active === true,
-  };
-}
+SELECT i.user_id, (SELECT r.origin FROM ${ROWS} r WHERE r.import_id = $1 AND r.idx = i.first_idx) AS origin,
+  NOT (i.user_id IN (SELECT user_id FROM prev)) AS inserted, i.user_id IN (SELECT user_id FROM written) AS changed,
+  NULL::uuid AS message_id, NULL::jsonb AS payload
+FROM input i
+UNION ALL SELECT NULL, NULL, NULL, NULL, id, payload FROM box`;
 
 export interface PostgresMappingImportOptions {
   /** Ids of the outbox rows the writes owe. */
@@ -169,6 +206,10 @@ export class PostgresMappingImport implements MappingImportStore {
       [importId],
       "import grouping",
     );
+    // Fresh statistics for the scratch tables (autovacuum may not have seen them): without them the
+    // planner takes "first_idx > $2 ORDER BY first_idx LIMIT n" for a few rows, sorts everything left
+    // on every page, and a run becomes quadratic in its input.
+    await this.db.query(`ANALYZE ${ROWS}, ${GROUPS}`, [], "import grouping");
     // In the order the checks are reported: telegram id first (one user, two telegram ids), then the other fields.
     const checks = [
       DISAGREE_ACROSS("okx_uid"),
@@ -181,43 +222,9 @@ export class PostgresMappingImport implements MappingImportStore {
     return inserted.length;
   }
 
-  async undecided(importId: string, afterIdx: number, limit: number): Promise<{ groups: ImportGroup[]; related: Mapping[] }> {
-    const rows = await this.db.query(
-      `SELECT telegram_id::text AS telegram_id, first_idx, row_count, okx_given, okx_uid, user_id, is_active FROM ${GROUPS}
-       WHERE import_id = $1 AND first_idx > $2 AND conflict IS NULL ORDER BY first_idx LIMIT $3`,
-      [importId, afterIdx, limit],
-      "import planning",
-    );
-    const groups = rows.map(toGroup);
-    if (groups.length === 0) return { groups, related: [] };
-    const related = await this.db.query(
-      `SELECT ${MAPPING_COLUMNS} FROM user_identifier_mappings
-       WHERE telegram_id = ANY($1::bigint[]) OR okx_uid = ANY($2::text[]) OR user_id = ANY($3::uuid[])
-       ORDER BY updated_at DESC`,
-      [groups.map((g) => g.telegramId), groups.flatMap((g) => (typeof g.okxUid === "string" ? [g.okxUid] : [])), groups.flatMap((g) => (g.userId ? [g.userId] : []))],
-      "import planning",
-    );
-    return { groups, related: related.map(toMapping) };
-  }
-
-  async decide(importId: string, decisions: readonly ImportDecision[]): Promise<void> {
-    if (decisions.length === 0) return;
-    const write = (d: ImportDecision) => (d.conflict === undefined ? d : null);
-    await this.db.query(
-      `UPDATE ${GROUPS} g SET conflict = d.conflict, target = d.target, final_okx_uid = d.okx_uid, final_is_active = d.is_active, outcome = d.outcome
-       FROM unnest($2::bigint[], $3::text[], $4::uuid[], $5::text[], $6::boolean[], $7::text[]) AS d(telegram_id, conflict, target, okx_uid, is_active, outcome)
-       WHERE g.import_id = $1 AND g.telegram_id = d.telegram_id`,
-      [
-        importId,
-        decisions.map((d) => d.telegramId),
-        decisions.map((d) => d.conflict ?? null),
-        decisions.map((d) => write(d)?.target ?? null),
-        decisions.map((d) => write(d)?.okxUid ?? null),
-        decisions.map((d) => write(d)?.isActive ?? null),
-        decisions.map((d) => write(d)?.outcome ?? null),
-      ],
-      "import planning",
-    );
+  async plan(importId: string, from: number, to: number): Promise<number> {
+    const [, [row] = []] = await this.db.transaction((sql) => [sql.query(NO_JIT), sql.query(planSql(), [importId, from, to])], "import planning");
+    return Number(row?.n ?? 0);
   }
 
   async checkClaims(importId: string): Promise<void> {
@@ -238,45 +245,37 @@ export class PostgresMappingImport implements MappingImportStore {
     return { inserted: Number(row?.inserted ?? 0), updated: Number(row?.updated ?? 0), unchanged: Number(row?.unchanged ?? 0), conflicting: Number(row?.conflicting ?? 0), duplicates: Number(row?.duplicates ?? 0) };
   }
 
-  async writes(importId: string, afterIdx: number, limit: number): Promise<ImportWrite[]> {
+  async writeWindows(importId: string, size: number, from: number, to: number): Promise<ImportWindow[]> {
     const rows = await this.db.query(
-      `SELECT g.first_idx, g.row_count, r.origin, g.target, g.telegram_id::text AS telegram_id, g.final_okx_uid, g.final_is_active
-       FROM ${GROUPS} g JOIN ${ROWS} r ON r.import_id = g.import_id AND r.idx = g.first_idx
-       WHERE g.import_id = $1 AND g.first_idx > $2 AND g.conflict IS NULL AND g.outcome IN ('inserted', 'updated')
-       ORDER BY g.first_idx LIMIT $3`,
-      [importId, afterIdx, limit],
+      `SELECT first_idx / $4 AS w, count(*)::int AS writes, count(*) FILTER (WHERE target IS NULL)::int AS fresh
+       FROM ${GROUPS} WHERE ${toWrite()} GROUP BY 1 ORDER BY 1`,
+      [importId, from, to, size],
       "import writes",
     );
-    return rows.map((row) => ({
-      firstIdx: Number(row.first_idx),
-      rowCount: Number(row.row_count),
-      origin: String(row.origin),
-      target: row.target === null ? null : String(row.target),
-      telegramId: String(row.telegram_id),
-      okxUid: row.final_okx_uid === null ? null : String(row.final_okx_uid),
-      isActive: row.final_is_active === true,
-    }));
+    return rows.map((row) => ({ from: Number(row.w) * size, to: (Number(row.w) + 1) * size, writes: Number(row.writes), fresh: Number(row.fresh) }));
   }
 
-  async writeBatch(writes: readonly (ImportWrite & { readonly userId: string })[]): Promise<{ written: ImportWritten[]; invalidations: OutboxMessage[] }> {
-    const userIds = writes.map((w) => w.userId);
+  async writes(importId: string, from: number, to: number): Promise<ImportWrite[]> {
+    const rows = await this.db.query(
+      `SELECT g.first_idx, g.row_count, r.origin, g.target IS NULL AS fresh
+       FROM ${GROUPS} g JOIN ${ROWS} r ON r.import_id = g.import_id AND r.idx = g.first_idx
+       WHERE ${toWrite("g.")} ORDER BY g.first_idx`,
+      [importId, from, to],
+      "import writes",
+    );
+    return rows.map((row) => ({ firstIdx: Number(row.first_idx), rowCount: Number(row.row_count), origin: String(row.origin), fresh: row.fresh === true }));
+  }
+
+  async writeWindow(importId: string, from: number, to: number, freshIds: readonly string[]): Promise<{ written: ImportWritten[]; invalidations: OutboxMessage[] }> {
     const messageId = this.options.messageId();
-    const key = `import:${writes[0]?.firstIdx ?? 0}:${messageId}`;
+    const key = `import:${from}:${messageId}`;
     let results: Row[][];
     try {
       results = await this.db.transaction(
         (sql) => [
-          sql.query(LOCK_USERS, [userIds]),
-          sql.query(writeBatchSql(), [
-            userIds,
-            writes.map((w) => w.telegramId),
-            writes.map((w) => w.okxUid),
-            writes.map((w) => w.isActive),
-            messageId,
-            key,
-            "import",
-            this.options.writerGraceMs,
-          ]),
+          sql.query(NO_JIT),
+          sql.query(lockSql(), [importId, from, to]),
+          sql.query(writeWindowSql(), [importId, from, to, freshIds, messageId, key, this.options.writerGraceMs]),
         ],
         "import batch",
       );
@@ -285,9 +284,11 @@ export class PostgresMappingImport implements MappingImportStore {
       if (failure.code === "23505") throw new ConflictError(CONFLICTS[failure.constraint ?? ""] ?? "mapping conflicts with an existing one", { cause: error });
       throw error;
     }
-    const rows = results[1] ?? [];
+    const rows = results[2] ?? [];
     return {
-      written: rows.filter((row) => row.user_id !== null).map((row) => ({ userId: String(row.user_id), inserted: row.inserted === true, changed: row.changed === true })),
+      written: rows
+        .filter((row) => row.user_id !== null)
+        .map((row) => ({ userId: String(row.user_id), origin: String(row.origin), inserted: row.inserted === true, changed: row.changed === true })),
       invalidations: rows
         .filter((row) => row.message_id !== null)
         .map((row) => ({ id: String(row.message_id), topic: LOOKUP_INVALIDATION_TOPIC, key, payload: (row.payload ?? {}) as Record<string, unknown> })),
