@@ -3,11 +3,12 @@ import { checkHealth } from "../core/health/health";
 import { healthProbes } from "../runtime/health";
 import { platform } from "../runtime/platform";
 import { httpRoute } from "../runtime/http/route";
+import { lazy } from "../core/validation/lazy";
 
-const healthResponseSchema = z.object({
+const healthResponseSchema = /* @__PURE__ */ lazy(() => z.object({
   status: z.enum(["ok", "degraded"]),
   checks: z.record(z.string(), z.object({ status: z.enum(["ok", "failing"]), latencyMs: z.number() })),
-});
+}));
 
 /** Public: says which dependency fails, never why (the reason may name hosts); that goes to the logs. */
 export const handler = httpRoute(

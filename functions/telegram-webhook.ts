@@ -2,6 +2,7 @@ import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import * as z from "zod/mini";
+import { lazy } from "../core/validation/lazy";
 import type { RouteContract } from "../runtime/http/route";
 import { platform } from "../runtime/platform";
 import { telegram } from "../runtime/telegram";
@@ -13,7 +14,7 @@ const contract: RouteContract = {
   summary:
     "Telegram's webhook: an Update, with the X-Telegram-Bot-Api-Secret-Token header. 200: handled, a duplicate or malformed (acknowledged); 401: wrong secret; 503: Telegram should redeliver",
   auth: "public",
-  body: z.looseObject({ update_id: z.number().check(z.int(), z.minimum(0)) }),
+  body: /* @__PURE__ */ lazy(() => z.looseObject({ update_id: z.number().check(z.int(), z.minimum(0)) })),
   responses: { 200: null, 401: null, 503: null },
 };
 

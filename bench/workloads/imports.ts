@@ -100,6 +100,16 @@ function details(rows: readonly Compared[]): Details {
   };
 }
 
+/** `BENCH_IMPORT_ONLY=<regex>`: only the functions whose handler matches (e.g. `lookups|outbox`), to iterate on a few. */
+function selectedFunctions(functions: readonly DeclaredFunction[]): readonly DeclaredFunction[] {
+  const only = process.env.BENCH_IMPORT_ONLY;
+  if (!only) return functions;
+  const pattern = new RegExp(only);
+  const selected = functions.filter((fn) => pattern.test(fn.handler.spec));
+  if (selected.length === 0) throw new Error(`BENCH_IMPORT_ONLY=${only} matches no declared function`);
+  return selected;
+}
+
 export const importWorkloads: readonly Workload[] = [
   {
     name: "import-handler",
@@ -108,7 +118,7 @@ export const importWorkloads: readonly Workload[] = [
     run: async ({ manifest, scale }): Promise<WorkloadResult> => {
       const directory = bundleDirectory();
       try {
-        const { handlers, floors, floorOf } = await bundleAll(distinctBundles(manifest.functions), directory.path);
+        const { handlers, floors, floorOf } = await bundleAll(selectedFunctions(distinctBundles(manifest.functions)), directory.path);
         await measureRounds([...floors.values(), ...handlers], Math.max(3, Math.round(10 * scale)));
         const rows: Compared[] = handlers.map((handler) => {
           const floor = floorOf(handler);

@@ -2,6 +2,7 @@ import { webcrypto } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import * as z from "zod/mini";
 import { ForbiddenError, UnauthorizedError } from "../errors";
+import { lazy } from "../validation/lazy";
 
 export const roles = ["user", "service", "admin"] as const;
 export type Role = (typeof roles)[number];
@@ -13,11 +14,11 @@ export type Principal =
 
 const ALGORITHM = "HS256";
 
-const timestamps = { iat: z.number(), exp: z.number() };
-const claimsSchema = z.discriminatedUnion("role", [
-  z.object({ role: z.literal("user"), sub: z.uuid("user tokens must name an app user id in sub"), ...timestamps }),
-  z.object({ role: z.enum(["service", "admin"]), sub: z.string().check(z.minLength(1)), ...timestamps }),
-]);
+const timestamps = /* @__PURE__ */ lazy(() => ({ iat: z.number(), exp: z.number() }));
+const claimsSchema = /* @__PURE__ */ lazy(() => z.discriminatedUnion("role", [
+  z.object({ role: z.literal("user"), sub: z.uuid("user tokens must name an app user id in sub"), ...timestamps() }),
+  z.object({ role: z.enum(["service", "admin"]), sub: z.string().check(z.minLength(1)), ...timestamps() }),
+]));
 
 export interface TokenOptions {
   readonly secret: string;
@@ -72,7 +73,7 @@ export async function verifyToken(options: TokenOptions, token: string, now: Dat
   } catch (error) {
     throw new UnauthorizedError(describeJoseError(error), { cause: error });
   }
-  const claims = claimsSchema.safeParse(payload);
+  const claims = claimsSchema().safeParse(payload);
   if (!claims.success) {
     throw new UnauthorizedError("token claims are invalid (role, sub, iat, exp)", { cause: claims.error });
   }

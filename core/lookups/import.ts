@@ -142,9 +142,9 @@ const IMPORT_LANES = 2;
 const DEFAULT_MAX_PROBLEMS = 10_000;
 
 const candidateSchema = z.object({
-  userId: z.optional(userIdSchema),
-  telegramId: telegramIdSchema,
-  okxUid: z.optional(z.nullable(okxUidSchema)),
+  userId: z.optional(userIdSchema()),
+  telegramId: telegramIdSchema(),
+  okxUid: z.optional(z.nullable(okxUidSchema())),
   isActive: z.optional(z.boolean()),
 });
 

@@ -13,13 +13,14 @@ import {
   reservedFields,
 } from "./model";
 import type { ExtraScalar, PositionFields } from "./model";
+import { lazy } from "../validation/lazy";
 
 const finite = () => z.number("must be a number").check(z.refine(Number.isFinite, "must be a finite number"));
 const positive = () => finite().check(z.positive("must be greater than 0"));
 const price = () => z.optional(positive());
 
 /** The typed fields of a position document (unknown fields are checked as extras). */
-const typedFieldsSchema = z.object({
+const typedFieldsSchema = /* @__PURE__ */ lazy(() => z.object({
   size: positive(),
   entry_price: positive(),
   mark_price: price(),
@@ -29,7 +30,7 @@ const typedFieldsSchema = z.object({
   liquidation_price: z.optional(finite().check(z.gte(0, "must be 0 or more"))),
   take_profit: z.optional(z.array(positive()).check(z.maxLength(MAX_TAKE_PROFIT_LEVELS, `must have at most ${MAX_TAKE_PROFIT_LEVELS} levels`))),
   stop_loss: price(),
-});
+}));
 
 function extraProblem(name: string, value: unknown): string | null {
   if (!EXTRA_FIELD_NAME.test(name)) return "unknown field names must be snake_case (a-z, 0-9, _), at most 64 characters";
@@ -65,7 +66,7 @@ export function parsePositionFields(input: unknown, path = "body"): PositionFiel
   for (const name of serverFields) {
     if (name in record) issues.push({ field: `${path}.${name}`, message: "is set by the server (or by the path) and may not be sent" });
   }
-  const typed = z.safeParse(typedFieldsSchema, record);
+  const typed = z.safeParse(typedFieldsSchema(), record);
   if (!typed.success) {
     for (const issue of typed.error.issues) issues.push({ field: [path, ...issue.path.map(String)].join("."), message: issue.message });
   }
@@ -93,21 +94,21 @@ const segment = (check: (value: string, field: string) => string, field: string)
 
 export const exchangeParamSchema = segment(exchangeSegment, "exchange");
 export const symbolParamSchema = segment(symbolSegment, "symbol");
-export const sideSchema = z.enum(positionSides, "must be long or short");
+export const sideSchema = /* @__PURE__ */ lazy(() => z.enum(positionSides, "must be long or short"));
 
-export const userRefParamsSchema = z.object({ ref: z.string() });
+export const userRefParamsSchema = /* @__PURE__ */ lazy(() => z.object({ ref: z.string() }));
 
-export const positionPathSchema = z.object({ ref: z.string(), exchange: exchangeParamSchema, symbol: symbolParamSchema, side: sideSchema });
+export const positionPathSchema = /* @__PURE__ */ lazy(() => z.object({ ref: z.string(), exchange: exchangeParamSchema, symbol: symbolParamSchema, side: sideSchema() }));
 
-export const positionIdParamsSchema = z.object({ id: z.pipe(z.uuid("must be a UUID"), z.transform((value) => value.toLowerCase())) });
+export const positionIdParamsSchema = /* @__PURE__ */ lazy(() => z.object({ id: z.pipe(z.uuid("must be a UUID"), z.transform((value) => value.toLowerCase())) }));
 
 export const DEFAULT_PAGE_LIMIT = 50;
 export const MAX_PAGE_LIMIT = 200;
 
-export const listPositionsQuerySchema = z.object({
+export const listPositionsQuerySchema = /* @__PURE__ */ lazy(() => z.object({
   exchange: z.optional(exchangeParamSchema),
   symbol: z.optional(symbolParamSchema),
-  side: z.optional(sideSchema),
+  side: z.optional(sideSchema()),
   status: z._default(z.enum(positionStatuses, "must be open or closed"), "open"),
   limit: z._default(
     z.pipe(
@@ -117,25 +118,25 @@ export const listPositionsQuerySchema = z.object({
     DEFAULT_PAGE_LIMIT,
   ),
   cursor: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_-]{1,512}$/, "must be the nextCursor of a previous page"))),
-});
+}));
 
 export const MAX_BULK_USERS = 1000;
 
-export const bulkBodySchema = z.object({
+export const bulkBodySchema = /* @__PURE__ */ lazy(() => z.object({
   userIds: z
     .array(z.pipe(z.uuid("must be an app user id (UUID)"), z.transform((value) => value.toLowerCase())))
     .check(z.minLength(1, "must name at least one user"), z.maxLength(MAX_BULK_USERS, `must name at most ${MAX_BULK_USERS} users`)),
   exchange: z.optional(exchangeParamSchema),
   symbol: z.optional(symbolParamSchema),
-  side: z.optional(sideSchema),
-});
+  side: z.optional(sideSchema()),
+}));
 
 /** The body of a PUT: any JSON object (its fields are checked by parsePositionFields, as 422s). */
-export const positionBodySchema = z.record(z.string(), z.unknown());
+export const positionBodySchema = /* @__PURE__ */ lazy(() => z.record(z.string(), z.unknown()));
 
-const extraValue = z.union([z.string(), z.number(), z.boolean()]);
+const extraValue = /* @__PURE__ */ lazy(() => z.union([z.string(), z.number(), z.boolean()]));
 
-export const positionResponseSchema = z.catchall(
+export const positionResponseSchema = /* @__PURE__ */ lazy(() => z.catchall(
   z.object({
     id: z.string(),
     user_id: z.string(),
@@ -156,9 +157,9 @@ export const positionResponseSchema = z.catchall(
     updated_at: z.string(),
     closed_at: z.nullable(z.string()),
   }),
-  extraValue,
-);
+  extraValue(),
+));
 
-export const positionListResponseSchema = z.object({ positions: z.array(positionResponseSchema), nextCursor: z.nullable(z.string()) });
+export const positionListResponseSchema = /* @__PURE__ */ lazy(() => z.object({ positions: z.array(positionResponseSchema()), nextCursor: z.nullable(z.string()) }));
 
-export const bulkResponseSchema = z.object({ users: z.record(z.string(), z.array(positionResponseSchema)) });
+export const bulkResponseSchema = /* @__PURE__ */ lazy(() => z.object({ users: z.record(z.string(), z.array(positionResponseSchema())) }));

@@ -3,8 +3,8 @@ import type { AppUser, ProvisioningRecord } from "./model";
 import type { acceptedResponseSchema, provisioningResponseSchema, systemModeResponseSchema, userResponseSchema } from "./schemas";
 import type { SystemModeSetting } from "./ports";
 
-export type UserBody = z.output<typeof userResponseSchema>;
-export type AcceptedBody = z.output<typeof acceptedResponseSchema>;
+export type UserBody = z.output<ReturnType<typeof userResponseSchema>>;
+export type AcceptedBody = z.output<ReturnType<typeof acceptedResponseSchema>>;
 
 export function presentUser(user: AppUser): UserBody {
   return {
@@ -28,7 +28,7 @@ export function provisioningLocation(provisioningId: string): string {
   return `/v1/provisioning/${provisioningId}`;
 }
 
-export function presentProvisioning(record: ProvisioningRecord): z.output<typeof provisioningResponseSchema> {
+export function presentProvisioning(record: ProvisioningRecord): z.output<ReturnType<typeof provisioningResponseSchema>> {
   return {
     id: record.id,
     status: record.status,
@@ -39,6 +39,6 @@ export function presentProvisioning(record: ProvisioningRecord): z.output<typeof
   };
 }
 
-export function presentSystemMode(setting: SystemModeSetting): z.output<typeof systemModeResponseSchema> {
+export function presentSystemMode(setting: SystemModeSetting): z.output<ReturnType<typeof systemModeResponseSchema>> {
   return { mode: setting.mode, version: setting.version, reason: setting.reason, updatedBy: setting.updatedBy, updatedAt: setting.updatedAt.toISOString() };
 }

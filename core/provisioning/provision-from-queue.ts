@@ -38,9 +38,9 @@ export function readProvisioningMessage(body: string): ReadMessage {
   } catch {
     return { kind: "unreadable", problem: "body is not JSON" };
   }
-  const parsed = provisioningMessageSchema.safeParse(json);
+  const parsed = provisioningMessageSchema().safeParse(json);
   if (parsed.success) return { kind: "ok", message: parsed.data };
-  const id = provisioningIdSchema.safeParse((json as { provisioningId?: unknown } | null)?.provisioningId);
+  const id = provisioningIdSchema().safeParse((json as { provisioningId?: unknown } | null)?.provisioningId);
   if (!id.success) return { kind: "unreadable", problem: "no provisioning id" };
   const issues = parsed.error.issues.map((issue) => ({ field: ["message", ...issue.path.map(String)].join("."), message: issue.message }));
   return { kind: "invalid", provisioningId: id.data, error: new ValidationError(issues) };

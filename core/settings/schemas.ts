@@ -5,6 +5,7 @@ import { INSTRUMENT_ID, knownFields } from "./fields";
 import type { FieldSpec } from "./fields";
 import { SETTINGS_KEY_NAME, SETTINGS_MAX_DOCUMENT_BYTES, SETTINGS_MAX_KEYS } from "./model";
 import type { SettingsDocument, SettingsType, SettingsValue } from "./model";
+import { lazy } from "../validation/lazy";
 
 /** Longest string kept under a key that no schema knows (the document bound still applies). */
 const MAX_UNKNOWN_STRING = 1_024;
@@ -47,10 +48,10 @@ export function fieldSchema(spec: FieldSpec) {
 }
 
 /** Values of keys no schema knows: kept when scalar, refused when nested. */
-const unknownScalar = z.union(
+const unknownScalar = /* @__PURE__ */ lazy(() => z.union(
   [z.string().check(z.maxLength(MAX_UNKNOWN_STRING, `must be at most ${MAX_UNKNOWN_STRING} characters`)), z.number(), z.boolean()],
   { error: "must be a string, a number or a boolean (nested values are not kept)" },
-);
+));
 
 type Doc = Record<string, unknown>;
 type RuleContext = { addIssue(issue: { code: "custom"; message: string; path: string[]; input: unknown }): void };
@@ -87,7 +88,7 @@ const crossFieldChecks: Readonly<Record<SettingsType, ((doc: Doc, context: RuleC
 
 function documentSchema(type: SettingsType) {
   const shape = Object.fromEntries(Object.entries(knownFields[type]).map(([key, spec]) => [key, z.optional(fieldSchema(spec))]));
-  const base = z.catchall(z.object(shape), unknownScalar);
+  const base = z.catchall(z.object(shape), unknownScalar());
   const rules = crossFieldChecks[type];
   return rules ? base.check(z.superRefine((doc: Doc, context) => rules(doc, context as RuleContext))) : base;
 }

@@ -2,6 +2,7 @@ import * as z from "zod/mini";
 import { AppError, UnavailableError } from "../../core/errors";
 import type { ErrorCode, FieldIssue } from "../../core/errors";
 import type { HttpResult } from "./responses";
+import { lazy } from "../../core/validation/lazy";
 
 const STATUS: Record<ErrorCode, number> = {
   invalid: 400,
@@ -59,7 +60,7 @@ export function errorResult(error: unknown, requestId: string): HttpResult {
 }
 
 /** The error body above, for every route's 4xx/5xx in the OpenAPI document. */
-export const errorResponseSchema = z.object({
+export const errorResponseSchema = /* @__PURE__ */ lazy(() => z.object({
   error: z.object({
     code: z.string(),
     message: z.string(),
@@ -67,4 +68,4 @@ export const errorResponseSchema = z.object({
     outcome: z.optional(z.enum(["not_applied", "unknown"])),
     requestId: z.string(),
   }),
-});
+}));

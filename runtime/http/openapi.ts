@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import { errorResponseSchema } from "./error-mapping";
-import type { RouteContract } from "./route";
+import type { RouteContract, RouteSchema } from "./route";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -21,9 +21,9 @@ function jsonSchema(schema: z.core.$ZodType, io: "input" | "output"): JsonSchema
 }
 
 /** Path, query and header parameters from an object schema (the input side: what a caller sends). */
-function parameters(schema: z.core.$ZodType | undefined, where: "path" | "query" | "header"): JsonSchema[] {
+function parameters(schema: RouteSchema | undefined, where: "path" | "query" | "header"): JsonSchema[] {
   if (!schema) return [];
-  const object = jsonSchema(schema, "input");
+  const object = jsonSchema(schema(), "input");
   const properties = (object.properties ?? {}) as Record<string, JsonSchema>;
   const required = new Set((object.required ?? []) as string[]);
   return Object.entries(properties).map(([name, property]) => ({ name, in: where, required: where === "path" || required.has(name), schema: property }));
@@ -33,7 +33,7 @@ function operation(route: RouteContract): JsonSchema {
   const responses: Record<string, JsonSchema> = {};
   for (const [status, schema] of Object.entries(route.responses)) {
     responses[status] = schema
-      ? { description: route.summary, content: { "application/json": { schema: jsonSchema(schema, "output") } } }
+      ? { description: route.summary, content: { "application/json": { schema: jsonSchema(schema(), "output") } } }
       : { description: route.summary };
   }
   const errorStatuses = Object.keys(ERROR_STATUSES).map(Number).filter((status) => route.auth !== "public" || (status !== 401 && status !== 403));
@@ -49,7 +49,7 @@ function operation(route: RouteContract): JsonSchema {
       ? {
           requestBody: {
             required: true,
-            content: Object.fromEntries((route.bodyContentTypes ?? ["application/json"]).map((type) => [type, { schema: jsonSchema(route.body as z.core.$ZodType, "input") }])),
+            content: Object.fromEntries((route.bodyContentTypes ?? ["application/json"]).map((type) => [type, { schema: jsonSchema((route.body as RouteSchema)(), "input") }])),
           },
         }
       : {}),
@@ -69,7 +69,7 @@ export function openApiDocument(routes: readonly RouteContract[], info: { readon
     paths,
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
-      schemas: { Error: jsonSchema(errorResponseSchema, "output") },
+      schemas: { Error: jsonSchema(errorResponseSchema(), "output") },
     },
   };
 }

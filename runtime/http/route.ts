@@ -8,6 +8,7 @@ import type { Principal, Role } from "../../core/auth/tokens";
 import { authConfigSchema, httpConfigSchema, maxTokenAgeSeconds } from "../../core/config";
 import { ValidationError } from "../../core/errors";
 import type { FieldIssue } from "../../core/errors";
+import type { Lazy } from "../../core/validation/lazy";
 import { configFor } from "../config";
 import { platform } from "../platform";
 import { authenticate, errorResponder, jsonBody, requestIdOf } from "./middlewares";
@@ -17,7 +18,12 @@ import type { HttpResult } from "./responses";
 
 /** Any zod schema (zod/mini is what this codebase writes; see core/validation/zod-locale.ts). */
 type Schema = z.core.$ZodType;
-type Parsed<S> = S extends z.core.$ZodType ? z.output<S> : undefined;
+/**
+ * A route's schemas are declared lazily (core/validation/lazy.ts): the stack builds those it
+ * validates with on the first invocation, and response schemas are only built for OpenAPI.
+ */
+export type RouteSchema = Lazy<Schema>;
+type Parsed<S> = S extends Lazy<infer Built extends Schema> ? z.output<Built> : undefined;
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -32,23 +38,23 @@ export interface RouteContract {
   readonly summary: string;
   /** `public`, or the roles allowed to call (checked after the token is verified). */
   readonly auth: "public" | readonly Role[];
-  readonly params?: Schema | undefined;
-  readonly query?: Schema | undefined;
+  readonly params?: RouteSchema | undefined;
+  readonly query?: RouteSchema | undefined;
   /**
    * Request headers the route relies on (an object schema, lower-case names, e.g. `if-match`):
    * checked like the query (a 400 names `headers.<name>`) and documented as header parameters.
    */
-  readonly requestHeaders?: Schema | undefined;
-  readonly body?: Schema | undefined;
+  readonly requestHeaders?: RouteSchema | undefined;
+  readonly body?: RouteSchema | undefined;
   /** Status -> body schema (null: no body). */
-  readonly responses: Readonly<Record<number, Schema | null>>;
+  readonly responses: Readonly<Record<number, RouteSchema | null>>;
   /** Content types the body may have (default: JSON); checked before the body is parsed. */
   readonly bodyContentTypes?: readonly string[];
   /** A tighter body limit than HTTP_MAX_BODY_BYTES for this route (413 above it). */
   readonly maxBodyBytes?: number;
 }
 
-export interface RouteSpec<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined, A extends "public" | readonly Role[]> extends RouteContract {
+export interface RouteSpec<P extends RouteSchema | undefined, Q extends RouteSchema | undefined, B extends RouteSchema | undefined, A extends "public" | readonly Role[]> extends RouteContract {
   readonly auth: A;
   readonly params?: P;
   readonly query?: Q;
@@ -80,9 +86,9 @@ export type RouteHandler = ApiHandler & { readonly route: RouteContract };
  * handler module (OpenAPI generation, tests) builds no client.
  */
 export function httpRoute<
-  P extends Schema | undefined = undefined,
-  Q extends Schema | undefined = undefined,
-  B extends Schema | undefined = undefined,
+  P extends RouteSchema | undefined = undefined,
+  Q extends RouteSchema | undefined = undefined,
+  B extends RouteSchema | undefined = undefined,
   const A extends "public" | readonly Role[] = "public",
 >(spec: RouteSpec<P, Q, B, A>, run: (request: RouteRequest<P, Q, B, A>) => Promise<HttpResult>): RouteHandler {
   let built: ApiHandler | undefined;
@@ -94,7 +100,7 @@ export function httpRoute<
   return Object.assign(handler, { route: contract as RouteContract });
 }
 
-function buildStack<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined, A extends "public" | readonly Role[]>(
+function buildStack<P extends RouteSchema | undefined, Q extends RouteSchema | undefined, B extends RouteSchema | undefined, A extends "public" | readonly Role[]>(
   spec: RouteSpec<P, Q, B, A>,
   run: (request: RouteRequest<P, Q, B, A>) => Promise<HttpResult>,
 ): ApiHandler {
@@ -112,14 +118,15 @@ function buildStack<P extends Schema | undefined, Q extends Schema | undefined, 
   const maxBodyBytes = Math.min(spec.maxBodyBytes ?? Number.POSITIVE_INFINITY, configFor(httpConfigSchema).HTTP_MAX_BODY_BYTES);
   stack.use(jsonBody(maxBodyBytes, spec.bodyContentTypes));
   for (const middleware of spec.middlewares?.() ?? []) stack.use(middleware as middy.MiddlewareObj<HttpEvent, APIGatewayProxyStructuredResultV2>);
+  const [paramsSchema, querySchema, headersSchema, bodySchema] = [spec.params, spec.query, spec.requestHeaders, spec.body].map((schema) => schema?.());
   const handler = stack.handler(async (event, context) => {
     const requestId = requestIdOf(event, context.awsRequestId);
     logger.appendKeys({ requestId });
     const issues: FieldIssue[] = [];
-    const params = validatePart(spec.params, "path", event.pathParameters ?? {}, issues);
-    const query = validatePart(spec.query, "query", event.queryStringParameters ?? {}, issues);
-    validatePart(spec.requestHeaders, "headers", event.headers, issues);
-    const body = validatePart(spec.body, "body", event.body, issues);
+    const params = validatePart(paramsSchema, "path", event.pathParameters ?? {}, issues);
+    const query = validatePart(querySchema, "query", event.queryStringParameters ?? {}, issues);
+    validatePart(headersSchema, "headers", event.headers, issues);
+    const body = validatePart(bodySchema, "body", event.body, issues);
     if (issues.length > 0) throw new ValidationError(issues);
     const result = await run({
       params,
@@ -135,9 +142,9 @@ function buildStack<P extends Schema | undefined, Q extends Schema | undefined, 
   return handler as unknown as ApiHandler;
 }
 
-function validatePart(schema: unknown, part: string, value: unknown, issues: FieldIssue[]): never {
+function validatePart(schema: Schema | undefined, part: string, value: unknown, issues: FieldIssue[]): never {
   if (!schema) return undefined as never;
-  const parsed = safeParse(schema as Schema, value);
+  const parsed = safeParse(schema, value);
   if (parsed.success) return parsed.data as never;
   for (const issue of parsed.error.issues) {
     issues.push({ field: [part, ...issue.path.map(String)].join("."), message: issue.message });

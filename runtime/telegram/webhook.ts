@@ -8,6 +8,7 @@ import { errorCodeOf, errorMessage } from "../../core/errors";
 import type { LogPort } from "../../core/observability/log-port";
 import { withTimeout } from "../../core/resilience/timeout";
 import { telegramDispositionOf } from "./error-mapping";
+import { lazy } from "../../core/validation/lazy";
 
 export const SECRET_HEADER = "x-telegram-bot-api-secret-token";
 
@@ -27,7 +28,7 @@ export interface WebhookOptions {
 }
 
 /** The smallest update Telegram can send: anything else is malformed. */
-const updateEnvelope = z.looseObject({ update_id: z.number().check(z.int(), z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER)) });
+const updateEnvelope = /* @__PURE__ */ lazy(() => z.looseObject({ update_id: z.number().check(z.int(), z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER)) }));
 
 /** Digests of equal length, so neither the content nor the length of the secret leaks through timing. */
 export function secretMatches(received: string | undefined, expected: string): boolean {
@@ -50,7 +51,7 @@ function parseUpdate(body: string): { ok: true; updateId: number } | { ok: false
   } catch {
     return { ok: false, reason: "body is not JSON" };
   }
-  const parsed = updateEnvelope.safeParse(json);
+  const parsed = updateEnvelope().safeParse(json);
   return parsed.success ? { ok: true, updateId: parsed.data.update_id } : { ok: false, reason: "no valid update_id" };
 }
 

@@ -48,7 +48,7 @@ async function deliverCreation(world: ProofWorld, creation: Creation): Promise<v
 async function duplicateMessages(world: ProofWorld, creation: Creation): Promise<void> {
   const accepted = creation.deliveries.find((delivery) => delivery.status === 202);
   if (!accepted) return;
-  const body = JSON.stringify({ provisioningId: accepted.body.provisioningId, idempotencyKey: creation.key, request: createUserBodySchema.parse(creation.person) });
+  const body = JSON.stringify({ provisioningId: accepted.body.provisioningId, idempotencyKey: creation.key, request: createUserBodySchema().parse(creation.person) });
   for (let copy = randomInt(1, 3); copy > 0; copy -= 1) await world.sqs.send(new SendMessageCommand({ QueueUrl: world.queueUrl, MessageBody: body }));
 }
 

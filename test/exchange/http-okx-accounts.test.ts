@@ -90,8 +90,8 @@ describe("verify against the fake OKX (which checks the signature)", () => {
 
 describe("credential shapes", () => {
   it("accepts OKX-shaped keys and names the field of a slip", () => {
-    expect(okxCredentialsSchema.safeParse(credentialsOf(account)).success).toBe(true);
-    const swapped = okxCredentialsSchema.safeParse({ apiKey: account.apiKey, secretKey: account.apiKey, passphrase: "p" });
+    expect(okxCredentialsSchema().safeParse(credentialsOf(account)).success).toBe(true);
+    const swapped = okxCredentialsSchema().safeParse({ apiKey: account.apiKey, secretKey: account.apiKey, passphrase: "p" });
     expect(swapped.success).toBe(false);
     expect(swapped.error?.issues.map((issue) => issue.path.join("."))).toEqual(["secretKey"]);
   });

@@ -96,7 +96,7 @@ describe("provisioning consumer", () => {
     const owner = newPerson();
     const ownerRecord = await settled(await queuePerson(owner));
     expect(ownerRecord.status).toBe("done");
-    const id = await enqueueRaw(createUserBodySchema.parse({ ...newPerson(), email: owner.email }));
+    const id = await enqueueRaw(createUserBodySchema().parse({ ...newPerson(), email: owner.email }));
     const row = await settled(id);
     expect(row).toMatchObject({ status: "failed", failure_kind: "poison", receive_count: 1 });
     expect(row.error).toMatch(/email/);
@@ -120,7 +120,7 @@ describe("provisioning consumer", () => {
   });
 
   it("settles duplicate deliveries of one message once", async () => {
-    const person = createUserBodySchema.parse(newPerson());
+    const person = createUserBodySchema().parse(newPerson());
     const id = randomUUID();
     await harness.db.query("INSERT INTO provisioning_requests (id, idempotency_key, status, request) VALUES ($1, 'dup', 'pending', $2)", [id, JSON.stringify(person)]);
     const body = JSON.stringify({ provisioningId: id, idempotencyKey: "dup", request: person });

@@ -167,7 +167,7 @@ describe("POST /v1/users in async_queue", () => {
   it("answers 409 with Retry-After while a twin holds the key, and takes over a key whose owner's lease ran out", async () => {
     const person = newPerson();
     const key = randomUUID();
-    const hash = requestHash(createUserBodySchema.parse(person));
+    const hash = requestHash(createUserBodySchema().parse(person));
     await harness.db.query(
       `INSERT INTO idempotency_records (operation, key, payload_hash, state, locked_until, expires_at)
        VALUES ('create_user', $1, $2, 'in_progress', now() + interval '30 seconds', now() + interval '1 day')`,

@@ -94,7 +94,7 @@ async function readEnvelope(response: Response) {
   } catch {
     throw new UnavailableError(`OKX answered ${response.status} without a JSON body`);
   }
-  const envelope = okxEnvelopeSchema.safeParse(json);
+  const envelope = okxEnvelopeSchema().safeParse(json);
   if (!envelope.success) throw new UnavailableError(`OKX answered ${response.status} with an unexpected body`);
   return envelope.data;
 }
@@ -105,7 +105,7 @@ function accountFrom(response: Response, envelope: { code: string; msg: string; 
   if (!response.ok || envelope.code !== "0") {
     throw new UnavailableError(`OKX answered ${response.status} code ${envelope.code}: ${envelope.msg}`, { retryAfterSeconds: response.status === 429 ? 2 : 1 });
   }
-  const row = okxAccountConfigSchema.safeParse(envelope.data[0]);
+  const row = okxAccountConfigSchema().safeParse(envelope.data[0]);
   if (!row.success) throw new UnavailableError("OKX answered an account config without a uid");
   return {
     uid: row.data.uid,

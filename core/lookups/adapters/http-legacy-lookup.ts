@@ -7,6 +7,7 @@ import type { LegacyAnswer } from "../model";
 import { LegacyBreakerOpenError, LegacyBusyError } from "../ports";
 import type { LegacyLookup } from "../ports";
 import { breakerStateOf, isBreakerOpen } from "../../resilience/breaker";
+import { lazy } from "../../validation/lazy";
 
 export interface LegacyLookupOptions {
   /** Base URL; the service answers GET {baseUrl}/{identifier}. Unset = tier disabled. */
@@ -29,11 +30,11 @@ export const defaultLegacyMaxBodyBytes = 16 * 1024;
  * that was asked) is the lookup service's call, so a wrong answer is a conflict there, not an
  * error that trips the breaker. A number beyond 2^53 cannot be read exactly and is refused here.
  */
-const answerSchema = z.object({
+const answerSchema = /* @__PURE__ */ lazy(() => z.object({
   telegram_id: z.union([z.number(), z.string().check(z.regex(/^-?[0-9]{1,20}$/))]),
   user_id: z.nullish(z.string()),
   okx_uid: z.nullish(z.string().check(z.regex(/^[0-9]{1,24}$/))),
-});
+}));
 
 export class LegacyReplyTooLargeError extends Error {}
 
@@ -81,7 +82,7 @@ export class HttpLegacyLookup implements LegacyLookup {
       await response.body?.cancel();
       throw new Error(`legacy lookup answered ${response.status}`);
     }
-    const parsed = answerSchema.safeParse(parseJson(await readCapped(response, this.maxBodyBytes)));
+    const parsed = answerSchema().safeParse(parseJson(await readCapped(response, this.maxBodyBytes)));
     if (!parsed.success) throw new Error("legacy lookup answered an unexpected body");
     const telegramId = parsed.data.telegram_id;
     if (typeof telegramId === "number" && !Number.isSafeInteger(telegramId)) throw new Error("legacy lookup answered an inexact telegram_id");

@@ -26,7 +26,7 @@ export async function setApi(deps: CommandDeps, input: CommandInput, chat: ChatR
   if (input.chatKind !== "private") return chat.send({ html: words.length > 0 ? text.setapiInGroup : text.privateOnly });
   if (words.length !== 3) return chat.send({ html: text.setapiUsage });
   const [apiKey, secretKey, passphrase] = words as [string, string, string];
-  const parsed = okxCredentialsSchema.safeParse({ apiKey, secretKey, passphrase });
+  const parsed = okxCredentialsSchema().safeParse({ apiKey, secretKey, passphrase });
   if (!parsed.success) {
     const issues: FieldIssue[] = parsed.error.issues.map((issue) => ({ field: issue.path.join("."), message: issue.message }));
     return chat.send({ html: text.setapiBadShape(issues) });
