@@ -112,8 +112,9 @@ FROM (SELECT target FROM ${GROUPS} WHERE ${toWrite()} AND target IS NOT NULL ORD
  * so re-imports change nothing) and one outbox row of the lookup invalidation topic naming the
  * identifiers of the old and new state of every mapping that changed (the payload the mapping
  * repository writes for one mapping, core/lookups/invalidation.ts, for the whole batch: one row
- * to write, deliver and delete instead of a thousand). The previous rows are read by the same
- * statement, before its writes. Returns one row per mapping written, then the outbox row. (The
+ * to write, deliver and delete instead of a thousand), but for the user ids drawn for this batch:
+ * no lookup can have cached an answer for an id that did not exist. The previous rows are read by
+ * the same statement, before its writes. Returns one row per mapping written, then the outbox row. (The
  * scratch tables' statistics predate the plan, so the planner takes the window for a row or two:
  * the origin is one index probe per row and the membership tests are hashed subplans, never a
  * nested loop over another table.)
@@ -137,7 +138,7 @@ written AS (
     IS DISTINCT FROM (EXCLUDED.telegram_id, EXCLUDED.okx_uid, EXCLUDED.is_active)
   RETURNING user_id, telegram_id, okx_uid),
 owed AS (
-  SELECT 'user_id' AS kind, user_id::text AS value FROM written
+  SELECT 'user_id' AS kind, user_id::text AS value FROM written WHERE NOT (user_id = ANY($4::uuid[]))
   UNION SELECT 'telegram_id', telegram_id::text FROM written
   UNION SELECT 'okx_uid', okx_uid FROM written WHERE okx_uid IS NOT NULL
   UNION SELECT 'telegram_id', p.telegram_id::text FROM prev p JOIN written w USING (user_id)
