@@ -2,8 +2,9 @@ import { randomIds } from "../../core/clock";
 import { Database } from "../../core/db/database";
 import { PostgresMappingImport } from "../../core/lookups/adapters/postgres-mapping-import";
 import { PostgresMappingRepository } from "../../core/lookups/adapters/postgres-mapping-repository";
-import { UpstashLookupCache } from "../../core/lookups/adapters/upstash-lookup-cache";
+import { UpstashCacheStore } from "../../core/cache/adapters/upstash-cache-store";
 import { DEFAULT_IMPORT_BATCH, importMappings } from "../../core/lookups/import";
+import { storeInvalidations } from "../../core/lookups/invalidation";
 import type { ImportCandidate } from "../../core/lookups/import";
 import { silentLog } from "../../core/observability/log-port";
 import { PostgresOutbox } from "../../core/outbox/adapters/postgres-outbox";
@@ -68,7 +69,7 @@ async function importRun(context: BenchContext): Promise<WorkloadResult> {
   const first = nextBlock();
   const deps = {
     repository: new PostgresMappingRepository(db),
-    cache: new UpstashLookupCache(context.redis, context.keys),
+    cache: storeInvalidations(new UpstashCacheStore(context.redis, context.keys), randomIds, { tombstoneMs: 5_000, timeoutMs: 5_000 }),
     ids: randomIds,
     store: new PostgresMappingImport(db, { messageId: () => randomIds.uuid(), writerGraceMs: 10_000 }),
     outbox: { store: new PostgresOutbox(db), log: silentLog },

@@ -8,7 +8,8 @@ import type { OutboxMessage } from "../outbox/model";
 import { telegramIdMisreadProblem } from "./identifier";
 import { inLanes } from "./import-lanes";
 import { identifiersIn, uniqueIdentifiers } from "./invalidation";
-import type { ImportWindow, ImportWrite, ImportWritten, LookupCache, MappingImportStore, MappingRepository, StagedImportRow } from "./ports";
+import type { OwedInvalidationCache } from "./invalidation";
+import type { ImportWindow, ImportWrite, ImportWritten, MappingImportStore, MappingRepository, StagedImportRow } from "./ports";
 import { okxUidSchema, telegramIdSchema, userIdSchema } from "./schemas";
 
 /**
@@ -110,7 +111,7 @@ export interface ImportDeps {
   /** The mappings themselves (single writes next to an import: tests, sync). */
   readonly repository: MappingRepository;
   /** Takes the invalidations each batch owes (its failures are reported, so not a resilient cache). */
-  readonly cache: LookupCache;
+  readonly cache: OwedInvalidationCache;
   /** Where those invalidations' outbox rows are deleted once delivered, or rescheduled. */
   readonly outbox: OutboxDeliveryDeps;
   readonly store: MappingImportStore;
@@ -371,7 +372,7 @@ function* windowStarts(records: number, size: number): Generator<number> {
 async function deliver(run: Run, messages: readonly OutboxMessage[], changed: readonly ImportWritten[]): Promise<void> {
   if (messages.length === 0) return;
   try {
-    await run.deps.cache.invalidate(uniqueIdentifiers(messages.flatMap((message) => identifiersIn(message))));
+    await run.deps.cache.invalidateOrThrow(uniqueIdentifiers(messages.flatMap((message) => identifiersIn(message))));
   } catch (error) {
     const reason = errorMessage(error);
     await settle(run.deps.outbox, [], messages.map((message) => ({ id: message.id, reason, delayMs: outboxBackoffMs(1) })));
