@@ -1,13 +1,26 @@
-import { UpstashLookupCache } from "../core/lookups/adapters/upstash-lookup-cache";
-import { lookupInvalidationHandlers } from "../core/lookups/invalidation";
+import { lookupConfigSchema } from "../core/config";
+import { lookupInvalidationHandlers, storeInvalidations } from "../core/lookups/invalidation";
+import type { OwedInvalidationCache } from "../core/lookups/invalidation";
 import type { OutboxHandlers } from "../core/outbox/model";
-import { withTimeout } from "../core/resilience/timeout";
-import { redisClient, redisKeys } from "./clients/redis";
-import { once } from "./config";
+import { cacheStore } from "./cache";
+import { configFor, once } from "./config";
 import { platform } from "./platform";
 
 /** Longest one delivery waits for Redis in the drain; a hung Redis only postpones the row. */
 const DRAIN_INVALIDATION_TIMEOUT_MS = 1_000;
+
+/** A tombstone outlives the slowest lookup fill, which may include a legacy call. */
+export function lookupTombstoneMs(): number {
+  return Math.max(5_000, 2 * configFor(lookupConfigSchema).LEGACY_LOOKUP_TIMEOUT_MS);
+}
+
+/**
+ * Lookup invalidations straight to the container's cache store (core/cache), each bounded by
+ * `timeoutMs`: for writers without the lookup service (the drain, registration, the import, the sync).
+ */
+export function lookupStoreInvalidations(timeoutMs: number): OwedInvalidationCache {
+  return storeInvalidations(cacheStore(), platform().ids, { tombstoneMs: lookupTombstoneMs(), timeoutMs });
+}
 
 /**
  * The outbox handlers of lookups for the drain (runtime/outbox.ts): the invalidations mapping
@@ -15,10 +28,5 @@ const DRAIN_INVALIDATION_TIMEOUT_MS = 1_000;
  * drain does not carry the lookup service.
  */
 export function lookupOutboxHandlers(): OutboxHandlers {
-  return once(lookupOutboxHandlers, () => {
-    const cache = new UpstashLookupCache(redisClient(), redisKeys(), platform().ids);
-    return lookupInvalidationHandlers({
-      invalidateOrThrow: (identifiers) => withTimeout(cache.invalidate(identifiers), DRAIN_INVALIDATION_TIMEOUT_MS, "lookup cache invalidation"),
-    });
-  });
+  return once(lookupOutboxHandlers, () => lookupInvalidationHandlers(lookupStoreInvalidations(DRAIN_INVALIDATION_TIMEOUT_MS)));
 }

@@ -1,19 +1,22 @@
 import type { Redis } from "@upstash/redis";
 import { lookupConfigSchema, lookupStatsConfigSchema } from "../core/config";
 import { HttpLegacyLookup } from "../core/lookups/adapters/http-legacy-lookup";
-import { LookupService, defaultLookupOptions } from "../core/lookups/lookup-service";
+import { LookupService, defaultLookupCacheOptions, defaultLookupOptions } from "../core/lookups/lookup-service";
+import type { LookupValue } from "../core/lookups/lookup-service";
+import { ReadThroughCache } from "../core/cache/read-through-cache";
+import { sleep } from "../core/resilience/timeout";
+import { UpstashCacheStore } from "../core/cache/adapters/upstash-cache-store";
 import type { MappingAdminDeps } from "../core/lookups/mapping-admin";
 import { PostgresMappingRepository } from "../core/lookups/adapters/postgres-mapping-repository";
 import type { ImportDeps } from "../core/lookups/import";
-import type { BreakerStates, LegacyLookup, LookupCache } from "../core/lookups/ports";
-import { ResilientLookupCache } from "../core/lookups/resilient-cache";
-import { GatedLookupCache, InvalidationGate, defaultGateOptions } from "../core/lookups/invalidation-gate";
-import type { InvalidationDeliveryDeps } from "../core/lookups/invalidation";
+import type { BreakerStates, LegacyLookup } from "../core/lookups/ports";
+import { InvalidationGate, defaultGateOptions } from "../core/lookups/invalidation-gate";
+import { identifierKey } from "../core/lookups/invalidation";
+import type { InvalidationDeliveryDeps, OwedInvalidationCache } from "../core/lookups/invalidation";
 import { PostgresPendingInvalidations } from "../core/lookups/adapters/postgres-pending-invalidations";
 import type { OutboxDeliveryDeps } from "../core/outbox/delivery";
 import { PostgresOutbox } from "../core/outbox/adapters/postgres-outbox";
 import { LookupStats } from "../core/lookups/stats";
-import { UpstashLookupCache } from "../core/lookups/adapters/upstash-lookup-cache";
 import { UpstashFleetStatsStore } from "../core/lookups/adapters/upstash-fleet-stats";
 import { FleetStatsRecorder, defaultFleetStatsOptions } from "../core/lookups/fleet-stats";
 import type { FleetStatsDeps } from "../core/lookups/fleet-stats";
@@ -25,14 +28,14 @@ import { defaultOutboxOptions } from "../core/outbox/adapters/postgres-outbox";
 import { configFor, once } from "./config";
 import { createMetrics } from "./metrics";
 import { platform } from "./platform";
-import { sleep, withTimeout } from "../core/resilience/timeout";
+import { lookupStoreInvalidations, lookupTombstoneMs } from "./lookup-invalidations";
 
 export interface LookupModule {
   readonly service: LookupService;
   readonly admin: MappingAdminDeps;
   readonly stats: LookupStats;
-  /** Redis behind its timeout and breaker (its state for stats; the outbox handler delivers through it). */
-  readonly cache: ResilientLookupCache;
+  /** The lookups' read-through cache (core/cache): Redis behind its timeout and breaker (its state for stats). */
+  readonly cache: ReadThroughCache<LookupValue>;
   /** Which entries reads trust while invalidations are undelivered. */
   readonly gate: InvalidationGate;
   /** How mapping changes deliver the invalidations they owe. */
@@ -87,8 +90,29 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
   const { metrics, sink } = createMetrics(platformConfig.SERVICE_NAME);
   const stats = new LookupStats(clock.now(), sink);
   const repository = new PostgresMappingRepository(database(), { onQuery: () => stats.databaseQuery(), ids });
-  const { gate, cache, gated } = guardedCache(options);
-  const invalidations: InvalidationDeliveryDeps = { outbox: lookupOutbox(), cache, onUndelivered: (identifiers) => gate.remember(identifiers) };
+  const gate = new InvalidationGate(new PostgresPendingInvalidations(lookupOutbox().store), () => clock.now().getTime(), logger, {
+    ...defaultGateOptions,
+    refreshMs: config.LOOKUP_PENDING_CHECK_MS,
+  });
+  // The lookups' own store: a test may give its module a dead or hanging Redis.
+  const store = new UpstashCacheStore(options.redis ?? redisClient(), redisKeys());
+  const cache = new ReadThroughCache<LookupValue>(
+    { store, clock, ids, log: logger, sleep, metrics: sink, trust: gate },
+    {
+      ...defaultLookupCacheOptions,
+      ttlMs: config.LOOKUP_CACHE_TTL_SECONDS * 1_000,
+      negativeTtlMs: config.LOOKUP_NEGATIVE_TTL_SECONDS * 1_000,
+      storeTimeoutMs: config.LOOKUP_CACHE_TIMEOUT_MS,
+      storeCooldownMs: config.LOOKUP_CACHE_RESET_MS,
+      // The lock and the tombstones must outlive the slowest fill, which may include a legacy call.
+      fillLockMs: Math.max(defaultLookupCacheOptions.fillLockMs, config.LEGACY_LOOKUP_TIMEOUT_MS + 500),
+      tombstoneMs: lookupTombstoneMs(),
+    },
+  );
+  // A failed cache call here: others' invalidations may have failed too, so the gate checks again.
+  cache.metrics.observe((counter) => counter === "storeErrors" && gate.markSuspect());
+  const owed: OwedInvalidationCache = { invalidateOrThrow: (identifiers) => cache.invalidateKeys(identifiers.map(identifierKey)) };
+  const invalidations: InvalidationDeliveryDeps = { outbox: lookupOutbox(), cache: owed, onUndelivered: (identifiers) => gate.remember(identifiers) };
   const legacy = options.legacy ?? new HttpLegacyLookup({
       baseUrl: config.LEGACY_LOOKUP_URL,
       maxInFlight: config.LEGACY_LOOKUP_MAX_IN_FLIGHT,
@@ -96,48 +120,17 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
     });
   const service = new LookupService({
     repository,
-    cache: gated,
+    cache,
     invalidations,
     legacy,
     stats,
     ids,
     log: logger,
-    sleep,
-    options: {
-      ...defaultLookupOptions,
-      positiveTtlSeconds: config.LOOKUP_CACHE_TTL_SECONDS,
-      negativeTtlSeconds: config.LOOKUP_NEGATIVE_TTL_SECONDS,
-      legacyTimeoutMs: config.LEGACY_LOOKUP_TIMEOUT_MS,
-      // The lock must outlive the slowest fill, which may include a legacy call.
-      fillLockMs: Math.max(defaultLookupOptions.fillLockMs, config.LEGACY_LOOKUP_TIMEOUT_MS + 500),
-    },
+    options: { ...defaultLookupOptions, legacyTimeoutMs: config.LEGACY_LOOKUP_TIMEOUT_MS },
   });
   const fleet = fleetRecorder(options.redis ?? redisClient(), () => ({ legacy: legacy.breakerState(), cache: cache.breakerState() }));
   stats.observe((counter) => fleet.record(counter));
   return { service, admin: { repository, invalidations }, repository, stats, cache, gate, invalidations, legacy, metrics, fleet };
-
-  /** Redis with its timeout and breaker, behind the gate of undelivered invalidations. */
-  function guardedCache(wiring: LookupWiringOptions) {
-    const upstash = new UpstashLookupCache(wiring.redis ?? redisClient(), redisKeys(), ids, Math.max(5_000, 2 * config.LEGACY_LOOKUP_TIMEOUT_MS));
-    const resilient: ResilientLookupCache = new ResilientLookupCache(
-      upstash,
-      {
-        timeoutMs: config.LOOKUP_CACHE_TIMEOUT_MS,
-        resetTimeoutMs: config.LOOKUP_CACHE_RESET_MS,
-        onFailure: () => guard.markSuspect(),
-        nowMs: () => clock.now().getTime(),
-      },
-      stats,
-      logger,
-    );
-    const guard = new InvalidationGate(
-      new PostgresPendingInvalidations(lookupOutbox().store),
-      () => clock.now().getTime(),
-      logger,
-      { ...defaultGateOptions, refreshMs: config.LOOKUP_PENDING_CHECK_MS },
-    );
-    return { gate: guard, cache: resilient, gated: new GatedLookupCache(resilient, guard) };
-  }
 }
 
 function fleetRecorder(redis: Redis, breakers: () => BreakerStates): FleetStatsRecorder {
@@ -159,18 +152,14 @@ function fleetRecorder(redis: Redis, breakers: () => BreakerStates): FleetStatsR
  * service, legacy client or metrics, which those functions never use.
  */
 export function lookupInvalidations(): InvalidationDeliveryDeps {
-  return once(lookupInvalidations, () => {
-    const cache = new UpstashLookupCache(redisClient(), redisKeys(), platform().ids);
-    const timeoutMs = configFor(lookupConfigSchema).LOOKUP_CACHE_TIMEOUT_MS;
-    return {
-      outbox: lookupOutbox(),
-      cache: { invalidateOrThrow: (identifiers) => withTimeout(cache.invalidate(identifiers), timeoutMs, "lookup cache invalidation") },
-    };
-  });
+  return once(lookupInvalidations, () => ({ outbox: lookupOutbox(), cache: lookupStoreInvalidations(configFor(lookupConfigSchema).LOOKUP_CACHE_TIMEOUT_MS) }));
 }
 
 /** An import's statements work on whole inputs (grouping, checks): a budget for an operator's command, not a request's. */
 const IMPORT_BUDGET = { statementTimeoutMs: 30_000, requestTimeoutMs: 60_000 };
+
+/** A batch's invalidation (one round trip of up to a batch's identifiers); a failure is reported, the row kept. */
+const IMPORT_INVALIDATION_TIMEOUT_MS = 5_000;
 
 /**
  * What the mapping import writes through: its scratch tables and batched writes, the outbox that
@@ -179,7 +168,7 @@ const IMPORT_BUDGET = { statementTimeoutMs: 30_000, requestTimeoutMs: 60_000 };
  */
 export function mappingImportDeps(options: { readonly withCache: boolean }): ImportDeps {
   const { ids } = platform();
-  const cache: LookupCache = options.withCache ? new UpstashLookupCache(redisClient(), redisKeys(), ids) : noCache;
+  const cache: OwedInvalidationCache = options.withCache ? lookupStoreInvalidations(IMPORT_INVALIDATION_TIMEOUT_MS) : noCache;
   const scratch = new Database(sqlClient(), IMPORT_BUDGET);
   return {
     repository: new PostgresMappingRepository(database(), { ids }),
@@ -190,5 +179,4 @@ export function mappingImportDeps(options: { readonly withCache: boolean }): Imp
   };
 }
 
-const refuse = () => Promise.reject(new Error("no cache configured"));
-const noCache: LookupCache = { getMany: refuse, setMany: refuse, invalidate: refuse, getOrLockFill: refuse, releaseFill: refuse };
+const noCache: OwedInvalidationCache = { invalidateOrThrow: () => Promise.reject(new Error("no cache configured")) };

@@ -1,7 +1,6 @@
 import type { Clock } from "../core/clock";
 import { syncConfigSchema } from "../core/config";
 import type { SyncConfig } from "../core/config";
-import { UpstashLookupCache } from "../core/lookups/adapters/upstash-lookup-cache";
 import { IdentifiersSyncSource } from "../core/sync/adapters/identifiers-source";
 import { SettingsSyncSource } from "../core/sync/adapters/settings-source";
 import { PostgresSyncStateStore } from "../core/sync/adapters/postgres-sync-state";
@@ -15,6 +14,7 @@ import { configFor, once } from "./config";
 import { cronDispositionOf } from "./cron/error-mapping";
 import { platform } from "./platform";
 import { positionsSyncSource } from "./positions";
+import { lookupStoreInvalidations } from "./lookup-invalidations";
 
 /**
  * CloudWatch figures of each run as one Embedded Metric Format line (namespace `botstate`,
@@ -61,13 +61,16 @@ export function syncConfig(): SyncConfig {
   return configFor(syncConfigSchema);
 }
 
+/** Longest a page's lookup invalidation waits for Redis (a failure is reported with the page). */
+const SYNC_INVALIDATION_TIMEOUT_MS = 1_000;
+
 /** Legacy registration hashes → identifier mappings (lookup cache invalidated for what is written). */
 export function identifiersSyncSource(): IdentifiersSyncSource {
   return once(identifiersSyncSource, () => {
     const { ids } = platform();
     const redis = redisClient();
     const keys = redisKeys();
-    return new IdentifiersSyncSource({ redis, keys, db: database(), cache: new UpstashLookupCache(redis, keys, ids), ids });
+    return new IdentifiersSyncSource({ redis, keys, db: database(), cache: lookupStoreInvalidations(SYNC_INVALIDATION_TIMEOUT_MS), ids });
   });
 }
 

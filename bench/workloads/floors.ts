@@ -21,7 +21,7 @@ export const OPEN_LOOP = {
 export const HTTP_100 = { connections: 100, warmupSeconds: (scale: number) => Math.max(1, Math.round(3 * scale)), seconds: (scale: number) => Math.max(2, Math.round(8 * scale)) };
 
 /** The key the bare GETs read (the redis-get floor and the floor route). */
-const floorKey = ({ keys }: BenchContext) => keys.lookup("floor", "get");
+const floorKey = ({ keys }: BenchContext) => keys.cacheEntry("bench-floor", "get");
 
 async function seedFloorKey(context: BenchContext): Promise<void> {
   await context.redis.set(floorKey(context), FLOOR_KEY_VALUE);
@@ -51,7 +51,7 @@ export const floorWorkloads: readonly Workload[] = [
     name: "redis-set",
     description: "bare @upstash/redis SET with EX through the local Upstash endpoint",
     run: async ({ redis, keys, scale }) => {
-      const key = keys.lookup("floor", "set");
+      const key = keys.cacheEntry("bench-floor", "set");
       return measureSequential(() => redis.set(key, FLOOR_KEY_VALUE, { ex: 60 }), Math.round(3000 * scale));
     },
   },

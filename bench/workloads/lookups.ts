@@ -1,3 +1,4 @@
+import { LOOKUP_CACHE, identifierKey } from "../../core/lookups/invalidation";
 import type { LookupContext } from "../../core/lookups/lookup-service";
 import type { LookupStatsSnapshot } from "../../core/lookups/stats";
 import type { LookupModule } from "../../runtime/lookups";
@@ -82,7 +83,10 @@ async function lookupModule(): Promise<LookupModule> {
 
 /** Drops cached answers and fill locks of these okx uids, in a few DEL calls. */
 async function dropCacheEntries({ redis, keys }: BenchContext, okxUids: readonly string[]): Promise<void> {
-  const all = okxUids.flatMap((uid) => [keys.lookup("okx_uid", uid), keys.lookupFillLock("okx_uid", uid)]);
+  const all = okxUids.flatMap((uid) => {
+    const key = identifierKey({ kind: "okx_uid", value: uid });
+    return [keys.cacheEntry(LOOKUP_CACHE, key), keys.cacheFillLock(LOOKUP_CACHE, key)];
+  });
   for (let start = 0; start < all.length; start += 1_000) await redis.del(...all.slice(start, start + 1_000));
 }
 

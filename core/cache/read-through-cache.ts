@@ -52,7 +52,8 @@ export interface EntryTrust {
 
 export interface ReadThroughDeps {
   readonly store: CacheStore;
-  readonly invalidator: TagInvalidator;
+  /** Tag versions; a cache without one (lookups: per-key invalidation only) takes no tags. */
+  readonly invalidator?: TagInvalidator | undefined;
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly log: LogPort;
@@ -78,13 +79,6 @@ function encode(value: unknown): string {
 
 function decode<T>(entry: StoredEntry): T | null {
   return entry.payload === "n" ? null : (JSON.parse(entry.payload.slice(1)) as T);
-}
-
-function deferred<T>() {
-  let settle = { resolve: (_: T) => undefined as void, reject: (_: unknown) => undefined as void };
-  const promise = new Promise<T>((resolve, reject) => (settle = { resolve, reject }));
-  promise.catch(() => undefined);
-  return { promise, ...settle };
 }
 
 /**
@@ -140,27 +134,28 @@ export class ReadThroughCache<T> {
    */
   async getMany(keys: readonly string[], fill: FillMany<T>): Promise<Map<string, CacheAnswer<T>>> {
     const answers = new Map<string, Promise<CacheAnswer<T>>>();
-    const mine = new Map<string, ReturnType<typeof deferred<CacheAnswer<T>>>>();
+    const mine: string[] = [];
     for (const key of new Set(keys)) {
-      const flight = this.flightOf(key, []);
-      const shared = this.inflight.get(flight);
-      if (shared) {
-        answers.set(key, this.share(shared));
-        continue;
-      }
-      const own = deferred<CacheAnswer<T>>();
-      this.inflight.set(flight, own.promise);
-      mine.set(key, own);
-      answers.set(key, own.promise);
+      const shared = this.inflight.get(this.flightOf(key, []));
+      if (shared) answers.set(key, this.share(shared));
+      else mine.push(key);
     }
-    if (mine.size > 0) void this.settleMany(mine, fill);
+    if (mine.length > 0) {
+      const batch = this.readMany(mine, fill);
+      for (const key of mine) {
+        const flight = this.flightOf(key, []);
+        const own = batch.then((read) => read.get(key) as CacheAnswer<T>).finally(() => this.inflight.delete(flight));
+        this.inflight.set(flight, own);
+        answers.set(key, own);
+      }
+    }
     const settled = await Promise.all([...answers].map(async ([key, answer]) => [key, await answer] as const));
     return new Map(settled);
   }
 
   /** Invalidates every entry carrying one of these tags, in every container. */
   invalidate(tags: readonly string[]): Promise<void> {
-    return this.deps.invalidator.bump(tags);
+    return this.deps.invalidator ? this.deps.invalidator.bump(tags) : Promise.reject(new Error(`cache ${this.options.name} has no tags`));
   }
 
   /**
@@ -170,8 +165,9 @@ export class ReadThroughCache<T> {
   async invalidateKeys(keys: readonly string[]): Promise<void> {
     this.invalidations += 1;
     if (keys.length === 0) return;
+    const { name, tombstoneMs } = this.options;
     const id = this.deps.ids.uuid();
-    await this.attempt("invalidate", () => this.deps.store.tombstone(this.options.name, keys, id, this.options.tombstoneMs));
+    await this.attempt("invalidate", () => this.deps.store.tombstone(name, keys, id, tombstoneMs));
   }
 
   breakerState(): BreakerState {
@@ -180,7 +176,7 @@ export class ReadThroughCache<T> {
 
   /** A read that begins after an invalidation never joins a fill that started before it. */
   private flightOf(key: string, tags: readonly string[]): string {
-    return `${this.deps.invalidator.generation}.${this.invalidations}\u0000${key}\u0000${tags.join("\u0000")}`;
+    return `${this.deps.invalidator?.generation}.${this.invalidations}\u0000${key}\u0000${tags.join("\u0000")}`;
   }
 
   /** A read that joined a fill under way cost no source query of its own: counted as a hit. */
@@ -194,14 +190,17 @@ export class ReadThroughCache<T> {
   private async read(request: CacheRequest<T>): Promise<CacheAnswer<T>> {
     const scope: ReadScope = { failed: false };
     const token = this.deps.ids.uuid();
-    const lock = { token, ms: this.options.fillLockMs };
-    const probe = await this.guarded("probe", () => this.deps.store.probe(this.options.name, request.key, request.tags, this.nowMs(), lock), scope);
+    const probe = await this.probe(request, scope, { token, ms: this.options.fillLockMs });
     if (!probe) return this.bypass(request);
     if (probe.fresh) return (await this.isTrusted(request.key)) ? this.hit(probe.fresh) : this.fill(request, untrusted(probe), undefined, scope);
     if (probe.locked) return this.fill(request, probe, token, scope);
     const waited = await this.waitForFiller(request, scope);
     if (waited?.fresh && (await this.isTrusted(request.key))) return this.hit(waited.fresh);
     return this.fill(request, waited ? untrusted(waited) : probe, undefined, scope);
+  }
+
+  private probe(request: CacheRequest<T>, scope: ReadScope, lock?: { token: string; ms: number }): Promise<CacheProbe | undefined> {
+    return this.guarded("probe", () => this.deps.store.probe(this.options.name, request.key, request.tags, this.nowMs(), lock), scope);
   }
 
   private async isTrusted(key: string): Promise<boolean> {
@@ -216,10 +215,11 @@ export class ReadThroughCache<T> {
   /** Another container holds the fill lock: poll for its answer; the last probe if it never came. */
   private async waitForFiller(request: CacheRequest<T>, scope: ReadScope): Promise<CacheProbe | undefined> {
     this.metrics.add("lockWaits");
+    const { fillWaitMs, fillPollMs } = this.options;
     let last: CacheProbe | undefined;
-    for (let waited = 0; waited < this.options.fillWaitMs; waited += this.options.fillPollMs) {
-      await this.deps.sleep(this.options.fillPollMs);
-      last = await this.guarded("probe", () => this.deps.store.probe(this.options.name, request.key, request.tags, this.nowMs()), scope);
+    for (let waited = 0; waited < fillWaitMs; waited += fillPollMs) {
+      await this.deps.sleep(fillPollMs);
+      last = await this.probe(request, scope);
       if (!last || last.fresh) return last;
     }
     return last;
@@ -243,12 +243,13 @@ export class ReadThroughCache<T> {
     return { value, outcome: "miss" };
   }
 
-  /** What a fill answers and what it stores (nothing for a CacheFill without a lifetime). */
-  private entryOf(key: string, probe: CacheProbe, filled: Filled<T>): { value: T | null; write: EntryWrite | undefined } {
-    const { value, ttlMs } = filled instanceof CacheFill ? filled : { value: filled, ttlMs: filled === null ? this.options.negativeTtlMs : this.options.ttlMs };
-    if (ttlMs === null) return { value, write: undefined };
+  /** What a fill answers and what it stores: nothing for a CacheFill without a lifetime, or without a probe (Redis failed). */
+  private entryOf(key: string, probe: CacheProbe | undefined, filled: Filled<T>): { value: T | null; write: EntryWrite | undefined } {
+    const { negativeTtlMs, ttlMs: positiveMs, staleIfErrorMs } = this.options;
+    const { value, ttlMs } = filled instanceof CacheFill ? filled : { value: filled, ttlMs: filled === null ? negativeTtlMs : positiveMs };
+    if (ttlMs === null || !probe) return { value, write: undefined };
     const entry: StoredEntry = { payload: encode(value), freshUntilMs: this.nowMs() + ttlMs };
-    const keepMs = value === null ? ttlMs : ttlMs + this.options.staleIfErrorMs;
+    const keepMs = value === null ? ttlMs : ttlMs + staleIfErrorMs;
     return { value, write: { key, expectedSlot: probe.slot, entry, keepMs } };
   }
 
@@ -270,61 +271,33 @@ export class ReadThroughCache<T> {
   private async bypass(request: CacheRequest<T>): Promise<CacheAnswer<T>> {
     this.metrics.add("bypasses");
     this.metrics.add("fills");
-    const filled = await request.fill();
-    return { value: filled instanceof CacheFill ? filled.value : filled, outcome: "bypass" };
+    return { value: this.entryOf(request.key, undefined, await request.fill()).value, outcome: "bypass" };
   }
 
-  /** Settles a batch's own keys (and with them every read that joined them). */
-  private async settleMany(mine: ReadonlyMap<string, ReturnType<typeof deferred<CacheAnswer<T>>>>, fill: FillMany<T>): Promise<void> {
-    const forget = () => {
-      for (const key of mine.keys()) this.inflight.delete(this.flightOf(key, []));
-    };
-    try {
-      const answers = await this.readMany([...mine.keys()], fill);
-      forget();
-      for (const [key, own] of mine) own.resolve(answers.get(key) ?? { value: null, outcome: "miss" });
-    } catch (error) {
-      forget();
-      for (const own of mine.values()) own.reject(error);
-    }
-  }
-
+  /** The batch's own keys: hits, then one fill for the others (all of them when Redis failed: `bypass`). */
   private async readMany(keys: readonly string[], fill: FillMany<T>): Promise<Map<string, CacheAnswer<T>>> {
     const scope: ReadScope = { failed: false };
     const probes = await this.guarded("probe", () => this.deps.store.probeMany(this.options.name, keys, this.nowMs()), scope);
     const trusted = probes?.some((probe) => probe.fresh) && this.deps.trust ? await this.deps.trust.trusted() : () => true;
     const answers = new Map<string, CacheAnswer<T>>();
-    const missing = new Map<string, CacheProbe>();
+    const missing = new Map<string, CacheProbe | undefined>();
     keys.forEach((key, index) => {
       const probe = probes?.[index];
       if (probe?.fresh && trusted(key)) answers.set(key, this.hit(probe.fresh));
-      else if (probe) missing.set(key, untrusted(probe));
+      else missing.set(key, probe && untrusted(probe));
     });
-    if (!probes) return this.bypassMany(keys, fill);
     if (missing.size === 0) return answers;
     this.metrics.add("fills");
     const filled = await fill([...missing.keys()]);
     const writes: EntryWrite[] = [];
     for (const [key, probe] of missing) {
       const { value, write } = this.entryOf(key, probe, filled.get(key) ?? null);
-      this.metrics.add("misses");
-      answers.set(key, { value, outcome: "miss" });
+      this.metrics.add(probe ? "misses" : "bypasses");
+      answers.set(key, { value, outcome: probe ? "miss" : "bypass" });
       if (write) writes.push(write);
     }
     if (writes.length > 0) await this.writeBack([], "@", writes, undefined, scope);
     return answers;
-  }
-
-  private async bypassMany(keys: readonly string[], fill: FillMany<T>): Promise<Map<string, CacheAnswer<T>>> {
-    this.metrics.add("fills");
-    const filled = await fill(keys);
-    return new Map(
-      keys.map((key) => {
-        this.metrics.add("bypasses");
-        const raw = filled.get(key) ?? null;
-        return [key, { value: raw instanceof CacheFill ? raw.value : raw, outcome: "bypass" }] as const;
-      }),
-    );
   }
 
   /** A bounded Redis call through the breaker; throws what failed (counted and logged). */

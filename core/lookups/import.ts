@@ -8,7 +8,8 @@ import type { OutboxMessage } from "../outbox/model";
 import { telegramIdMisreadProblem } from "./identifier";
 import { inLanes } from "./import-lanes";
 import { identifiersIn, uniqueIdentifiers } from "./invalidation";
-import type { ImportWindow, ImportWrite, ImportWritten, LookupCache, MappingImportStore, MappingRepository, StagedImportRow } from "./ports";
+import type { OwedInvalidationCache } from "./invalidation";
+import type { ImportWindow, ImportWrite, ImportWritten, MappingImportStore, MappingRepository, StagedImportRow } from "./ports";
 import { okxUidSchema, telegramIdSchema, userIdSchema } from "./schemas";
 
 /**
@@ -33,8 +34,10 @@ import { okxUidSchema, telegramIdSchema, userIdSchema } from "./schemas";
  * does not matter.
  *
  * At scale: the input is streamed into scratch tables (MappingImportStore) one batch at a time, so
- * memory stays flat whatever its size, and the checks that need the whole input run in SQL there.
- * A real run then writes in batches of one transaction each: the mappings (source "import") and,
+ * memory stays flat whatever its size, and the checks that need the whole input run in SQL there;
+ * so does the plan, set-based, one window of `batchSize` input positions per round trip. A real
+ * run then writes one transaction per window, read from the scratch tables (two windows in flight:
+ * they never share an identifier nor a user): the mappings (source "import") and,
  * in the same transaction, one outbox row per changed mapping with the lookup invalidation it owes
  * (core/lookups/invalidation.ts), delivered right after the commit; a run killed between the two
  * leaves the invalidation in the outbox, for the drain, never a stale cached answer. A stop
@@ -110,7 +113,7 @@ export interface ImportDeps {
   /** The mappings themselves (single writes next to an import: tests, sync). */
   readonly repository: MappingRepository;
   /** Takes the invalidations each batch owes (its failures are reported, so not a resilient cache). */
-  readonly cache: LookupCache;
+  readonly cache: OwedInvalidationCache;
   /** Where those invalidations' outbox rows are deleted once delivered, or rescheduled. */
   readonly outbox: OutboxDeliveryDeps;
   readonly store: MappingImportStore;
@@ -371,7 +374,7 @@ function* windowStarts(records: number, size: number): Generator<number> {
 async function deliver(run: Run, messages: readonly OutboxMessage[], changed: readonly ImportWritten[]): Promise<void> {
   if (messages.length === 0) return;
   try {
-    await run.deps.cache.invalidate(uniqueIdentifiers(messages.flatMap((message) => identifiersIn(message))));
+    await run.deps.cache.invalidateOrThrow(uniqueIdentifiers(messages.flatMap((message) => identifiersIn(message))));
   } catch (error) {
     const reason = errorMessage(error);
     await settle(run.deps.outbox, [], messages.map((message) => ({ id: message.id, reason, delayMs: outboxBackoffMs(1) })));

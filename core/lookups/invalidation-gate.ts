@@ -1,9 +1,9 @@
 import { errorMessage } from "../errors";
 import type { LogPort } from "../observability/log-port";
+import type { EntryTrust } from "../cache/read-through-cache";
 import { withTimeout } from "../resilience/timeout";
 import type { Identifier } from "./identifier";
 import { identifierKey } from "./invalidation";
-import type { CacheRead, RequestCache, RequestScopedCache } from "./ports";
 
 /** Undelivered lookup invalidations (the outbox rows of the topic), read from Postgres. */
 export interface PendingInvalidations {
@@ -38,7 +38,7 @@ interface Known {
  * cache failure seen by this container, since while Redis was unreachable from here, others'
  * invalidations may have failed too. Reads with no entry (a miss, Redis down) never wait for it.
  */
-export class InvalidationGate {
+export class InvalidationGate implements EntryTrust {
   private known: Known | null = null;
   private suspect = true;
   private refreshing: Promise<void> | undefined;
@@ -63,8 +63,8 @@ export class InvalidationGate {
     this.suspect = true;
   }
 
-  /** Whether a read may trust a cache entry of each identifier (call only when there are entries). */
-  async trusted(): Promise<(identifier: Identifier) => boolean> {
+  /** Whether a read may trust a cache entry of each identifier key (asked only when there are entries). */
+  async trusted(): Promise<(key: string) => boolean> {
     const known = this.known;
     if (!known || this.suspect || this.nowMs() - known.atMs >= this.options.refreshMs) {
       await this.refreshBounded();
@@ -73,7 +73,7 @@ export class InvalidationGate {
     }
     const current = this.known;
     if (!current) return () => true;
-    return (identifier) => !current.all && !current.keys.has(identifierKey(identifier));
+    return (key) => !current.all && !current.keys.has(key);
   }
 
   private async refreshBounded(): Promise<void> {
@@ -103,44 +103,5 @@ export class InvalidationGate {
       this.known = { keys: this.known?.keys ?? new Set(), all: this.known?.all ?? false, atMs: startedMs };
       throw error;
     }
-  }
-}
-
-/** Reads the entries of `identifiers`, hiding those the gate does not trust (as if absent). */
-async function gatedReads(gate: InvalidationGate, identifiers: readonly Identifier[], reads: CacheRead[]): Promise<CacheRead[]> {
-  if (!reads.some((read) => read.entry)) return reads;
-  const trusted = await gate.trusted();
-  return reads.map((read, index) => {
-    const identifier = identifiers[index];
-    return read.entry && identifier && !trusted(identifier) ? { entry: null, slot: null } : read;
-  });
-}
-
-/**
- * A fill of an untrusted identifier writes nothing back: its compare-and-set expects an empty
- * slot, and the slot holds the suspect entry until the invalidation arrives.
- */
-async function gatedReadOrLock(gate: InvalidationGate, identifier: Identifier, read: CacheRead & { locked: boolean }): Promise<CacheRead & { locked: boolean }> {
-  if (!read.entry) return read;
-  const trusted = await gate.trusted();
-  // As the lock holder (without a lock): the caller fills from Postgres at once instead of waiting for a filler.
-  return trusted(identifier) ? read : { entry: null, slot: null, locked: true };
-}
-
-/** The lookup cache behind the gate: entries with a pending invalidation read as absent. */
-export class GatedLookupCache implements RequestScopedCache {
-  constructor(
-    private readonly inner: RequestScopedCache,
-    private readonly gate: InvalidationGate,
-  ) {}
-
-  forRequest(): RequestCache {
-    const scoped = this.inner.forRequest();
-    const gate = this.gate;
-    return {
-      ...scoped,
-      getMany: async (identifiers) => gatedReads(gate, identifiers, await scoped.getMany(identifiers)),
-      getOrLockFill: async (identifier, ttlMs) => gatedReadOrLock(gate, identifier, await scoped.getOrLockFill(identifier, ttlMs)),
-    };
   }
 }

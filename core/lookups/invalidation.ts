@@ -1,9 +1,12 @@
+import type { CacheStore } from "../cache/ports";
+import type { IdGenerator } from "../clock";
 import { deliverCommitted } from "../outbox/delivery";
 import type { OutboxDeliveryDeps } from "../outbox/delivery";
 import type { OutboxHandlers, OutboxMessage } from "../outbox/model";
 import { identifierKinds } from "./identifier";
 import type { Identifier, IdentifierKind } from "./identifier";
 import type { Mapping } from "./model";
+import { withTimeout } from "../resilience/timeout";
 
 /**
  * Outbox topic of lookup-cache invalidations. A mapping change writes one row of it in its own
@@ -58,6 +61,20 @@ export interface OwedInvalidationCache {
   invalidateOrThrow(identifiers: readonly Identifier[]): Promise<void>;
 }
 
+/** The name of the lookups' read-through cache (core/cache); its keys are identifierKey(). */
+export const LOOKUP_CACHE = "lookups";
+
+/**
+ * Invalidations straight to the cache store, for writers without the lookup service (the outbox
+ * drain, the import, the sync, registration): tombstones in one round trip, bounded by `timeoutMs`.
+ */
+export function storeInvalidations(store: Pick<CacheStore, "tombstone">, ids: IdGenerator, bounds: { readonly tombstoneMs: number; readonly timeoutMs: number }): OwedInvalidationCache {
+  return {
+    invalidateOrThrow: (identifiers) =>
+      withTimeout(store.tombstone(LOOKUP_CACHE, identifiers.map(identifierKey), ids.uuid(), bounds.tombstoneMs), bounds.timeoutMs, "lookup cache invalidation"),
+  };
+}
+
 /** The outbox handler of the topic (registered in runtime/outbox.ts). Idempotent: tombstones again. */
 export function lookupInvalidationHandlers(cache: OwedInvalidationCache): OutboxHandlers {
   return {
@@ -97,6 +114,8 @@ export async function deliverInvalidation(
   const [failure] = outcome.failed;
   if (!failure) return { delivered: true };
   deps.onUndelivered?.(identifiersIn(message));
+  // Telegram ids and okx uids are personal: named at debug level only.
+  deps.outbox.log.debug("lookup invalidation postponed for", { identifiers: identifiersIn(message).map(identifierKey) });
   return { delivered: false, reason: failure.reason };
 }
 

@@ -35,11 +35,6 @@ export type BatchEntry =
       readonly reason: "not_found" | "unavailable";
     };
 
-/** What a cache entry holds: a resolved mapping (with the tier that produced it) or a known miss. */
-export type CachedLookup =
-  | { readonly kind: "hit"; readonly telegramId: string; readonly userId: string | null; readonly okxUid: string | null; readonly origin: Exclude<LookupSource, "cache"> }
-  | { readonly kind: "miss" };
-
 export interface LegacyAnswer {
   readonly telegramId: string;
   readonly userId: string | null;

@@ -1,6 +1,6 @@
 import type { OutboxMessage } from "../outbox/model";
 import type { Identifier } from "./identifier";
-import type { CachedLookup, LegacyAnswer, Mapping, MappingSource } from "./model";
+import type { LegacyAnswer, Mapping, MappingSource } from "./model";
 import type { StatCounts } from "./stats";
 
 export interface MappingInput {
@@ -40,47 +40,6 @@ export interface MappingRepository {
   /** Changes only the given fields of an existing mapping, in one transaction; null: no mapping. */
   patch(userId: string, patch: MappingPatch, source: MappingSource): Promise<MappingChange | null>;
   deactivate(userId: string): Promise<MappingChange | null>;
-}
-
-/** What one cache slot held when read. */
-export interface CacheRead {
-  readonly entry: CachedLookup | null;
-  /** With no entry: null for an empty slot, or the id of the invalidation that emptied it. */
-  readonly slot: string | null;
-}
-
-export interface CacheWrite {
-  readonly identifier: Identifier;
-  readonly value: CachedLookup;
-  readonly ttlSeconds: number;
-  /** Written only if the slot still is as this fill read it (default: empty), see CacheRead.slot. */
-  readonly expectedSlot?: string | null;
-}
-
-/** Fast path (Redis). Every operation may fail or be slow; callers bound and absorb that. */
-export interface LookupCache {
-  getMany(identifiers: readonly Identifier[]): Promise<CacheRead[]>;
-  /** Writes entries (each only if its slot is unchanged) in one round trip; `releaseFillOf` also releases that fill lock. */
-  setMany(entries: readonly CacheWrite[], releaseFillOf?: Identifier): Promise<void>;
-  /** Drops the entries at once (write-through) so that no fill under way can write them back stale. */
-  invalidate(identifiers: readonly Identifier[]): Promise<void>;
-  /**
-   * Reads one entry and, only when there is none, takes the short fill lock in the same round trip
-   * (`locked` false: another container holds it and is filling).
-   */
-  getOrLockFill(identifier: Identifier, ttlMs: number): Promise<CacheRead & { readonly locked: boolean }>;
-  releaseFill(identifier: Identifier): Promise<void>;
-}
-
-/** The cache as one request sees it: after one failed call, its other calls are skipped (see ResilientLookupCache). */
-export interface RequestCache extends LookupCache {
-  /** Resolves only when Redis took the tombstones; rejects when it could not (or was skipped). */
-  invalidateOrThrow(identifiers: readonly Identifier[]): Promise<void>;
-}
-
-/** A cache that hands out per-request views (what the lookup service reads through). */
-export interface RequestScopedCache {
-  forRequest(): RequestCache;
 }
 
 /** The legacy tier's breaker is open: the call was not made (so it says nothing about the identifier). */

@@ -17,16 +17,6 @@ export class RedisKeys {
     return `${this.prefix}*`;
   }
 
-  /** Cached answer of an identifier lookup (positive or negative); kind is user_id / okx_uid / telegram_id. */
-  lookup(kind: string, value: string): string {
-    return this.key("lookup", "v1", kind, value);
-  }
-
-  /** Short lock held by the container filling the cache for one identifier. */
-  lookupFillLock(kind: string, value: string): string {
-    return this.key("lookup", "v1", "fill", kind, value);
-  }
-
   /** Old registration layout (system B): exchange API keys hash. */
   legacyApiKeys(okxUid: string): string {
     return this.key("user", okxUid, "api", "keys");

@@ -30,7 +30,6 @@ beforeAll(async () => {
 afterEach(() => {
   for (const module of built.splice(0)) {
     module.fleet.stop();
-    module.cache.shutdown();
   }
 });
 

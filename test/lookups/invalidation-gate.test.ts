@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Identifier } from "../../core/lookups/identifier";
-import { GatedLookupCache, InvalidationGate } from "../../core/lookups/invalidation-gate";
+import { InvalidationGate } from "../../core/lookups/invalidation-gate";
 import type { PendingInvalidations } from "../../core/lookups/invalidation-gate";
 import { identifiersIn } from "../../core/lookups/invalidation";
 import { defaultLookupOptions, LookupService } from "../../core/lookups/lookup-service";
 import { LookupStats } from "../../core/lookups/stats";
 import { silentLog } from "../../core/observability/log-port";
-import { InMemoryLookupCache, InMemoryMappingRepository, InMemoryOutbox, ManualClock, RecordingIds, ScriptedLegacy, ample } from "./support/memory";
+import { InMemoryMappingRepository, InMemoryOutbox, LookupRedis, ManualClock, RecordingIds, ScriptedLegacy, ample, lookupCache, owedThrough } from "./support/memory";
 
 const REFRESH_MS = 1_000;
 
@@ -24,18 +24,18 @@ class OutboxPending implements PendingInvalidations {
   }
 }
 
-function container(clock: ManualClock, repository: InMemoryMappingRepository, redis: InMemoryLookupCache, outbox: InMemoryOutbox) {
+function container(clock: ManualClock, repository: InMemoryMappingRepository, redis: LookupRedis, outbox: InMemoryOutbox) {
   const pending = new OutboxPending(outbox);
   const gate = new InvalidationGate(pending, () => clock.nowMs(), silentLog, { refreshMs: REFRESH_MS, checkTimeoutMs: 300, limit: 2 });
+  const cache = lookupCache(clock, redis, () => Promise.resolve(), { trust: gate });
   const service = new LookupService({
     repository,
-    cache: new GatedLookupCache(redis, gate),
-    invalidations: { outbox: { store: outbox, log: silentLog } },
+    cache,
+    invalidations: { outbox: { store: outbox, log: silentLog }, cache: owedThrough(cache) },
     legacy: new ScriptedLegacy(false),
     stats: new LookupStats(clock.now()),
     ids: new RecordingIds(),
     log: silentLog,
-    sleep: () => Promise.resolve(),
     options: defaultLookupOptions,
   });
   return { service, gate, pending };
@@ -46,7 +46,7 @@ async function world() {
   const clock = new ManualClock();
   const outbox = new InMemoryOutbox(clock);
   const repository = new InMemoryMappingRepository(clock, outbox);
-  const redis = new InMemoryLookupCache(clock);
+  const redis = new LookupRedis(clock);
   const person = { userId: randomUUID(), telegramId: "7200000001", okxUid: "518796551000000001", isActive: true };
   repository.seed(person);
   const reader = container(clock, repository, redis, outbox);

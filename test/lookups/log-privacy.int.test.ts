@@ -9,6 +9,7 @@ import type { DevServer } from "../../local/dev-server";
 import { loadSstManifest } from "../../local/sst-manifest";
 import { configFor } from "../../runtime/config";
 import { buildLookups } from "../../runtime/lookups";
+import { deliverInvalidation, lookupInvalidationMessage } from "../../core/lookups/invalidation";
 import { startFakeLegacyService } from "../fixtures/legacy-service";
 import type { FakeLegacyService } from "../fixtures/legacy-service";
 import { useAppEnv } from "../support/cloud";
@@ -73,8 +74,8 @@ describe("logs", () => {
     // An invalidation that cannot reach Redis.
     const redisToken = configFor(redisConfigSchema).UPSTASH_REDIS_REST_TOKEN;
     const dead = buildLookups({ redis: createUpstashRedis({ url: await refusedRedisUrl(), token: redisToken, retries: 0 }) });
-    await dead.cache.invalidate([{ kind: "okx_uid", value: person.okxUid }, { kind: "telegram_id", value: person.telegramId }]);
-    dead.cache.shutdown();
+    const owed = lookupInvalidationMessage(randomUUID(), person.userId, [{ kind: "okx_uid", value: person.okxUid }, { kind: "telegram_id", value: person.telegramId }]);
+    expect((await deliverInvalidation(dead.invalidations, owed)).delivered).toBe(false);
 
     const personal = [person.telegramId, person.okxUid, taken.okxUid, unknown, conflicting, failing];
     const entries = lines.map((line) => JSON.parse(line) as { level: string; message: string });

@@ -59,9 +59,7 @@ afterAll(async () => {
 
 /** A LookupService wired as in Lambda, with the Redis client and legacy tier given. */
 function buildLookupsWith(redis: Redis, legacyLookup: LegacyLookup) {
-  const built = buildLookups({ redis, legacy: legacyLookup });
-  cleanups.push(() => built.cache.shutdown());
-  return built;
+  return buildLookups({ redis, legacy: legacyLookup });
 }
 
 function workingRedis(): Redis {

@@ -12,6 +12,7 @@ import type { FakeLegacyService } from "../fixtures/legacy-service";
 import { useAppEnv } from "../support/cloud";
 import type { AppEnv } from "../support/cloud";
 import { apiClient, fieldsOf, okxUid, telegramId, token } from "./support/http";
+import { LookupRedisCache } from "./support/redis-cache";
 import type { BatchResult, ErrorBody, LookupBody, MappingBody, StatsBody } from "./support/http";
 
 const NEGATIVE_TTL_SECONDS = 20;
@@ -81,7 +82,7 @@ describe("GET /v1/lookups/{identifier}: tiers", () => {
     const second = await lookup(person.okxUid);
     expect(second.body).toEqual({ ...first.body, source: "cache" });
 
-    const ttl = await redis.ttl(keys.lookup("okx_uid", person.okxUid));
+    const ttl = await new LookupRedisCache(redis, keys).ttl(redis, keys, { kind: "okx_uid", value: person.okxUid });
     expect(ttl).toBeGreaterThan(NEGATIVE_TTL_SECONDS);
     expect(ttl).toBeLessThanOrEqual(POSITIVE_TTL_SECONDS);
     expect(legacy.requestsFor(person.okxUid)).toBe(0);
@@ -123,9 +124,9 @@ describe("GET /v1/lookups/{identifier}: tiers", () => {
     expect(first.status).toBe(404);
     expect(first.body).toMatchObject({ error: { code: "not_found" } });
 
-    const key = keys.lookup("okx_uid", unknown);
-    expect(await redis.get(key)).toEqual({ kind: "miss" });
-    const ttl = await redis.ttl(key);
+    const cached = new LookupRedisCache(redis, keys);
+    expect(await cached.getMany([{ kind: "okx_uid", value: unknown }])).toEqual([null]);
+    const ttl = await cached.ttl(redis, keys, { kind: "okx_uid", value: unknown });
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(NEGATIVE_TTL_SECONDS);
 

@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from "vitest";
 import { UnavailableError, NotFoundError, ValidationError } from "../../core/errors";
 import { LegacyBreakerOpenError } from "../../core/lookups/ports";
 import type { Identifier } from "../../core/lookups/identifier";
-import { defaultLookupOptions } from "../../core/lookups/lookup-service";
+import { defaultLookupCacheOptions } from "../../core/lookups/lookup-service";
 import type { LookupResult } from "../../core/lookups/model";
 import { LookupStats } from "../../core/lookups/stats";
 import { putMapping } from "../../core/lookups/mapping-admin";
@@ -29,11 +29,11 @@ describe("tiers", () => {
     const first = await h.service.resolve(user.okxUid, ample);
     expect(first).toEqual({ telegramId: user.telegramId, userId: user.userId, okxUid: user.okxUid, source: "database" });
     expect(Number(first.telegramId)).toBeGreaterThan(2 ** 31);
-    expect(h.cache.sets).toEqual([
+    expect(h.cache.writes).toEqual([
       {
         identifier: okxId(user.okxUid),
-        value: { kind: "hit", telegramId: user.telegramId, userId: user.userId, okxUid: user.okxUid, origin: "database" },
-        ttlSeconds: defaultLookupOptions.positiveTtlSeconds,
+        value: { telegramId: user.telegramId, userId: user.userId, okxUid: user.okxUid, source: "database" },
+        ttlSeconds: defaultLookupCacheOptions.ttlMs / 1000,
         expectedSlot: null,
       },
     ]);
@@ -61,7 +61,7 @@ describe("tiers", () => {
 
     expect(await h.service.resolve(okxUid, ample)).toEqual({ telegramId, userId, okxUid, source: "legacy" });
     expect(h.repository.rows.get(userId)).toMatchObject({ userId, telegramId, okxUid, isActive: true, source: "legacy" });
-    expect(h.cache.peek(okxId(okxUid))).toMatchObject({ kind: "hit", origin: "legacy", telegramId });
+    expect(h.cache.peek(okxId(okxUid))).toMatchObject({ source: "legacy", telegramId });
 
     h.cache.clear();
     expect(await h.service.resolve(okxUid, ample)).toEqual({ telegramId, userId, okxUid, source: "database" });
@@ -86,7 +86,7 @@ describe("tiers", () => {
     expect(await h.service.resolve(telegramId, ample)).toEqual({ telegramId, userId: null, okxUid: null, source: "direct" });
     expect(h.repository.findMappingsCalls).toEqual([[tgId(telegramId)]]);
     expect(h.legacy.calls.map((call) => call.identifier)).toEqual([tgId(telegramId)]);
-    expect(h.cache.peek(tgId(telegramId))).toMatchObject({ kind: "hit", origin: "direct", userId: null });
+    expect(h.cache.peek(tgId(telegramId))).toMatchObject({ source: "direct", userId: null });
   });
 
   it("throws NotFoundError for an OKX UID or user id no tier knows", async () => {
@@ -109,7 +109,7 @@ describe("tiers", () => {
     const error = await h.service.resolve("12ab", ample).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).issues.map((issue) => issue.field)).toEqual(["identifier"]);
-    expect(h.cache.getManyCalls).toEqual([]);
+    expect(h.cache.reads).toEqual([]);
   });
 });
 
@@ -140,7 +140,7 @@ describe("negative caching", () => {
     const h = harness();
     const okxUid = okx();
     await expect(h.service.resolve(okxUid, ample)).rejects.toBeInstanceOf(NotFoundError);
-    expect(h.cache.sets).toEqual([{ identifier: okxId(okxUid), value: { kind: "miss" }, ttlSeconds: defaultLookupOptions.negativeTtlSeconds, expectedSlot: null }]);
+    expect(h.cache.writes).toEqual([{ identifier: okxId(okxUid), value: null, ttlSeconds: defaultLookupCacheOptions.negativeTtlMs / 1000, expectedSlot: null }]);
 
     await expect(h.service.resolve(okxUid, ample)).rejects.toBeInstanceOf(NotFoundError);
     expect(h.repository.findMappingsCalls).toHaveLength(1);
@@ -181,7 +181,7 @@ describe("in-container singleflight", () => {
     expect(h.repository.findMappingsCalls).toHaveLength(1);
     expect(h.cache.lockAttempts).toHaveLength(1);
     // The flight is registered before the first await: one cache read for all 100, not 100.
-    expect(h.cache.getManyCalls).toHaveLength(1);
+    expect(h.cache.reads).toHaveLength(1);
     expect(h.stats.snapshot().byTier.database).toBe(100);
 
     // Settled flights are forgotten: a cold lookup later queries again.
@@ -237,7 +237,7 @@ describe("cross-container fill lock", () => {
     const filled = { telegramId: tg(), userId: randomUUID(), okxUid };
     h.cache.holdLock(okxId(okxUid), options.fillLockMs);
     h.onSleep = (n) => {
-      if (n === 2) h.cache.put(okxId(okxUid), { kind: "hit", ...filled, origin: "database" }, 60);
+      if (n === 2) h.cache.put(okxId(okxUid), { ...filled, source: "database" }, 60);
     };
 
     expect(await h.service.resolve(okxUid, ample)).toEqual({ ...filled, source: "cache" });
@@ -252,7 +252,7 @@ describe("cross-container fill lock", () => {
     const h = harness({ options });
     const okxUid = okx();
     h.cache.holdLock(okxId(okxUid), options.fillLockMs);
-    h.onSleep = () => h.cache.put(okxId(okxUid), { kind: "miss" }, 30);
+    h.onSleep = () => h.cache.put(okxId(okxUid), null, 30);
     await expect(h.service.resolve(okxUid, ample)).rejects.toBeInstanceOf(NotFoundError);
     expect(h.sleeps).toHaveLength(1);
     expect(h.repository.findMappingsCalls).toEqual([]);
@@ -314,7 +314,7 @@ describe("legacy answers that conflict with the database", () => {
     await expect(h.service.resolve(otherOkx, ample)).rejects.toBeInstanceOf(NotFoundError);
     expect(h.repository.rows.get(user.userId)).toEqual(before);
     expect(h.repository.rows.has(otherUser)).toBe(false);
-    expect(h.cache.sets.filter((entry) => entry.identifier.value === otherOkx)).toEqual([]);
+    expect(h.cache.writes.filter((entry) => entry.identifier.value === otherOkx)).toEqual([]);
     expect(h.stats.snapshot().legacyConflicts).toBe(1);
   });
 
@@ -369,7 +369,7 @@ describe("legacy answers that conflict with the database", () => {
 });
 
 describe("caching fallback answers", () => {
-  const ttlOf = (h: ReturnType<typeof harness>, value: string) => h.cache.sets.find((entry) => entry.identifier.value === value)?.ttlSeconds;
+  const ttlOf = (h: ReturnType<typeof harness>, value: string) => h.cache.writes.find((entry) => entry.identifier.value === value)?.ttlSeconds;
 
   it("caches a direct answer for the positive TTL when the legacy service ruled on it", async () => {
     const h = harness({ options: { positiveTtlSeconds: 3600, negativeTtlSeconds: 30 } });
@@ -413,7 +413,7 @@ describe("resolveMany", () => {
     const b = { userId: randomUUID(), telegramId: tg(), okxUid: null, isActive: true };
     h.repository.seed(a);
     h.repository.seed(b);
-    h.cache.put(tgId(b.telegramId), { kind: "hit", telegramId: b.telegramId, userId: b.userId, okxUid: null, origin: "database" }, 60);
+    h.cache.put(tgId(b.telegramId), { telegramId: b.telegramId, userId: b.userId, okxUid: null, source: "database" }, 60);
     const unknownOkx = okx();
     const unmappedTelegram = tg();
     const raws = [a.okxUid, unknownOkx, a.okxUid, a.userId.toUpperCase(), b.telegramId, unmappedTelegram, unknownOkx];
@@ -430,8 +430,8 @@ describe("resolveMany", () => {
       { identifier: unmappedTelegram, kind: "telegram_id", found: true, result: { telegramId: unmappedTelegram, userId: null, okxUid: null, source: "direct" } },
       { identifier: unknownOkx, kind: "okx_uid", found: false, reason: "not_found" },
     ]);
-    expect(h.cache.getManyCalls).toHaveLength(1);
-    expect(h.cache.getManyCalls[0]).toHaveLength(5);
+    expect(h.cache.reads).toHaveLength(1);
+    expect(h.cache.reads[0]).toHaveLength(5);
     expect(h.repository.findMappingsCalls).toEqual([[okxId(a.okxUid), okxId(unknownOkx), userIdOf(a.userId), tgId(unmappedTelegram)]]);
     expect(h.legacy.calls.map((call) => call.identifier.value).sort()).toEqual([unknownOkx, unmappedTelegram].sort());
     // Batches never wait on another container's lock.
@@ -443,7 +443,7 @@ describe("resolveMany", () => {
     const error = await h.service.resolveMany([tg(), okx(), "0123"], ample).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).issues.map((issue) => issue.field)).toEqual(["body.identifiers.2"]);
-    expect(h.cache.getManyCalls).toEqual([]);
+    expect(h.cache.reads).toEqual([]);
   });
 });
 

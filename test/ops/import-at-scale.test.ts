@@ -12,12 +12,12 @@ import { createSql } from "../../core/db/neon";
 import type { Sql } from "../../core/db/neon";
 import { PostgresMappingImport } from "../../core/lookups/adapters/postgres-mapping-import";
 import { PostgresMappingRepository } from "../../core/lookups/adapters/postgres-mapping-repository";
-import { UpstashLookupCache } from "../../core/lookups/adapters/upstash-lookup-cache";
+import { LookupRedisCache } from "../lookups/support/redis-cache";
 import { importMappings } from "../../core/lookups/import";
 import type { ImportDeps, ImportRecord } from "../../core/lookups/import";
 import { fileRecords } from "../../core/lookups/import-sources";
 import { LOOKUP_INVALIDATION_TOPIC, lookupInvalidationHandlers } from "../../core/lookups/invalidation";
-import type { LookupCache } from "../../core/lookups/ports";
+import type { OwedInvalidationCache } from "../../core/lookups/invalidation";
 import { silentLog } from "../../core/observability/log-port";
 import { PostgresOutbox } from "../../core/outbox/adapters/postgres-outbox";
 import { drainOutbox } from "../../core/outbox/drain";
@@ -31,7 +31,7 @@ let app: AppEnv;
 let sql: Sql;
 let db: Database;
 let redis: Redis;
-let cache: UpstashLookupCache;
+let cache: LookupRedisCache;
 let dir: string;
 
 // Identifiers unique within this file's database.
@@ -44,7 +44,7 @@ beforeAll(async () => {
   sql = createSql({ databaseUrl: app.env.DATABASE_URL as string, fetchEndpoint: app.env.NEON_FETCH_ENDPOINT, wsProxy: app.env.NEON_WS_PROXY });
   db = new Database(sql, { statementTimeoutMs: 30_000, requestTimeoutMs: 60_000 });
   redis = createUpstashRedis({ url: app.env.UPSTASH_REDIS_REST_URL as string, token: app.env.UPSTASH_REDIS_REST_TOKEN as string, retries: 0 });
-  cache = new UpstashLookupCache(redis, new RedisKeys(app.keyPrefix));
+  cache = new LookupRedisCache(redis, new RedisKeys(app.keyPrefix));
   dir = await mkdtemp(join(tmpdir(), "botstate-import-scale-"));
 });
 
@@ -53,7 +53,7 @@ afterAll(async () => {
   await app?.database.drop();
 });
 
-function deps(withCache: LookupCache = cache): ImportDeps {
+function deps(withCache: OwedInvalidationCache = cache): ImportDeps {
   return {
     repository: new PostgresMappingRepository(db),
     cache: withCache,
@@ -156,16 +156,10 @@ describe("import at scale", () => {
     const { current } = await repository.upsert({ userId: randomIds.uuid(), telegramId: t, okxUid: before, isActive: true }, "admin");
     // The seed's own invalidation row (its writer would deliver it) is not what this test is about.
     await sql.query("DELETE FROM outbox WHERE key = $1", [current.userId]);
-    const stale = { kind: "hit" as const, telegramId: t, userId: current.userId, okxUid: before, origin: "database" as const };
+    const stale = { telegramId: t, userId: current.userId, okxUid: before, source: "database" as const };
     await cache.setMany([{ identifier: { kind: "telegram_id", value: t }, value: stale, ttlSeconds: 3600 }]);
     // The process dies (or Redis is gone) between the commit and the invalidation.
-    const dead: LookupCache = {
-      getMany: (ids) => cache.getMany(ids),
-      setMany: (entries) => cache.setMany(entries),
-      invalidate: () => Promise.reject(new Error("killed")),
-      getOrLockFill: (id, ttl) => cache.getOrLockFill(id, ttl),
-      releaseFill: (id) => cache.releaseFill(id),
-    };
+    const dead: OwedInvalidationCache = { invalidateOrThrow: () => Promise.reject(new Error("killed")) };
     const path = join(dir, "update.jsonl");
     await writeFile(path, JSON.stringify({ telegram_id: t, okx_uid: after, user_id: current.userId }) + "\n");
     const report = await importMappings(deps(dead), { records: fileRecords(path), dryRun: false });
@@ -182,10 +176,9 @@ describe("import at scale", () => {
     await sql.query("UPDATE outbox SET next_attempt_at = now() WHERE id = $1", [owed[0]?.id]);
     await drainOutbox(
       { store: new PostgresOutbox(db), log: silentLog },
-      { handlers: lookupInvalidationHandlers({ invalidateOrThrow: (ids) => cache.invalidate(ids) }), limit: 10 },
+      { handlers: lookupInvalidationHandlers(cache), limit: 10 },
     );
-    const [read] = await cache.getMany([{ kind: "telegram_id", value: t }]);
-    expect(read?.entry).toBeNull();
+    expect(await cache.getMany([{ kind: "telegram_id", value: t }])).toEqual([undefined]);
     expect(await sql.query(owedBy, [LOOKUP_INVALIDATION_TOPIC, current.userId])).toHaveLength(0);
   });
 

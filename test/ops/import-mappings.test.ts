@@ -16,9 +16,9 @@ import { PostgresMappingImport } from "../../core/lookups/adapters/postgres-mapp
 import { randomIds } from "../../core/clock";
 import { fileRecords, legacyRedisRecords } from "../../core/lookups/import-sources";
 import type { Mapping } from "../../core/lookups/model";
-import type { LookupCache } from "../../core/lookups/ports";
 import { PostgresMappingRepository } from "../../core/lookups/adapters/postgres-mapping-repository";
-import { UpstashLookupCache } from "../../core/lookups/adapters/upstash-lookup-cache";
+import type { OwedInvalidationCache } from "../../core/lookups/invalidation";
+import { LookupRedisCache } from "../lookups/support/redis-cache";
 import { PostgresOutbox } from "../../core/outbox/adapters/postgres-outbox";
 import { silentLog } from "../../core/observability/log-port";
 import { RedisKeys } from "../../core/redis/keys";
@@ -33,7 +33,7 @@ let sql: Sql;
 let redis: Redis;
 let keys: RedisKeys;
 let repository: PostgresMappingRepository;
-let cache: UpstashLookupCache;
+let cache: LookupRedisCache;
 let dir: string;
 
 /** Injected ids: recognisable, and a record of which were handed out. */
@@ -58,7 +58,7 @@ beforeAll(async () => {
   redis = createUpstashRedis({ url: app.env.UPSTASH_REDIS_REST_URL as string, token: app.env.UPSTASH_REDIS_REST_TOKEN as string, retries: 0 });
   keys = new RedisKeys(app.keyPrefix);
   repository = new PostgresMappingRepository(new Database(sql));
-  cache = new UpstashLookupCache(redis, keys);
+  cache = new LookupRedisCache(redis, keys);
   dir = await mkdtemp(join(tmpdir(), "botstate-import-"));
 });
 
@@ -77,7 +77,7 @@ async function file(name: string, lines: readonly unknown[]): Promise<string> {
 }
 
 /** The import's deps as runtime/lookups.ts wires them, with the injected ids and the given cache. */
-function importDeps(withCache: LookupCache = cache): ImportDeps {
+function importDeps(withCache: OwedInvalidationCache = cache): ImportDeps {
   const db = new Database(sql, { statementTimeoutMs: 30_000, requestTimeoutMs: 60_000 });
   return {
     repository,
@@ -174,10 +174,10 @@ describe("dry run", () => {
       { telegram_id: "not-a-number" },
     ]);
     const cached = [
-      { identifier: { kind: "telegram_id" as const, value: tNew }, value: { kind: "miss" as const }, ttlSeconds: 600 },
+      { identifier: { kind: "telegram_id" as const, value: tNew }, value: null, ttlSeconds: 600 },
       {
         identifier: { kind: "okx_uid" as const, value: xUpd },
-        value: { kind: "hit" as const, telegramId: tUpd, userId: updating.userId, okxUid: xUpd, origin: "database" as const },
+        value: { telegramId: tUpd, userId: updating.userId, okxUid: xUpd, source: "database" as const },
         ttlSeconds: 600,
       },
     ];
@@ -194,7 +194,7 @@ describe("dry run", () => {
     ]);
     expect(await rowCount()).toBe(rowsBefore);
     expect(await repository.getByUserId(updating.userId)).toMatchObject({ okxUid: xUpd, updatedAt: updating.updatedAt });
-    expect((await cache.getMany(cached.map((entry) => entry.identifier))).map((read) => read.entry)).toEqual(cached.map((entry) => entry.value));
+    expect(await cache.getMany(cached.map((entry) => entry.identifier))).toEqual(cached.map((entry) => entry.value));
     expect(issued.length).toBe(issuedBefore);
 
     // The prediction is what the real run then does.
@@ -412,12 +412,12 @@ describe("cache invalidation", () => {
     const [x1, x2] = [okx(), okx()];
     const changed = await seed(t1, x1);
     const untouched = await seed(t2, x2);
-    const hit = (m: Mapping) => ({ kind: "hit" as const, telegramId: m.telegramId, userId: m.userId, okxUid: m.okxUid, origin: "database" as const });
+    const hit = (m: Mapping) => ({ telegramId: m.telegramId, userId: m.userId, okxUid: m.okxUid, source: "database" as const });
     const entries = [
       { identifier: { kind: "okx_uid" as const, value: x1 }, value: hit(changed), ttlSeconds: 600 },
       { identifier: { kind: "telegram_id" as const, value: t1 }, value: hit(changed), ttlSeconds: 600 },
       { identifier: { kind: "user_id" as const, value: changed.userId }, value: hit(changed), ttlSeconds: 600 },
-      { identifier: { kind: "telegram_id" as const, value: t1New }, value: { kind: "miss" as const }, ttlSeconds: 600 },
+      { identifier: { kind: "telegram_id" as const, value: t1New }, value: null, ttlSeconds: 600 },
       { identifier: { kind: "okx_uid" as const, value: x2 }, value: hit(untouched), ttlSeconds: 600 },
     ];
     await cache.setMany(entries);
@@ -427,17 +427,17 @@ describe("cache invalidation", () => {
       { telegram_id: t2, okx_uid: x2 },
     ]);
     expect((await run(fileRecords(path))).counts).toEqual(counts(0, 1, 1, 0, 0));
-    const after = (await cache.getMany(entries.map((entry) => entry.identifier))).map((read) => read.entry);
-    expect(after).toEqual([null, null, null, null, hit(untouched)]);
+    const after = await cache.getMany(entries.map((entry) => entry.identifier));
+    expect(after).toEqual([undefined, undefined, undefined, undefined, hit(untouched)]);
     // The old answer is gone; a short-lived tombstone keeps fills that read the old row from restoring it.
-    expect(await redis.get(keys.lookup("okx_uid", x1))).toMatchObject({ kind: "tombstone" });
+    expect((await cache.slots([{ kind: "okx_uid", value: x1 }]))[0]).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
 
 describe("cache failures", () => {
   it("still writes the mapping and reports the entries it could not evict", async () => {
     const t = tg();
-    const failing: LookupCache = { ...cacheMethods(cache), invalidate: () => Promise.reject(new Error("redis is down")) };
+    const failing: OwedInvalidationCache = { invalidateOrThrow: () => Promise.reject(new Error("redis is down")) };
     const path = await file("cache-down.jsonl", [{ telegram_id: t }]);
     const report = await importMappings(importDeps(failing), { records: fileRecords(path), dryRun: false });
     expect(report.counts).toEqual(counts(1, 0, 0, 0, 0));
@@ -445,16 +445,6 @@ describe("cache failures", () => {
     expect(report.cacheFailures).toEqual([{ origin: `${path}:1`, userId: mapping?.userId, reason: "redis is down" }]);
   });
 });
-
-function cacheMethods(inner: LookupCache): LookupCache {
-  return {
-    getMany: (identifiers) => inner.getMany(identifiers),
-    setMany: (entries) => inner.setMany(entries),
-    invalidate: (identifiers) => inner.invalidate(identifiers),
-    getOrLockFill: (identifier, ttlMs) => inner.getOrLockFill(identifier, ttlMs),
-    releaseFill: (identifier) => inner.releaseFill(identifier),
-  };
-}
 
 describe("the ops CLI", () => {
   const absentEnvFile = () => join(dir, "absent.env");

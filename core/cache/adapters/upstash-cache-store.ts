@@ -21,11 +21,11 @@ const PROBE = `${STAMP.replace("FIRST_TAG", "3")}
 local value = redis.call("GET", KEYS[1])
 local status = 0
 if value then
-  local fresh, entryStamp = string.match(value, "^(%d+)|([^|]*)|")
-  if fresh and entryStamp == stamp then
-    if tonumber(fresh) > tonumber(ARGV[1]) then return {2, value, stamp, 0} end
-    status = 1
-  end
+local fresh, entryStamp = string.match(value, "^(%d+)|([^|]*)|")
+if fresh and entryStamp == stamp then
+if tonumber(fresh) > tonumber(ARGV[1]) then return {2, value, stamp, 0} end
+status = 1
+end
 end
 if not value or (status == 0 and string.sub(value, 1, 1) ~= "~") then value = "" end
 local locked = 0
@@ -34,7 +34,8 @@ return {status, value, stamp, locked}`;
 
 /**
  * KEYS: n entries, then the lock if ARGV[4] ~= "", then the tags; ARGV: n, stamp read by the fill,
- * now ms, lock token or "", then per entry: expected tombstone id or "", text, keep ms.
+ * now ms, lock token or "", then per entry: expected tombstone id or "", text, keep ms. (Lua is
+ * left unindented: its text ships in every bundle that caches.)
  * An entry is written if the stamp is unchanged and its slot holds the expected tombstone, or,
  * expecting none, holds no tombstone and no fresh entry of this stamp (another filler's).
  */
@@ -44,31 +45,29 @@ if ARGV[4] ~= "" then firstTag = n + 2 end
 ${STAMP.replace("FIRST_TAG", "firstTag")}
 local written = {}
 for i = 1, n do
-  local base = 5 + (i - 1) * 3
-  local ok = 0
-  if stamp == ARGV[2] then
-    local current = redis.call("GET", KEYS[i])
-    if ARGV[base] ~= "" then
-      if current == "~" .. ARGV[base] then ok = 1 end
-    elseif not current then
-      ok = 1
-    elseif string.sub(current, 1, 1) ~= "~" then
-      local fresh, entryStamp = string.match(current, "^(%d+)|([^|]*)|")
-      if not (fresh and entryStamp == stamp and tonumber(fresh) > tonumber(ARGV[3])) then ok = 1 end
-    end
-  end
-  if ok == 1 then redis.call("SET", KEYS[i], ARGV[base + 1], "PX", ARGV[base + 2]) end
-  written[i] = ok
+local base = 5 + (i - 1) * 3
+local ok = 0
+if stamp == ARGV[2] then
+local current = redis.call("GET", KEYS[i])
+if ARGV[base] ~= "" then
+if current == "~" .. ARGV[base] then ok = 1 end
+elseif not current then
+ok = 1
+elseif string.sub(current, 1, 1) ~= "~" then
+local fresh, entryStamp = string.match(current, "^(%d+)|([^|]*)|")
+if not (fresh and entryStamp == stamp and tonumber(fresh) > tonumber(ARGV[3])) then ok = 1 end
+end
+end
+if ok == 1 then redis.call("SET", KEYS[i], ARGV[base + 1], "PX", ARGV[base + 2]) end
+written[i] = ok
 end
 if ARGV[4] ~= "" and redis.call("GET", KEYS[n + 1]) == ARGV[4] then redis.call("DEL", KEYS[n + 1]) end
 return written`;
 
-const RELEASE_IF_OWNER = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`;
-
 /** KEYS: tags…; ARGV: tag lifetime ms. INCR, and keep each counter alive well past any entry. */
 const BUMP = `for i = 1, #KEYS do
-  redis.call("INCR", KEYS[i])
-  redis.call("PEXPIRE", KEYS[i], ARGV[1])
+redis.call("INCR", KEYS[i])
+redis.call("PEXPIRE", KEYS[i], ARGV[1])
 end
 return #KEYS`;
 
@@ -79,6 +78,13 @@ function parseEntry(text: string): { entry: StoredEntry; stamp: string } | null 
   if (!match?.[1]) return null;
   return { entry: { freshUntilMs: Number(match[1]), payload: text.slice(match[0].length) }, stamp: match[2] ?? "" };
 }
+
+/**
+ * One tombstone (ARGV[1], for ARGV[2] ms) on every key, in one command: an import batch tombstones
+ * thousands, and a pipeline of one SET each costs the REST endpoint about ten times as much.
+ */
+const TOMBSTONE_ALL = `for _, key in ipairs(KEYS) do redis.call("SET", key, ARGV[1], "PX", ARGV[2]) end
+return #KEYS`;
 
 const tombstoneOf = (text: string): string | null => (text.startsWith("~") ? text.slice(1) : null);
 
@@ -95,8 +101,8 @@ function untaggedProbe(value: unknown, nowMs: number): CacheProbe {
 export class UpstashCacheStore implements CacheStore {
   private readonly probeScript;
   private readonly writeScript;
-  private readonly releaseScript;
   private readonly bumpScript;
+  private readonly tombstoneScript;
 
   constructor(
     private readonly redis: Redis,
@@ -106,8 +112,8 @@ export class UpstashCacheStore implements CacheStore {
   ) {
     this.probeScript = redis.createScript<[number, string, string, number]>(PROBE);
     this.writeScript = redis.createScript<number[]>(WRITE_IF_UNCHANGED);
-    this.releaseScript = redis.createScript<number>(RELEASE_IF_OWNER);
     this.bumpScript = redis.createScript<number>(BUMP);
+    this.tombstoneScript = redis.createScript<number>(TOMBSTONE_ALL);
   }
 
   async probe(cache: string, key: string, tags: readonly string[], nowMs: number, lock?: { readonly token: string; readonly ms: number }): Promise<CacheProbe> {
@@ -136,15 +142,14 @@ export class UpstashCacheStore implements CacheStore {
     return written.map((flag) => flag === 1);
   }
 
+  /** A write of no entry: only the owner-checked release. */
   async release(cache: string, key: string, token: string): Promise<void> {
-    await this.releaseScript.exec([this.keys.cacheFillLock(cache, key)], [token]);
+    await this.write(cache, { tags: [], stamp: "@", nowMs: 0, entries: [], release: { key, token } });
   }
 
   async tombstone(cache: string, keys: readonly string[], id: string, ms: number): Promise<void> {
     if (keys.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const key of keys) pipeline.set(this.keys.cacheEntry(cache, key), `~${id}`, { px: ms });
-    await pipeline.exec();
+    await this.tombstoneScript.exec(keys.map((key) => this.keys.cacheEntry(cache, key)), [`~${id}`, String(ms)]);
   }
 
   async bumpTags(tags: readonly string[]): Promise<void> {

@@ -5,7 +5,7 @@ import { sqlStateOf } from "../../db/database";
 import { isUuid } from "../../identity/uuid";
 import { okxUidProblem, telegramIdMisreadProblem, telegramIdProblem } from "../../lookups/identifier";
 import type { Identifier } from "../../lookups/identifier";
-import type { LookupCache } from "../../lookups/ports";
+import type { OwedInvalidationCache } from "../../lookups/invalidation";
 import type { RedisKeys } from "../../redis/keys";
 import { planIdentifiers } from "../identifiers-plan";
 import type { IdentifierCandidate, IdentifierChange, StoredIdentity } from "../identifiers-plan";
@@ -17,7 +17,7 @@ export interface IdentifiersSourceDeps {
   readonly keys: RedisKeys;
   readonly db: Database;
   /** The lookup cache, invalidated for every identifier a page wrote (a cached "unknown" must go). */
-  readonly cache: Pick<LookupCache, "invalidate">;
+  readonly cache: OwedInvalidationCache;
   readonly ids: IdGenerator;
 }
 
@@ -162,7 +162,7 @@ export class IdentifiersSyncSource implements SyncSource<IdentifierCandidate, Id
       { kind: "user_id", value: change.userId },
     ]);
     try {
-      await this.deps.cache.invalidate(identifiers);
+      await this.deps.cache.invalidateOrThrow(identifiers);
       return [];
     } catch (error) {
       const reason = `written, but the lookup cache could not be invalidated (stale until its TTL): ${error instanceof Error ? error.message : String(error)}`;

@@ -2,18 +2,21 @@ import { randomUUID } from "node:crypto";
 import type { IdGenerator } from "../../../core/clock";
 import { ConflictError } from "../../../core/errors";
 import type { Identifier } from "../../../core/lookups/identifier";
-import { defaultLookupOptions, LookupService } from "../../../core/lookups/lookup-service";
-import type { LookupContext, LookupOptions } from "../../../core/lookups/lookup-service";
-import { identifiersOf, lookupInvalidationMessage } from "../../../core/lookups/invalidation";
-import type { InvalidationDeliveryDeps } from "../../../core/lookups/invalidation";
+import { ReadThroughCache } from "../../../core/cache/read-through-cache";
+import type { EntryTrust } from "../../../core/cache/read-through-cache";
+import { defaultLookupCacheOptions, defaultLookupOptions, LookupService } from "../../../core/lookups/lookup-service";
+import type { LookupContext, LookupOptions, LookupValue } from "../../../core/lookups/lookup-service";
+import { LOOKUP_CACHE, identifierKey, identifiersOf, lookupInvalidationMessage } from "../../../core/lookups/invalidation";
+import type { InvalidationDeliveryDeps, OwedInvalidationCache } from "../../../core/lookups/invalidation";
 import type { MappingAdminDeps } from "../../../core/lookups/mapping-admin";
 import { mappingMatches } from "../../../core/lookups/model";
-import type { CachedLookup, LegacyAnswer, Mapping, MappingSource } from "../../../core/lookups/model";
-import type { CacheRead, CacheWrite, LegacyLookup, MappingChange, MappingInput, MappingPatch, MappingRepository, RequestCache, RequestScopedCache } from "../../../core/lookups/ports";
+import type { LegacyAnswer, LookupResult, Mapping, MappingSource } from "../../../core/lookups/model";
+import type { LegacyLookup, MappingChange, MappingInput, MappingPatch, MappingRepository } from "../../../core/lookups/ports";
 import type { OutboxMessage, OutboxRow } from "../../../core/outbox/model";
 import type { OutboxBacklog, OutboxStore } from "../../../core/outbox/ports";
 import { LookupStats } from "../../../core/lookups/stats";
 import { silentLog } from "../../../core/observability/log-port";
+import { MemoryCacheStore } from "../../cache/support/memory-cache-store";
 
 /** Time the in-memory ports agree on, moved by the test. */
 export class ManualClock {
@@ -29,7 +32,6 @@ export class ManualClock {
   }
 }
 
-const keyOf = (identifier: Identifier) => `${identifier.kind}:${identifier.value}`;
 
 /** The outbox table in memory: rows a change wrote "in its transaction", until delivered. */
 export class InMemoryOutbox implements OutboxStore {
@@ -168,100 +170,121 @@ export class InMemoryMappingRepository implements MappingRepository {
   }
 }
 
-/** Redis in memory: entries and fill locks expire by the shared clock, every call is recorded. */
-export class InMemoryLookupCache implements RequestScopedCache {
-  private readonly entries = new Map<string, { value: CachedLookup; expiresAt: number }>();
-  private readonly locks = new Map<string, number>();
-  /** Slots emptied by an invalidation, with its id (Redis keeps a tombstone there). */
-  private readonly tombstones = new Map<string, string>();
-  private invalidations = 0;
-  readonly getManyCalls: Identifier[][] = [];
-  readonly sets: CacheWrite[] = [];
-  readonly lockAttempts: Identifier[] = [];
-  readonly releases: Identifier[] = [];
+/** What a fill wrote back (or tried to), as the lookups see it. */
+export interface LookupWrite {
+  readonly identifier: Identifier;
+  /** The answer stored; null for "unknown". */
+  readonly value: LookupResult | null;
+  readonly ttlSeconds: number;
+  /** The tombstone the fill had read (null: none). */
+  readonly expectedSlot: string | null;
+}
 
-  constructor(private readonly clock: ManualClock) {}
+const identifierOfKey = (key: string): Identifier => {
+  const at = key.indexOf(":");
+  return { kind: key.slice(0, at) as Identifier["kind"], value: key.slice(at + 1) };
+};
 
-  /** What another container (or a test) put there; not recorded as a call. */
-  put(identifier: Identifier, value: CachedLookup, ttlSeconds: number): void {
-    this.entries.set(keyOf(identifier), { value, expiresAt: this.clock.nowMs() + ttlSeconds * 1000 });
+/**
+ * The lookups' Redis in memory: the core/cache store (test/cache/support) seen through identifiers,
+ * on the shared clock; every call is recorded.
+ */
+export class LookupRedis {
+  readonly store: MemoryCacheStore;
+
+  constructor(private readonly clock: ManualClock) {
+    this.store = new MemoryCacheStore(() => clock.nowMs());
   }
 
-  peek(identifier: Identifier): CachedLookup | null {
-    const entry = this.entries.get(keyOf(identifier));
-    return entry && entry.expiresAt > this.clock.nowMs() ? entry.value : null;
+  private id(identifier: Identifier): string {
+    return `${LOOKUP_CACHE}:${identifierKey(identifier)}`;
+  }
+
+  /** What another container (or a test) put there; not recorded as a call. */
+  put(identifier: Identifier, value: LookupResult | null, ttlSeconds: number): void {
+    const freshUntilMs = this.clock.nowMs() + ttlSeconds * 1000;
+    const payload = value === null ? "n" : `v${JSON.stringify(value)}`;
+    this.store.entries.set(this.id(identifier), { entry: { payload, freshUntilMs }, stamp: "@", expiresAtMs: freshUntilMs });
+  }
+
+  /** The stored answer (null: "unknown"), undefined when there is no fresh entry. */
+  peek(identifier: Identifier): LookupResult | null | undefined {
+    const slot = this.store.entries.get(this.id(identifier));
+    if (!slot?.entry || slot.entry.freshUntilMs <= this.clock.nowMs()) return undefined;
+    return slot.entry.payload === "n" ? null : (JSON.parse(slot.entry.payload.slice(1)) as LookupResult);
   }
 
   clear(): void {
-    this.entries.clear();
-    this.tombstones.clear();
+    this.store.entries.clear();
   }
 
-  private read(identifier: Identifier): CacheRead {
-    const entry = this.peek(identifier);
-    return { entry, slot: entry ? null : (this.tombstones.get(keyOf(identifier)) ?? null) };
+  /** Delivers an invalidation, as the drain would. */
+  invalidate(identifiers: readonly Identifier[]): Promise<void> {
+    return this.store.tombstone(LOOKUP_CACHE, identifiers.map(identifierKey), randomUUID(), 5_000);
   }
 
   /** Another container holds the fill lock of this identifier. */
   holdLock(identifier: Identifier, ttlMs: number): void {
-    this.locks.set(keyOf(identifier), this.clock.nowMs() + ttlMs);
+    this.store.locks.set(this.id(identifier), { token: "another-container", expiresAtMs: this.clock.nowMs() + ttlMs });
   }
 
   lockHeld(identifier: Identifier): boolean {
-    const until = this.locks.get(keyOf(identifier));
-    return until !== undefined && until > this.clock.nowMs();
+    const lock = this.store.locks.get(this.id(identifier));
+    return lock !== undefined && lock.expiresAtMs > this.clock.nowMs();
   }
 
-  async getMany(identifiers: readonly Identifier[]): Promise<CacheRead[]> {
-    this.getManyCalls.push([...identifiers]);
-    return identifiers.map((identifier) => this.read(identifier));
+  /** The identifiers each cache read asked for (one entry per round trip). */
+  get reads(): Identifier[][] {
+    return this.store.probes.map((keys) => keys.map(identifierOfKey));
   }
 
-  /** Like the Redis script: each entry only if its slot is still as the fill read it. */
-  async setMany(entries: readonly CacheWrite[], releaseFillOf?: Identifier): Promise<void> {
-    for (const entry of entries) {
-      this.sets.push(entry);
-      const now = this.read(entry.identifier);
-      if (!now.entry && now.slot === (entry.expectedSlot ?? null)) this.put(entry.identifier, entry.value, entry.ttlSeconds);
-    }
-    if (releaseFillOf) await this.releaseFill(releaseFillOf);
+  get lockAttempts(): Identifier[] {
+    return this.store.lockAttempts.map(identifierOfKey);
   }
 
-  async invalidate(identifiers: readonly Identifier[]): Promise<void> {
-    for (const identifier of identifiers) {
-      this.entries.delete(keyOf(identifier));
-      this.invalidations += 1;
-      this.tombstones.set(keyOf(identifier), `invalidation-${this.invalidations}`);
-    }
+  get releases(): Identifier[] {
+    return this.store.releases.map(identifierOfKey);
   }
 
-  async getOrLockFill(identifier: Identifier, ttlMs: number): Promise<CacheRead & { locked: boolean }> {
-    this.getManyCalls.push([identifier]);
-    const read = this.read(identifier);
-    if (read.entry) return { ...read, locked: false };
-    this.lockAttempts.push(identifier);
-    if (this.lockHeld(identifier)) return { ...read, locked: false };
-    this.locks.set(keyOf(identifier), this.clock.nowMs() + ttlMs);
-    return { ...read, locked: true };
-  }
-
-  async releaseFill(identifier: Identifier): Promise<void> {
-    this.releases.push(identifier);
-    this.locks.delete(keyOf(identifier));
-  }
-
-  /** Never fails, so one view serves every request. */
-  forRequest(): RequestCache {
-    return {
-      getMany: (identifiers) => this.getMany(identifiers),
-      setMany: (entries, releaseFillOf) => this.setMany(entries, releaseFillOf),
-      invalidate: (identifiers) => this.invalidate(identifiers),
-      invalidateOrThrow: (identifiers) => this.invalidate(identifiers),
-      getOrLockFill: (identifier, ttlMs) => this.getOrLockFill(identifier, ttlMs),
-      releaseFill: (identifier) => this.releaseFill(identifier),
-    };
+  get writes(): LookupWrite[] {
+    return this.store.writes.flatMap((write) =>
+      write.entries.map(({ key, entry, expectedSlot }) => ({
+        identifier: identifierOfKey(key),
+        value: entry.payload === "n" ? null : (JSON.parse(entry.payload.slice(1)) as LookupResult),
+        ttlSeconds: (entry.freshUntilMs - write.nowMs) / 1000,
+        expectedSlot,
+      })),
+    );
   }
 }
+
+/** How a harness' lookups use the cache: core/lookups' defaults unless a test says otherwise. */
+export interface HarnessCacheOptions {
+  readonly positiveTtlSeconds: number;
+  readonly negativeTtlSeconds: number;
+  readonly fillLockMs: number;
+  readonly fillWaitMs: number;
+  readonly fillPollMs: number;
+}
+
+/** The lookups' read-through cache over the in-memory Redis, as runtime/lookups.ts builds it. */
+export function lookupCache(clock: ManualClock, redis: LookupRedis, sleep: (ms: number) => Promise<void>, options: Partial<HarnessCacheOptions & { trust: EntryTrust }> = {}): ReadThroughCache<LookupValue> {
+  const defaults = defaultLookupCacheOptions;
+  const deps = { store: redis.store, clock, ids: { uuid: () => randomUUID() }, log: silentLog, sleep };
+  return new ReadThroughCache<LookupValue>(options.trust ? { ...deps, trust: options.trust } : deps, {
+    ...defaults,
+    ttlMs: (options.positiveTtlSeconds ?? defaults.ttlMs / 1000) * 1000,
+    negativeTtlMs: (options.negativeTtlSeconds ?? defaults.negativeTtlMs / 1000) * 1000,
+    fillLockMs: options.fillLockMs ?? defaults.fillLockMs,
+    fillWaitMs: options.fillWaitMs ?? defaults.fillWaitMs,
+    fillPollMs: options.fillPollMs ?? defaults.fillPollMs,
+  });
+}
+
+/** Owed invalidations through the lookups' cache, as runtime/lookups.ts wires them. */
+export const owedThrough = (cache: ReadThroughCache<LookupValue>): OwedInvalidationCache => ({
+  invalidateOrThrow: (identifiers) => cache.invalidateKeys(identifiers.map(identifierKey)),
+});
 
 /** The legacy service as a table of answers; records each call and its deadline. */
 export class ScriptedLegacy implements LegacyLookup {
@@ -295,7 +318,8 @@ export interface Harness {
   readonly service: LookupService;
   readonly clock: ManualClock;
   readonly repository: InMemoryMappingRepository;
-  readonly cache: InMemoryLookupCache;
+  /** Redis as the lookups' cache uses it. */
+  readonly cache: LookupRedis;
   readonly outbox: InMemoryOutbox;
   /** What the admin use cases take (mapping-admin.ts). */
   readonly admin: MappingAdminDeps;
@@ -308,20 +332,26 @@ export interface Harness {
   onSleep: ((n: number) => void | Promise<void>) | undefined;
 }
 
-export function harness(options: { options?: Partial<LookupOptions>; legacyEnabled?: boolean } = {}): Harness {
+export function harness(options: { options?: Partial<LookupOptions & HarnessCacheOptions>; legacyEnabled?: boolean } = {}): Harness {
   const clock = new ManualClock();
   const outbox = new InMemoryOutbox(clock);
   const repository = new InMemoryMappingRepository(clock, outbox);
-  const cache = new InMemoryLookupCache(clock);
-  const invalidations: InvalidationDeliveryDeps = { outbox: { store: outbox, log: silentLog }, cache: { invalidateOrThrow: (identifiers) => cache.invalidate(identifiers) } };
+  const redis = new LookupRedis(clock);
   const legacy = new ScriptedLegacy(options.legacyEnabled ?? true);
   const stats = new LookupStats(clock.now());
   const ids = new RecordingIds();
   const sleeps: number[] = [];
+  const sleep = async (ms: number) => {
+    sleeps.push(ms);
+    clock.advance(ms);
+    await h.onSleep?.(sleeps.length);
+  };
+  const cache = lookupCache(clock, redis, sleep, options.options);
+  const invalidations: InvalidationDeliveryDeps = { outbox: { store: outbox, log: silentLog }, cache: owedThrough(cache) };
   const h: Harness = {
     clock,
     repository,
-    cache,
+    cache: redis,
     outbox,
     admin: { repository, invalidations },
     legacy,
@@ -329,21 +359,7 @@ export function harness(options: { options?: Partial<LookupOptions>; legacyEnabl
     ids,
     sleeps,
     onSleep: undefined,
-    service: new LookupService({
-      repository,
-      cache,
-      invalidations,
-      legacy,
-      stats,
-      ids,
-      log: silentLog,
-      sleep: async (ms) => {
-        sleeps.push(ms);
-        clock.advance(ms);
-        await h.onSleep?.(sleeps.length);
-      },
-      options: { ...defaultLookupOptions, ...options.options },
-    }),
+    service: new LookupService({ repository, cache, invalidations, legacy, stats, ids, log: silentLog, options: { ...defaultLookupOptions, ...options.options } }),
   };
   return h;
 }

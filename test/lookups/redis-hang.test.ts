@@ -1,53 +1,61 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import type { CacheProbe } from "../../core/cache/model";
+import type { CacheStore } from "../../core/cache/ports";
+import { ReadThroughCache } from "../../core/cache/read-through-cache";
 import type { Identifier } from "../../core/lookups/identifier";
-import { defaultLookupOptions, LookupService } from "../../core/lookups/lookup-service";
-import type { CacheRead, CacheWrite, LookupCache } from "../../core/lookups/ports";
-import { ResilientLookupCache } from "../../core/lookups/resilient-cache";
+import { defaultLookupCacheOptions, defaultLookupOptions, LookupService } from "../../core/lookups/lookup-service";
+import type { LookupValue } from "../../core/lookups/lookup-service";
 import { LookupStats } from "../../core/lookups/stats";
 import { silentLog } from "../../core/observability/log-port";
-import { InMemoryMappingRepository, InMemoryOutbox, ManualClock, RecordingIds, ScriptedLegacy, ample } from "./support/memory";
+import { InMemoryMappingRepository, InMemoryOutbox, ManualClock, RecordingIds, ScriptedLegacy, ample, owedThrough } from "./support/memory";
 
 const TIMEOUT_MS = 100;
 
 /** A Redis that takes every call and never answers (SIGSTOP), counting them. */
-class HangingCache implements LookupCache {
+class HangingStore implements CacheStore {
   calls = 0;
   private hang<T>(): Promise<T> {
     this.calls += 1;
     return new Promise<T>(() => undefined);
   }
-  getMany(): Promise<CacheRead[]> {
+  probe(): Promise<CacheProbe> {
     return this.hang();
   }
-  setMany(_entries: readonly CacheWrite[]): Promise<void> {
+  probeMany(): Promise<CacheProbe[]> {
     return this.hang();
   }
-  invalidate(): Promise<void> {
+  write(): Promise<boolean[]> {
     return this.hang();
   }
-  getOrLockFill(): Promise<CacheRead & { locked: boolean }> {
+  release(): Promise<void> {
     return this.hang();
   }
-  releaseFill(): Promise<void> {
+  tombstone(): Promise<void> {
+    return this.hang();
+  }
+  bumpTags(): Promise<void> {
     return this.hang();
   }
 }
 
-function service(inner: LookupCache, openAfterFailures = 3) {
+/** The lookup service over the lookups' cache (core/cache) on a hung Redis, on real (faked) time. */
+function service(store: CacheStore, openAfterFailures = 3) {
   const clock = new ManualClock();
   const repository = new InMemoryMappingRepository(clock, new InMemoryOutbox(clock));
   const stats = new LookupStats(clock.now());
-  const cache = new ResilientLookupCache(inner, { timeoutMs: TIMEOUT_MS, openAfterFailures, resetTimeoutMs: 2_000, nowMs: () => Date.now() }, stats, silentLog);
+  const cache = new ReadThroughCache<LookupValue>(
+    { store, clock: { now: () => new Date() }, ids: { uuid: () => randomUUID() }, log: silentLog, sleep: () => Promise.resolve() },
+    { ...defaultLookupCacheOptions, storeTimeoutMs: TIMEOUT_MS, storeFailuresToOpen: openAfterFailures, storeCooldownMs: 2_000 },
+  );
   const lookups = new LookupService({
     repository,
     cache,
-    invalidations: { outbox: { store: new InMemoryOutbox(clock), log: silentLog } },
+    invalidations: { outbox: { store: new InMemoryOutbox(clock), log: silentLog }, cache: owedThrough(cache) },
     legacy: new ScriptedLegacy(false),
     stats,
     ids: new RecordingIds(),
     log: silentLog,
-    sleep: () => Promise.resolve(),
     options: defaultLookupOptions,
   });
   return { repository, cache, lookups };
@@ -69,7 +77,7 @@ afterEach(() => {
 describe("Redis down costs one bounded timeout, once", () => {
   it("a lookup on a hung Redis waits for one cache call, not for the read and then the fill's write", async () => {
     vi.useFakeTimers();
-    const hanging = new HangingCache();
+    const hanging = new HangingStore();
     const { repository, lookups } = service(hanging, 100);
     const person = repository.seed({ userId: randomUUID(), telegramId: "7100000001", okxUid: "518796550000000001", isActive: true });
 
@@ -86,7 +94,7 @@ describe("Redis down costs one bounded timeout, once", () => {
 
   it("opens the breaker after three failing requests, then costs no cache call at all", async () => {
     vi.useFakeTimers();
-    const hanging = new HangingCache();
+    const hanging = new HangingStore();
     const { repository, cache, lookups } = service(hanging);
     const person = repository.seed({ userId: randomUUID(), telegramId: "7100000002", okxUid: null, isActive: true });
     for (let request = 1; request <= 3; request++) {
@@ -102,9 +110,9 @@ describe("Redis down costs one bounded timeout, once", () => {
 
   it("an owed invalidation is refused (not swallowed) when Redis cannot take it", async () => {
     vi.useFakeTimers();
-    const { cache } = service(new HangingCache());
+    const { cache } = service(new HangingStore());
     const id: Identifier = { kind: "okx_uid", value: "518796550000000003" };
-    const owed = cache.invalidateOrThrow([id]).catch((error: unknown) => error);
+    const owed = owedThrough(cache).invalidateOrThrow([id]).catch((error: unknown) => error);
     await vi.advanceTimersByTimeAsync(TIMEOUT_MS);
     expect(await owed).toBeInstanceOf(Error);
   });
