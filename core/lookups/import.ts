@@ -34,8 +34,10 @@ import { okxUidSchema, telegramIdSchema, userIdSchema } from "./schemas";
  * does not matter.
  *
  * At scale: the input is streamed into scratch tables (MappingImportStore) one batch at a time, so
- * memory stays flat whatever its size, and the checks that need the whole input run in SQL there.
- * A real run then writes in batches of one transaction each: the mappings (source "import") and,
+ * memory stays flat whatever its size, and the checks that need the whole input run in SQL there;
+ * so does the plan, set-based, one window of `batchSize` input positions per round trip. A real
+ * run then writes one transaction per window, read from the scratch tables (two windows in flight:
+ * they never share an identifier nor a user): the mappings (source "import") and,
  * in the same transaction, one outbox row per changed mapping with the lookup invalidation it owes
  * (core/lookups/invalidation.ts), delivered right after the commit; a run killed between the two
  * leaves the invalidation in the outbox, for the drain, never a stale cached answer. A stop
