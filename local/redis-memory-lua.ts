@@ -9,10 +9,10 @@ import type { RawReply } from "./redis-backend";
 
 /**
  * Lua scripting for the in-process engine, on fengari (Lua 5.3 in JavaScript). ioredis-mock has a
- * Lua bridge of its own, but it hands `redis.call` replies to Lua as JavaScript objects instead of
- * Lua tables (nested tables of them fail on the way back: "Cannot set properties of null"), knows
- * no status replies (`redis.call("TYPE", k)["ok"]`), no `redis.sha1hex` and bypasses the engine's
- * Redis checks. This one converts between RESP and Lua values as Redis does, and runs each command
+ * Lua bridge of its own, but it returns nothing for a table filled by index (`out[i] = ...`: its
+ * array test expects lua_next to list keys in reverse order), hands `redis.call` replies to Lua as
+ * JavaScript objects instead of Lua tables, knows no status replies (`redis.call("TYPE", k)["ok"]`),
+ * no `redis.sha1hex` and bypasses the engine's Redis checks. This one converts between RESP and Lua values as Redis does, and runs each command
  * through the engine (synchronously: a script runs alone, as in Redis).
  */
 

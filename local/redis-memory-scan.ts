@@ -3,9 +3,9 @@ import type { RawReply } from "./redis-backend";
 
 /**
  * SCAN with Redis' contract, which ioredis-mock's does not keep: its cursor is an index into the
- * current key list, so a key deleted behind the cursor makes the walk skip one it never returned
- * (a sync that deletes or rewrites as it walks loses keys), it refuses `COUNT n MATCH p` in that
- * order and knows no TYPE. Here the keys are visited in the order of a hash of their name and the
+ * current key list, so a key added or deleted anywhere during a walk shifts it and the walk skips
+ * keys or returns them twice (a migration moving what it read loses keys; so does a walk while
+ * other clients write), it refuses `COUNT n MATCH p` in that order and knows no TYPE. Here the keys are visited in the order of a hash of their name and the
  * cursor is the next hash to visit, so every key present for the whole walk is returned once,
  * whatever is added or deleted meanwhile. COUNT is how many keys a call examines (default 10),
  * MATCH and TYPE filter what they found, as in Redis: a page may be empty before the walk ends.

@@ -34,8 +34,10 @@ import { okxUidSchema, telegramIdSchema, userIdSchema } from "./schemas";
  * does not matter.
  *
  * At scale: the input is streamed into scratch tables (MappingImportStore) one batch at a time, so
- * memory stays flat whatever its size, and the checks that need the whole input run in SQL there.
- * A real run then writes in batches of one transaction each: the mappings (source "import") and,
+ * memory stays flat whatever its size, and the checks that need the whole input run in SQL there;
+ * so does the plan, set-based, one window of `batchSize` input positions per round trip. A real
+ * run then writes one transaction per window, read from the scratch tables (two windows in flight:
+ * they never share an identifier nor a user): the mappings (source "import") and,
  * in the same transaction, one outbox row per changed mapping with the lookup invalidation it owes
  * (core/lookups/invalidation.ts), delivered right after the commit; a run killed between the two
  * leaves the invalidation in the outbox, for the drain, never a stale cached answer. A stop
@@ -168,6 +170,8 @@ interface Run {
   problemCount: number;
   /** The last batch's invalidation on its way to Redis. */
   delivering: Promise<void>;
+  /** Outbox rows delivered and not deleted yet. */
+  readonly delivered: string[];
 }
 
 export function isUnreadable(record: ImportRecord): record is UnreadableRecord {
@@ -191,7 +195,7 @@ export async function importMappings(deps: ImportDeps, input: ImportInput): Prom
       run.counts.updated += planned.updated;
       return report(run, null);
     }
-    const notWritten = await writePlanned(run, planned.inserted + planned.updated).finally(() => run.delivering);
+    const notWritten = await writePlanned(run, planned.inserted + planned.updated).finally(() => run.delivering.then(() => forgetDelivered(run)));
     return report(run, notWritten === null ? null : { phase: "write", notWritten });
   } finally {
     await deps.store.drop(run.importId);
@@ -214,6 +218,7 @@ function startRun(deps: ImportDeps, input: ImportInput): Run {
     duplicates: 0,
     problemCount: 0,
     delivering: Promise.resolve(),
+    delivered: [],
   };
 }
 
@@ -366,7 +371,14 @@ function* windowStarts(records: number, size: number): Generator<number> {
 }
 
 /**
- * A batch's invalidation, after its commit, in one cache round trip (one pipeline); what Redis
+ * Delivered outbox rows are deleted this many at a time, in one round trip (well within the
+ * writer's grace: a drain does not take them meanwhile). A row a crash leaves is delivered again
+ * by the drain: one more tombstone, harmless.
+ */
+const FORGET_DELIVERED_EVERY = 8;
+
+/**
+ * A batch's invalidation, after its commit, in one cache round trip (one script call); what Redis
  * does not take stays in the outbox, where the drain delivers it with the topic's handler. Never throws.
  */
 async function deliver(run: Run, messages: readonly OutboxMessage[], changed: readonly ImportWritten[]): Promise<void> {
@@ -379,7 +391,13 @@ async function deliver(run: Run, messages: readonly OutboxMessage[], changed: re
     for (const write of changed) run.cacheFailures.push({ origin: write.origin, userId: write.userId, reason });
     return;
   }
-  await settle(run.deps.outbox, messages.map((message) => message.id), []);
+  run.delivered.push(...messages.map((message) => message.id));
+  if (run.delivered.length >= FORGET_DELIVERED_EVERY) await forgetDelivered(run);
+}
+
+/** Deletes the outbox rows delivered so far (never throws: a row left is only delivered again). */
+async function forgetDelivered(run: Run): Promise<void> {
+  await settle(run.deps.outbox, run.delivered.splice(0), []);
 }
 
 function stopped(error: unknown, origin: string | undefined): Error {

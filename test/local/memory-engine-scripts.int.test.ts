@@ -51,6 +51,8 @@ out[#out + 1] = redis.call("SET", KEYS[2], "v")["ok"]
 return out`;
       expect(await redis.eval(script, [`${prefix}h`, `${prefix}s`], [])).toEqual([1, "two", [3, null, "x"], ["a", "1", "b", "2"], "hash", "nil is false", sha1("abc"), 3, 1, "OK"]);
       expect(await redis.eval(`return {1, nil, 3}`, [], [])).toEqual([1]);
+      // Filled by index in any order, as the product's scripts build their replies.
+      expect(await redis.eval(`local out = {} out[2] = {"b", redis.call("HGETALL", KEYS[1])} out[1] = "a" return out`, [`${prefix}h`], [])).toEqual(["a", ["b", ["a", "1", "b", "2"]]]);
       expect(await redis.eval(`return redis.status_reply("FINE")`, [], [])).toBe("FINE");
       await expect(redis.eval(`return redis.error_reply("MY bad")`, [], [])).rejects.toThrow(/MY bad/);
     });
