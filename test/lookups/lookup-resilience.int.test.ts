@@ -144,13 +144,13 @@ describe("legacy breaker through the API", () => {
 
     const unknown = await lookup(okxUid());
     expect(unknown.status).toBe(503);
-    expect(unknown.elapsedMs).toBeLessThan(LEGACY_FAIL_DELAY_MS);
     const chat = telegramId();
     const direct = await lookup(chat);
     expect(direct.status).toBe(200);
     expect(direct.body).toMatchObject({ telegramId: chat, source: "direct" });
-    expect(direct.elapsedMs).toBeLessThan(LEGACY_FAIL_DELAY_MS);
 
+    // Neither reached the legacy service (which would have taken LEGACY_FAIL_DELAY_MS): counted
+    // rather than timed, so that a loaded machine cannot fail the test.
     expect(legacy.requests).toHaveLength(LEGACY_VOLUME_THRESHOLD);
     const after = await stats();
     expect(after.breakers.legacy).toBe("open");
