@@ -164,7 +164,7 @@ const IMPORT_INVALIDATION_TIMEOUT_MS = 5_000;
 /**
  * What the mapping import writes through: its scratch tables and batched writes, the outbox that
  * holds the invalidations they owe, and the cache those are delivered to (its failures are
- * reported to the operator, so no resilient wrapper). A dry run touches no cache.
+ * reported to the operator rather than skipped behind a breaker). A dry run touches no cache.
  */
 export function mappingImportDeps(options: { readonly withCache: boolean }): ImportDeps {
   const { ids } = platform();

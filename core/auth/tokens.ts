@@ -45,6 +45,8 @@ function keyFor(secret: string): Promise<webcrypto.CryptoKey> {
   let key = keys.get(secret);
   if (!key) {
     key = webcrypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    // A failed import is not kept: the next call tries again instead of failing for the container's life.
+    key.catch(() => keys.delete(secret));
     keys.set(secret, key);
   }
   return key;

@@ -112,7 +112,7 @@ export interface ImportProgress {
 export interface ImportDeps {
   /** The mappings themselves (single writes next to an import: tests, sync). */
   readonly repository: MappingRepository;
-  /** Takes the invalidations each batch owes (its failures are reported, so not a resilient cache). */
+  /** Takes the invalidations each batch owes (a failed delivery is reported and its outbox row kept, not hidden). */
   readonly cache: OwedInvalidationCache;
   /** Where those invalidations' outbox rows are deleted once delivered, or rescheduled. */
   readonly outbox: OutboxDeliveryDeps;
