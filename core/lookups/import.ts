@@ -98,6 +98,8 @@ export interface ImportReport {
    * in the outbox (delivered by the drain), and lookups do not trust those entries meanwhile.
    */
   readonly cacheFailures: readonly CacheFailure[];
+  /** Cache failures beyond `maxProblems`, counted but not listed (a long Redis outage keeps memory flat). */
+  readonly cacheFailuresOmitted: number;
   /** Set when a stop was requested: the phase it stopped in and the planned writes not made. */
   readonly interrupted: { readonly phase: ImportPhase; readonly notWritten: number } | null;
 }
@@ -165,6 +167,7 @@ interface Run {
   readonly counts: ImportCounts;
   readonly problems: Problem[];
   readonly cacheFailures: CacheFailure[];
+  cacheFailureCount: number;
   records: number;
   duplicates: number;
   problemCount: number;
@@ -214,6 +217,7 @@ function startRun(deps: ImportDeps, input: ImportInput): Run {
     counts: { inserted: 0, updated: 0, unchanged: 0, conflicting: 0, invalid: 0 },
     problems: [],
     cacheFailures: [],
+    cacheFailureCount: 0,
     records: 0,
     duplicates: 0,
     problemCount: 0,
@@ -388,7 +392,10 @@ async function deliver(run: Run, messages: readonly OutboxMessage[], changed: re
   } catch (error) {
     const reason = errorMessage(error);
     await settle(run.deps.outbox, [], messages.map((message) => ({ id: message.id, reason, delayMs: outboxBackoffMs(1) })));
-    for (const write of changed) run.cacheFailures.push({ origin: write.origin, userId: write.userId, reason });
+    for (const write of changed) {
+      run.cacheFailureCount += 1;
+      if (run.cacheFailures.length < run.maxProblems) run.cacheFailures.push({ origin: write.origin, userId: write.userId, reason });
+    }
     return;
   }
   run.delivered.push(...messages.map((message) => message.id));
@@ -434,6 +441,7 @@ function report(run: Run, interrupted: ImportReport["interrupted"]): ImportRepor
     problems: run.problems.map(({ kind, origin, reason }) => ({ kind, origin, reason })),
     problemsOmitted: Math.max(0, run.problemCount - run.problems.length),
     cacheFailures: run.cacheFailures,
+    cacheFailuresOmitted: run.cacheFailureCount - run.cacheFailures.length,
     interrupted,
   };
 }

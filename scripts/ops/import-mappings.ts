@@ -72,8 +72,9 @@ async function importCommand({ options, io, say, warn, requireConfig }: OpsConte
   }
   for (const line of formatReport(report, sourceName, options["show-all"] === true)) say(line);
   if (report.cacheFailures.length > 0) {
-    warn(`ops: ${report.cacheFailures.length} written mapping(s) could not be evicted from the lookup cache now; the outbox keeps their invalidations for the drain, and lookups do not trust those entries meanwhile:`);
+    warn(`ops: ${report.cacheFailures.length + report.cacheFailuresOmitted} written mapping(s) could not be evicted from the lookup cache now; the outbox keeps their invalidations for the drain, and lookups do not trust those entries meanwhile:`);
     for (const failure of report.cacheFailures) warn(`  ${failure.origin}  user ${failure.userId}: ${failure.reason}`);
+    if (report.cacheFailuresOmitted > 0) warn(`  … and ${report.cacheFailuresOmitted} more`);
     return EXIT_ERROR;
   }
   return report.interrupted ? EXIT_INTERRUPTED : EXIT_OK;

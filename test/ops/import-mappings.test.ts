@@ -443,6 +443,16 @@ describe("cache failures", () => {
     expect(report.counts).toEqual(counts(1, 0, 0, 0, 0));
     const mapping = await byTelegram(t);
     expect(report.cacheFailures).toEqual([{ origin: `${path}:1`, userId: mapping?.userId, reason: "redis is down" }]);
+    expect(report.cacheFailuresOmitted).toBe(0);
+  });
+
+  it("lists at most maxProblems of them and counts the rest", async () => {
+    const failing: OwedInvalidationCache = { invalidateOrThrow: () => Promise.reject(new Error("redis is down")) };
+    const path = await file("cache-down-many.jsonl", [{ telegram_id: tg() }, { telegram_id: tg() }, { telegram_id: tg() }]);
+    const report = await importMappings(importDeps(failing), { records: fileRecords(path), dryRun: false, maxProblems: 1 });
+    expect(report.counts).toEqual(counts(3, 0, 0, 0, 0));
+    expect(report.cacheFailures).toHaveLength(1);
+    expect(report.cacheFailuresOmitted).toBe(2);
   });
 });
 
