@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import type { Principal, TokenOptions, VerifiedToken } from "./tokens";
+import { BoundedMemo } from "../cache/bounded-memo";
+import type { Principal, TokenOptions } from "./tokens";
 import { verifyToken } from "./tokens";
 
 /**
@@ -13,33 +14,29 @@ import { verifyToken } from "./tokens";
  * verification each time, as before. Bounded: past `maxEntries` the oldest entry goes.
  */
 export class VerifiedTokens {
-  private readonly entries = new Map<string, VerifiedToken>();
+  private readonly entries: BoundedMemo<Principal>;
 
   constructor(
     private readonly options: TokenOptions,
-    private readonly maxEntries = 1_000,
+    maxEntries = 1_000,
     private readonly verifyFully: typeof verifyToken = verifyToken,
-  ) {}
+  ) {
+    this.entries = new BoundedMemo(maxEntries);
+  }
 
   async verify(token: string, now: Date): Promise<Principal> {
     const digest = digestOf(token);
-    const known = this.entries.get(digest);
-    if (known && known.expiresAtSeconds > Math.floor(now.getTime() / 1000)) return known.principal;
+    // Valid while now < exp (in ms), which is jose's `exp > now` in whole seconds.
+    const known = this.entries.get(digest, now.getTime());
+    if (known) return known;
     // Expired (or never seen): the full verification says why it fails, or admits it afresh.
-    this.entries.delete(digest);
     const verified = await this.verifyFully(this.options, token, now);
-    if (this.entries.size >= this.maxEntries) this.forgetOldest();
-    this.entries.set(digest, verified);
+    this.entries.set(digest, verified.principal, verified.expiresAtSeconds * 1_000);
     return verified.principal;
   }
 
   get size(): number {
     return this.entries.size;
-  }
-
-  private forgetOldest(): void {
-    const oldest = this.entries.keys().next();
-    if (!oldest.done) this.entries.delete(oldest.value);
   }
 }
 

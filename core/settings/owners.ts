@@ -1,3 +1,4 @@
+import { BoundedMemo } from "../cache/bounded-memo";
 import { NotFoundError } from "../errors";
 import type { SettingsOwner } from "./model";
 import type { SettingsStore } from "./ports";
@@ -13,18 +14,20 @@ export interface OwnerMemoOptions {
  * old name is used at most `ttlMs` longer (the refresh after every write names the current one).
  */
 export class OwnerMemo {
-  private readonly entries = new Map<string, { readonly owner: SettingsOwner; readonly until: number }>();
+  private readonly entries: BoundedMemo<SettingsOwner>;
 
   constructor(
     private readonly store: Pick<SettingsStore, "owner">,
     private readonly options: OwnerMemoOptions,
     private readonly monotonicNow: () => number = () => performance.now(),
-  ) {}
+  ) {
+    this.entries = new BoundedMemo(options.maxEntries);
+  }
 
   /** Throws NotFoundError when there is no such active user. */
   async ownerOf(userId: string): Promise<SettingsOwner> {
-    const hit = this.entries.get(userId);
-    if (hit && hit.until > this.monotonicNow()) return hit.owner;
+    const hit = this.entries.get(userId, this.monotonicNow());
+    if (hit) return hit;
     const owner = await this.store.owner(userId);
     if (!owner) throw new NotFoundError("no active user with this id");
     this.remember(owner);
@@ -33,11 +36,6 @@ export class OwnerMemo {
 
   /** What a Postgres read or a write learnt anyway. */
   remember(owner: SettingsOwner): void {
-    if (this.entries.size >= this.options.maxEntries) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
-    this.entries.delete(owner.userId);
-    this.entries.set(owner.userId, { owner, until: this.monotonicNow() + this.options.ttlMs });
+    this.entries.set(owner.userId, owner, this.monotonicNow() + this.options.ttlMs);
   }
 }

@@ -1,3 +1,4 @@
+import { BoundedMemo } from "../../cache/bounded-memo";
 import type { ReadThroughCache } from "../../cache/read-through-cache";
 import type { Clock } from "../../clock";
 import type { UserDirectory } from "../user-ref";
@@ -23,13 +24,15 @@ export interface RefMemoOptions {
  * fails, already past the bound) are kept.
  */
 export class CachedUserDirectory implements UserDirectory {
-  private readonly memo = new Map<string, { readonly userId: string; readonly untilMs: number }>();
+  private readonly memo: BoundedMemo<string>;
 
   constructor(
     private readonly inner: UserDirectory,
     private readonly cache: ReadThroughCache<string>,
     private readonly memoOptions?: RefMemoOptions,
-  ) {}
+  ) {
+    this.memo = new BoundedMemo(memoOptions?.maxEntries ?? 0);
+  }
 
   activeUserId(userId: string): Promise<string | null> {
     return this.resolve(`id/${userId}`, () => this.inner.activeUserId(userId));
@@ -41,20 +44,10 @@ export class CachedUserDirectory implements UserDirectory {
 
   private async resolve(key: string, fill: () => Promise<string | null>): Promise<string | null> {
     const askedAtMs = this.memoOptions?.clock.now().getTime() ?? 0;
-    const known = this.memo.get(key);
-    if (known && known.untilMs > askedAtMs) return known.userId;
+    const known = this.memo.get(key, askedAtMs);
+    if (known !== undefined) return known;
     const answer = await this.cache.get({ key, tags: [], fill });
-    if (this.memoOptions && answer.value !== null && answer.outcome !== "stale") this.remember(key, answer.value, askedAtMs + this.memoOptions.ttlMs);
-    else if (known) this.memo.delete(key);
+    if (this.memoOptions && answer.value !== null && answer.outcome !== "stale") this.memo.set(key, answer.value, askedAtMs + this.memoOptions.ttlMs);
     return answer.value;
-  }
-
-  private remember(key: string, userId: string, untilMs: number): void {
-    this.memo.delete(key);
-    if (this.memo.size >= (this.memoOptions?.maxEntries ?? 0)) {
-      const oldest = this.memo.keys().next();
-      if (!oldest.done) this.memo.delete(oldest.value);
-    }
-    this.memo.set(key, { userId, untilMs });
   }
 }
