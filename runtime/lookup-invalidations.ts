@@ -9,9 +9,16 @@ import { platform } from "./platform";
 /** Longest one delivery waits for Redis in the drain; a hung Redis only postpones the row. */
 const DRAIN_INVALIDATION_TIMEOUT_MS = 1_000;
 
-/** A tombstone outlives the slowest lookup fill, which may include a legacy call. */
+/**
+ * No lookup fill outlives the longest lookups function (the batch route's 15 s, infra/lookups.ts):
+ * Lambda resets an environment whose invocation timed out. A fill that started after a tombstone
+ * may still replace it, so a long-lived tombstone only costs its key's bytes.
+ */
+const LONGEST_LOOKUP_INVOCATION_MS = 15_000;
+
+/** A tombstone outlives the slowest lookup fill (its queries, a legacy call, learning the answer). */
 export function lookupTombstoneMs(): number {
-  return Math.max(5_000, 2 * configFor(lookupConfigSchema).LEGACY_LOOKUP_TIMEOUT_MS);
+  return Math.max(LONGEST_LOOKUP_INVOCATION_MS, 2 * configFor(lookupConfigSchema).LEGACY_LOOKUP_TIMEOUT_MS);
 }
 
 /**
