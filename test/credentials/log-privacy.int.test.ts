@@ -6,6 +6,7 @@ import { useAppEnv } from "../support/cloud";
 import type { AppEnv } from "../support/cloud";
 import { apiClient, token } from "../lookups/support/http";
 import { newCredentials, newOkxUid, newTelegramId } from "./support";
+import { captureJsonLogLines } from "../support/logs";
 
 let app: AppEnv;
 let server: DevServer;
@@ -17,13 +18,7 @@ beforeAll(async () => {
   app = await useAppEnv({ LOG_LEVEL: "DEBUG" });
   server = await startDevServer({ routes: (await loadSstManifest()).routes });
   service = await token("service", "trading-engine");
-  // Powertools writes DEBUG and INFO to stdout, WARN and ERROR to stderr.
-  for (const stream of [process.stdout, process.stderr]) {
-    vi.spyOn(stream, "write").mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(...String(chunk).split("\n").filter((line) => line.startsWith("{")));
-      return true;
-    });
-  }
+  captureJsonLogLines(lines);
 });
 
 afterAll(async () => {

@@ -15,6 +15,7 @@ import type { FakeLegacyService } from "../fixtures/legacy-service";
 import { useAppEnv } from "../support/cloud";
 import type { AppEnv } from "../support/cloud";
 import { apiClient, okxUid, telegramId, token } from "./support/http";
+import { captureJsonLogLines } from "../support/logs";
 
 let legacy: FakeLegacyService;
 let app: AppEnv;
@@ -30,13 +31,7 @@ beforeAll(async () => {
   server = await startDevServer({ routes: (await loadSstManifest()).routes });
   admin = await token("admin");
   service = await token("service", "notifier");
-  // Powertools writes DEBUG and INFO to stdout, WARN and ERROR to stderr.
-  for (const stream of [process.stdout, process.stderr]) {
-    vi.spyOn(stream, "write").mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(...String(chunk).split("\n").filter((line) => line.startsWith("{")));
-      return true;
-    });
-  }
+  captureJsonLogLines(lines);
 });
 
 afterAll(async () => {

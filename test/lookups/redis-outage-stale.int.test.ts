@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Database } from "../../core/db/database";
 import { createSql } from "../../core/db/neon";
 import { LOOKUP_INVALIDATION_TOPIC } from "../../core/lookups/invalidation";
@@ -17,7 +17,7 @@ import type { AppEnv } from "../support/cloud";
 import { startStoppableRedis } from "../support/stoppable-redis";
 import type { StoppableRedis } from "../support/stoppable-redis";
 import { okxUid, telegramId } from "./support/http";
-import { lookUp, lookupContainer, outagesOf, timed } from "./support/outage";
+import { lookUp, lookupContainers, outagesOf, timed } from "./support/outage";
 import type { IdentifierKind } from "../../core/lookups/identifier";
 import { LookupRedisCache } from "./support/redis-cache";
 
@@ -27,7 +27,6 @@ const CACHE_TIMEOUT_MS = 400;
 let app: AppEnv;
 let redis: StoppableRedis;
 let outbox: PostgresOutbox;
-const built: LookupModule[] = [];
 
 beforeAll(async () => {
   app = await useAppEnv({ LOOKUP_CACHE_TIMEOUT_MS: String(CACHE_TIMEOUT_MS) });
@@ -36,20 +35,12 @@ beforeAll(async () => {
   outbox = new PostgresOutbox(new Database(createSql({ databaseUrl: env.DATABASE_URL ?? "", fetchEndpoint: env.NEON_FETCH_ENDPOINT, wsProxy: env.NEON_WS_PROXY })));
 });
 
-afterEach(() => {
-  for (const module of built.splice(0)) module.fleet.stop();
-});
-
 afterAll(async () => {
   await redis?.stop();
   await app?.database.drop();
 });
 
-function container(): LookupModule {
-  const module = lookupContainer(redis);
-  built.push(module);
-  return module;
-}
+const container = lookupContainers(() => redis);
 
 /** What Redis itself holds for an identifier (bypassing every container). */
 async function rawEntry(kind: IdentifierKind, value: string): Promise<unknown> {

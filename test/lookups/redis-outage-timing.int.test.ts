@@ -1,28 +1,22 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { putMapping } from "../../core/lookups/mapping-admin";
-import type { LookupModule } from "../../runtime/lookups";
 import { useAppEnv } from "../support/cloud";
 import type { AppEnv } from "../support/cloud";
 import { startStoppableRedis } from "../support/stoppable-redis";
 import type { StoppableRedis } from "../support/stoppable-redis";
 import { okxUid, telegramId } from "./support/http";
-import { lookUp, lookupContainer, outagesOf, timed, untilCached } from "./support/outage";
+import { lookUp, lookupContainers, outagesOf, timed, untilCached } from "./support/outage";
 
 const CACHE_TIMEOUT_MS = 100;
 const RESET_MS = 1_000;
 
 let app: AppEnv;
 let redis: StoppableRedis;
-const built: LookupModule[] = [];
 
 beforeAll(async () => {
   app = await useAppEnv({ LOOKUP_CACHE_TIMEOUT_MS: String(CACHE_TIMEOUT_MS), LOOKUP_CACHE_RESET_MS: String(RESET_MS) });
   redis = await startStoppableRedis(app.env.UPSTASH_REDIS_REST_TOKEN ?? "");
-});
-
-afterEach(() => {
-  for (const module of built.splice(0)) module.fleet.stop();
 });
 
 afterAll(async () => {
@@ -30,11 +24,7 @@ afterAll(async () => {
   await app?.database.drop();
 });
 
-function container(): LookupModule {
-  const module = lookupContainer(redis);
-  built.push(module);
-  return module;
-}
+const container = lookupContainers(() => redis);
 
 describe.each(outagesOf(() => redis))("Redis down costs one bounded timeout, once: Redis $how", ({ down, up }) => {
   it("opens the cache breaker within a second, answers from Postgres meanwhile, and reads from the cache again a few seconds after Redis is back, without a stall", { timeout: 60_000 }, async () => {

@@ -1,3 +1,4 @@
+import { afterEach } from "vitest";
 import { redisConfigSchema } from "../../../core/config";
 import { HttpLegacyLookup } from "../../../core/lookups/adapters/http-legacy-lookup";
 import type { LookupContext } from "../../../core/lookups/lookup-service";
@@ -18,10 +19,22 @@ export function outagesOf(redis: () => StoppableRedis) {
   ] as const;
 }
 
-/** A container of the lookup functions, talking to the stoppable Redis; stop its fleet recorder after the test. */
-export function lookupContainer(redis: StoppableRedis): LookupModule {
-  const client = createUpstashRedis({ url: redis.url, token: redis.token, retries: configFor(redisConfigSchema).REDIS_RETRIES });
-  return buildLookups({ redis: client, legacy: new HttpLegacyLookup({ baseUrl: undefined }) });
+/**
+ * Makes containers of the lookup functions talking to the stoppable Redis (given once it has
+ * started); the fleet recorders of a test's containers are stopped after it.
+ */
+export function lookupContainers(redis: () => StoppableRedis): () => LookupModule {
+  const built: LookupModule[] = [];
+  afterEach(() => {
+    for (const module of built.splice(0)) module.fleet.stop();
+  });
+  return () => {
+    const { url, token } = redis();
+    const client = createUpstashRedis({ url, token, retries: configFor(redisConfigSchema).REDIS_RETRIES });
+    const module = buildLookups({ redis: client, legacy: new HttpLegacyLookup({ baseUrl: undefined }) });
+    built.push(module);
+    return module;
+  };
 }
 
 export async function timed<T>(work: () => Promise<T>): Promise<{ value: T; elapsedMs: number }> {
