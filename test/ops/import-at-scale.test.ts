@@ -3,7 +3,6 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { PassThrough } from "node:stream";
 import type { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomIds } from "../../core/clock";
@@ -26,6 +25,7 @@ import { createUpstashRedis } from "../../core/redis/upstash";
 import { runOps } from "../../scripts/ops/cli";
 import { useAppEnv } from "../support/cloud";
 import type { AppEnv } from "../support/cloud";
+import { capturedStreams } from "../support/ops";
 
 let app: AppEnv;
 let sql: Sql;
@@ -76,13 +76,8 @@ async function importedCount(from: number, to: number): Promise<number> {
 }
 
 function memoryIo(signal?: AbortSignal) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
-  return { io: { stdout, stderr, env: app.env, cwd: resolve("."), ...(signal ? { signal } : {}) }, out: () => out, err: () => err, stderr };
+  const { stdout, stderr, out, err } = capturedStreams();
+  return { io: { stdout, stderr, env: app.env, cwd: resolve("."), ...(signal ? { signal } : {}) }, out, err, stderr };
 }
 
 describe("import at scale", () => {

@@ -2,7 +2,6 @@ import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { PassThrough } from "node:stream";
 import type { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { verifyAccessToken } from "../../core/auth/tokens";
@@ -26,7 +25,7 @@ import { createUpstashRedis } from "../../core/redis/upstash";
 import { runOps } from "../../scripts/ops/cli";
 import { TEST_JWT_SECRET, createTestDatabase, useAppEnv } from "../support/cloud";
 import type { AppEnv } from "../support/cloud";
-import { deleteKeys } from "../support/ops";
+import { capturedStreams, deleteKeys } from "../support/ops";
 
 let app: AppEnv;
 let sql: Sql;
@@ -460,13 +459,8 @@ describe("the ops CLI", () => {
   const absentEnvFile = () => join(dir, "absent.env");
 
   function memoryIo(env: Record<string, string | undefined>) {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = "";
-    let err = "";
-    stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-    stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
-    return { io: { stdout, stderr, env, cwd: resolve(".") }, out: () => out, err: () => err };
+    const { stdout, stderr, out, err } = capturedStreams();
+    return { io: { stdout, stderr, env, cwd: resolve(".") }, out, err };
   }
 
   it("runs `import-mappings --file … --dry-run` end to end as a child process", async () => {

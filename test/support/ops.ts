@@ -9,16 +9,22 @@ export interface OpsRun {
   readonly err: string;
 }
 
-/** The ops CLI in-process, its exit code and what it printed on stdout and stderr. */
-export async function runOpsCaptured(argv: readonly string[], io: Pick<OpsIo, "env" | "cwd">): Promise<OpsRun> {
+/** Output streams for the ops CLI whose text can be read at any moment (also while it runs). */
+export function capturedStreams() {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = "";
   let err = "";
   stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
   stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+  return { stdout, stderr, out: () => out, err: () => err };
+}
+
+/** The ops CLI in-process, its exit code and what it printed on stdout and stderr. */
+export async function runOpsCaptured(argv: readonly string[], io: Pick<OpsIo, "env" | "cwd">): Promise<OpsRun> {
+  const { stdout, stderr, out, err } = capturedStreams();
   const code = await runOps([...argv], { stdout, stderr, env: io.env, cwd: io.cwd });
-  return { code, out, err };
+  return { code, out: out(), err: err() };
 }
 
 /** Deletes every key matching `pattern` (a test's own prefix), page by page. */
