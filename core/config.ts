@@ -80,7 +80,7 @@ export const lookupConfigSchema = /* @__PURE__ */ lazy(() => z.object({
   LOOKUP_CACHE_TIMEOUT_MS: positiveInt(100),
   /** How long an open cache breaker skips Redis before a trial call. */
   LOOKUP_CACHE_RESET_MS: positiveInt(2_000),
-  /** How often a container re-reads the undelivered lookup invalidations (core/lookups/invalidation-gate.ts). */
+  /** How often a container re-reads the undelivered lookup invalidations (core/cache/pending-gate.ts). */
   LOOKUP_PENDING_CHECK_MS: positiveInt(1_000),
   /** Legacy calls in flight at once per container; more wait (within their own budget) for a free slot. */
   LEGACY_LOOKUP_MAX_IN_FLIGHT: positiveInt(8),
@@ -210,8 +210,14 @@ export const guardConfigSchema = /* @__PURE__ */ lazy(() => z.object({
   GUARD_WARNING_PCT: z._default(z.coerce.number().check(z.positive(), z.lt(100)), 10),
   /** Drawdown (%) above which the guard says `critical` (15 itself is still `warning`). */
   GUARD_CRITICAL_PCT: z._default(z.coerce.number().check(z.positive(), z.lt(100)), 15),
-  /** How long the reconciliation and guard views stay cached (every write of the user invalidates them at once). */
-  VIEWS_CACHE_TTL_MS: positiveInt(5_000),
+  /**
+   * How long the reconciliation and guard views stay cached. Every write of the user invalidates
+   * them at once (a bump Redis refused, within VIEWS_PENDING_CHECK_MS), and a guard view never
+   * outlives its peak's place in the window, so this only bounds changes made behind botstate's back.
+   */
+  VIEWS_CACHE_TTL_MS: positiveInt(300_000),
+  /** How often a container re-reads the tag bumps still owed (core/cache/pending-gate.ts): the staleness bound when Redis refused one. */
+  VIEWS_PENDING_CHECK_MS: positiveInt(5_000),
   /** How long a resolved `{ref}` (user id or OKX UID to an active user) is cached for these routes. */
   USER_REF_CACHE_TTL_SECONDS: positiveInt(60),
 }));

@@ -2,7 +2,7 @@ import { UpstashCacheStore } from "../core/cache/adapters/upstash-cache-store";
 import { cacheOutboxHandlers } from "../core/cache/outbox";
 import type { CacheMetricsSnapshot } from "../core/cache/metrics";
 import { ReadThroughCache, defaultReadThroughOptions } from "../core/cache/read-through-cache";
-import type { ReadThroughOptions } from "../core/cache/read-through-cache";
+import type { EntryTrust, ReadThroughOptions } from "../core/cache/read-through-cache";
 import { TagInvalidator } from "../core/cache/tag-invalidator";
 import { cacheConfigSchema } from "../core/config";
 import type { OutboxHandlers } from "../core/outbox/model";
@@ -28,14 +28,17 @@ export function cacheMetrics(): ReturnType<typeof createMetrics> {
 
 const caches = new Map<string, ReadThroughCache<unknown>>();
 
-/** One named cache per container; the options come from the caller, the timeouts from CACHE_* config. */
-export function readThroughCache<T>(name: string, options: Partial<Omit<ReadThroughOptions, "name">> = {}): ReadThroughCache<T> {
+/**
+ * One named cache per container; the options come from the caller, the timeouts from CACHE_* config;
+ * `trust` decides which entries a read may serve (core/cache/pending-gate.ts).
+ */
+export function readThroughCache<T>(name: string, options: Partial<Omit<ReadThroughOptions, "name">> = {}, trust?: EntryTrust): ReadThroughCache<T> {
   const existing = caches.get(name);
   if (existing) return existing as ReadThroughCache<T>;
   const config = configFor(cacheConfigSchema);
   const { clock, ids, logger } = platform();
   const cache = new ReadThroughCache<T>(
-    { store: cacheStore(), invalidator: tagInvalidator(), clock, ids, log: logger, sleep, metrics: cacheMetrics().sink },
+    { store: cacheStore(), invalidator: tagInvalidator(), clock, ids, log: logger, sleep, metrics: cacheMetrics().sink, ...(trust ? { trust } : {}) },
     {
       ...defaultReadThroughOptions,
       storeTimeoutMs: config.CACHE_STORE_TIMEOUT_MS,

@@ -4,7 +4,6 @@ import type { GuardViewDeps } from "../core/guards/get-guards";
 import type { GuardOptions } from "../core/guards/model";
 import type { GuardViewWire } from "../core/guards/presenters";
 import type { RecordEquityDeps } from "../core/guards/record-equity";
-import { cacheOutbox, readThroughCache } from "./cache";
 import { database } from "./clients/postgres";
 import { configFor, once } from "./config";
 import { recordHealth } from "./health-events";
@@ -12,6 +11,7 @@ import { userDirectory } from "./identity";
 import { outbox } from "./outbox";
 import { platform } from "./platform";
 import { cachedUserDirectory } from "./user-refs";
+import { viewCache, viewWriteHandlers } from "./views";
 
 export function guardOptions(): GuardOptions {
   return once(guardOptions, () => {
@@ -35,7 +35,7 @@ export function recordEquityDeps(): RecordEquityDeps {
       directory: userDirectory(),
       store: equityStore(),
       outbox: outbox(),
-      outboxHandlers: cacheOutbox(),
+      outboxHandlers: viewWriteHandlers(),
       health: recordHealth(),
       log: logger,
       clock,
@@ -49,7 +49,7 @@ export function guardViewDeps(): GuardViewDeps {
   return once(guardViewDeps, () => ({
     directory: cachedUserDirectory(),
     store: equityStore(),
-    cache: readThroughCache<GuardViewWire>("guards", { ttlMs: configFor(guardConfigSchema).VIEWS_CACHE_TTL_MS }),
+    cache: viewCache<GuardViewWire>("guards"),
     clock: platform().clock,
     options: guardOptions(),
   }));

@@ -10,7 +10,7 @@ import type { MappingAdminDeps } from "../core/lookups/mapping-admin";
 import { PostgresMappingRepository } from "../core/lookups/adapters/postgres-mapping-repository";
 import type { ImportDeps } from "../core/lookups/import";
 import type { BreakerStates, LegacyLookup } from "../core/lookups/ports";
-import { InvalidationGate, defaultGateOptions } from "../core/lookups/invalidation-gate";
+import { PendingInvalidationGate, defaultGateOptions } from "../core/cache/pending-gate";
 import { identifierKey } from "../core/lookups/invalidation";
 import type { InvalidationDeliveryDeps, OwedInvalidationCache } from "../core/lookups/invalidation";
 import { PostgresPendingInvalidations } from "../core/lookups/adapters/postgres-pending-invalidations";
@@ -37,7 +37,7 @@ export interface LookupModule {
   /** The lookups' read-through cache (core/cache): Redis behind its timeout and breaker (its state for stats). */
   readonly cache: ReadThroughCache<LookupValue>;
   /** Which entries reads trust while invalidations are undelivered. */
-  readonly gate: InvalidationGate;
+  readonly gate: PendingInvalidationGate;
   /** How mapping changes deliver the invalidations they owe. */
   readonly invalidations: InvalidationDeliveryDeps;
   readonly legacy: LegacyLookup;
@@ -90,7 +90,7 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
   const { metrics, sink } = createMetrics(platformConfig.SERVICE_NAME);
   const stats = new LookupStats(clock.now(), sink);
   const repository = new PostgresMappingRepository(database(), { onQuery: () => stats.databaseQuery(), ids });
-  const gate = new InvalidationGate(new PostgresPendingInvalidations(lookupOutbox().store), () => clock.now().getTime(), logger, {
+  const gate = new PendingInvalidationGate(new PostgresPendingInvalidations(lookupOutbox().store), () => clock.now().getTime(), logger, {
     ...defaultGateOptions,
     refreshMs: config.LOOKUP_PENDING_CHECK_MS,
   });
@@ -112,7 +112,7 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
   // A failed cache call here: others' invalidations may have failed too, so the gate checks again.
   cache.metrics.observe((counter) => counter === "storeErrors" && gate.markSuspect());
   const owed: OwedInvalidationCache = { invalidateOrThrow: (identifiers) => cache.invalidateKeys(identifiers.map(identifierKey)) };
-  const invalidations: InvalidationDeliveryDeps = { outbox: lookupOutbox(), cache: owed, onUndelivered: (identifiers) => gate.remember(identifiers) };
+  const invalidations: InvalidationDeliveryDeps = { outbox: lookupOutbox(), cache: owed, onUndelivered: (identifiers) => gate.remember(identifiers.map(identifierKey)) };
   const legacy = options.legacy ?? new HttpLegacyLookup({
       baseUrl: config.LEGACY_LOOKUP_URL,
       maxInFlight: config.LEGACY_LOOKUP_MAX_IN_FLIGHT,

@@ -13,13 +13,32 @@ export function cacheBumpMessage(ids: IdGenerator, tags: readonly string[]): Out
   return { id: ids.uuid(), topic: CACHE_BUMP_TOPIC, key: [...tags].sort().join(","), payload: { tags: [...tags] } };
 }
 
+/** The tags a stored bump names; none when malformed (nothing to invalidate). */
+export function tagsIn(message: Pick<OutboxMessage, "payload">): string[] {
+  const tags = message.payload.tags;
+  return Array.isArray(tags) ? tags.filter((tag): tag is string => typeof tag === "string") : [];
+}
+
 function tagsOf(message: OutboxMessage): string[] {
   const tags = message.payload.tags;
   if (!Array.isArray(tags) || !tags.every((tag): tag is string => typeof tag === "string")) throw new Error("cache bump without a tag list");
   return tags;
 }
 
-/** Delivers bumps; idempotent enough (a second bump only invalidates once more). */
-export function cacheOutboxHandlers(invalidator: TagInvalidator): OutboxHandlers {
-  return { [CACHE_BUMP_TOPIC]: async (message) => invalidator.bump(tagsOf(message)) };
+/**
+ * Delivers bumps; idempotent enough (a second bump only invalidates once more). `onUndelivered`
+ * hears the tags of a bump Redis refused (its row stays for the drain).
+ */
+export function cacheOutboxHandlers(invalidator: TagInvalidator, onUndelivered?: (tags: readonly string[]) => void): OutboxHandlers {
+  return {
+    [CACHE_BUMP_TOPIC]: async (message) => {
+      const tags = tagsOf(message);
+      try {
+        await invalidator.bump(tags);
+      } catch (error) {
+        onUndelivered?.(tags);
+        throw error;
+      }
+    },
+  };
 }

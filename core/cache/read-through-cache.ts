@@ -47,7 +47,7 @@ export const defaultReadThroughOptions: Omit<ReadThroughOptions, "name"> = {
 
 /** Which entries a read may trust; an untrusted entry reads as absent and nothing is written over it. */
 export interface EntryTrust {
-  trusted(): Promise<(key: string) => boolean>;
+  trusted(): Promise<(key: string, tags: readonly string[]) => boolean>;
 }
 
 export interface ReadThroughDeps {
@@ -59,7 +59,7 @@ export interface ReadThroughDeps {
   readonly log: LogPort;
   readonly sleep: (ms: number) => Promise<void>;
   readonly metrics?: CacheMetricsSink;
-  /** Lookups: entries named by an undelivered invalidation are not trusted (core/lookups/invalidation-gate.ts). */
+  /** Entries whose key or tag an undelivered invalidation names are not trusted (core/cache/pending-gate.ts). */
   readonly trust?: EntryTrust;
 }
 
@@ -192,10 +192,10 @@ export class ReadThroughCache<T> {
     const token = this.deps.ids.uuid();
     const probe = await this.probe(request, scope, { token, ms: this.options.fillLockMs });
     if (!probe) return this.bypass(request);
-    if (probe.fresh) return (await this.isTrusted(request.key)) ? this.hit(probe.fresh) : this.fill(request, untrusted(probe), undefined, scope);
+    if (probe.fresh) return (await this.isTrusted(request)) ? this.hit(probe.fresh) : this.fill(request, untrusted(probe), undefined, scope);
     if (probe.locked) return this.fill(request, probe, token, scope);
     const waited = await this.waitForFiller(request, scope);
-    if (waited?.fresh && (await this.isTrusted(request.key))) return this.hit(waited.fresh);
+    if (waited?.fresh && (await this.isTrusted(request))) return this.hit(waited.fresh);
     return this.fill(request, waited ? untrusted(waited) : probe, undefined, scope);
   }
 
@@ -203,8 +203,8 @@ export class ReadThroughCache<T> {
     return this.guarded("probe", () => this.deps.store.probe(this.options.name, request.key, request.tags, this.nowMs(), lock), scope);
   }
 
-  private async isTrusted(key: string): Promise<boolean> {
-    return !this.deps.trust || (await this.deps.trust.trusted())(key);
+  private async isTrusted(request: CacheRequest<T>): Promise<boolean> {
+    return !this.deps.trust || (await this.deps.trust.trusted())(request.key, request.tags);
   }
 
   private hit(entry: StoredEntry): CacheAnswer<T> {
@@ -283,7 +283,7 @@ export class ReadThroughCache<T> {
     const missing = new Map<string, CacheProbe | undefined>();
     keys.forEach((key, index) => {
       const probe = probes?.[index];
-      if (probe?.fresh && trusted(key)) answers.set(key, this.hit(probe.fresh));
+      if (probe?.fresh && trusted(key, [])) answers.set(key, this.hit(probe.fresh));
       else missing.set(key, probe && untrusted(probe));
     });
     if (missing.size === 0) return answers;

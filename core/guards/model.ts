@@ -28,6 +28,8 @@ export interface EquitySnapshot {
 /** Peak over the window and the latest equity; null when the user reported none. */
 export interface EquityWindow {
   readonly peakEquity: number | null;
+  /** The last time the peak was reached: the view changes when that leaves the window. */
+  readonly peakAt: Date | null;
   readonly currentEquity: number | null;
   readonly currentAt: Date | null;
 }

@@ -12,7 +12,7 @@ export interface ReconciliationSummaryDeps {
   readonly directory: UserDirectory;
   readonly log: ReconciliationLog;
   readonly openPositions: OpenPositionCount;
-  /** 5 s TTL, tagged with the user: any write of theirs invalidates it at once. */
+  /** Tagged with the user: any write of theirs invalidates it at once. */
   readonly cache: ReadThroughCache<ReconciliationHistoryWire>;
 }
 

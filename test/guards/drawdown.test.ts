@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { defaultGuardOptions, drawdownOf, statusOf } from "../../core/guards/model";
+import { viewLifetimeMs } from "../../core/guards/get-guards";
 import { presentGuardView } from "../../core/guards/presenters";
+import { DAY_MS } from "../../core/guards/record-equity";
 
 const thresholds = defaultGuardOptions.thresholds;
 
@@ -40,7 +42,7 @@ describe("drawdown guard statuses", () => {
 
   it("a view with no equity reported says normal with nulls, and the peak is never below the current value", () => {
     const since = new Date("2026-11-01T00:00:00Z");
-    expect(presentGuardView("okx", { peakEquity: null, currentEquity: null, currentAt: null }, since, defaultGuardOptions)).toMatchObject({
+    expect(presentGuardView("okx", { peakEquity: null, peakAt: null, currentEquity: null, currentAt: null }, since, defaultGuardOptions)).toMatchObject({
       drawdownPct: 0,
       peakEquity: null,
       currentEquity: null,
@@ -48,6 +50,18 @@ describe("drawdown guard statuses", () => {
       window: { days: 30, since: since.toISOString() },
     });
     // The latest snapshot is older than the window: it is its own peak.
-    expect(presentGuardView("okx", { peakEquity: null, currentEquity: 500, currentAt: since }, since, defaultGuardOptions)).toMatchObject({ peakEquity: 500, currentEquity: 500, drawdownPct: 0 });
+    expect(presentGuardView("okx", { peakEquity: null, peakAt: null, currentEquity: 500, currentAt: since }, since, defaultGuardOptions)).toMatchObject({ peakEquity: 500, currentEquity: 500, drawdownPct: 0 });
+  });
+
+  it("a cached view lives the cache's TTL, or until its peak leaves the window when that is sooner", () => {
+    const windowMs = 30 * DAY_MS;
+    const nowMs = Date.parse("2026-11-30T12:00:00Z");
+    const ttlMs = 300_000;
+    const peakAt = (msAgo: number) => ({ peakAt: new Date(nowMs - msAgo) });
+    expect(viewLifetimeMs({ peakAt: null }, nowMs, windowMs, ttlMs)).toBe(ttlMs);
+    expect(viewLifetimeMs(peakAt(DAY_MS), nowMs, windowMs, ttlMs)).toBe(ttlMs);
+    expect(viewLifetimeMs(peakAt(windowMs - 60_000), nowMs, windowMs, ttlMs)).toBe(60_000);
+    expect(viewLifetimeMs(peakAt(windowMs - 1), nowMs, windowMs, ttlMs)).toBe(1);
+    expect(viewLifetimeMs(peakAt(windowMs), nowMs, windowMs, ttlMs)).toBeNull();
   });
 });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { redisClient, redisKeys } from "../../runtime/clients/redis";
 import { insertUser } from "../credentials/support";
 import { token } from "../lookups/support/http";
 import { call, startHarness } from "../provisioning/support/harness";
@@ -90,6 +91,25 @@ describe("POST /v1/users/{ref}/equity and GET /v1/users/{ref}/guards", () => {
     const after = await guards(user.id);
     expect(after.headers.get("x-cache")).toBe("miss");
     expect(after.body).toMatchObject({ currentEquity: 880, status: "warning" });
+  });
+
+  it("keeps a cached view no longer than its peak stays in the window, and answers today's window start", async () => {
+    const user = await insertUser(harness.db);
+    await harness.db.query("INSERT INTO equity_snapshots (user_id, exchange, equity, taken_at) VALUES ($1, 'okx', 5000, now() - interval '30 days' + interval '60 seconds')", [user.id]);
+    await equity(user.id, 1000);
+    const askedAtMs = Date.now();
+    const first = await guards(user.id);
+    expect(first.headers.get("x-cache")).toBe("miss");
+    expect(first.body).toMatchObject({ peakEquity: 5000, status: "critical" });
+    const stored = await redisClient().get<string>(redisKeys().cacheEntry("guards", `${user.id}/okx`));
+    const freshUntilMs = Number(String(stored).split("|")[0]);
+    // Fresh until the 5000 leaves the window (about 60 s), not for VIEWS_CACHE_TTL_MS (5 min).
+    expect(freshUntilMs).toBeGreaterThan(askedAtMs);
+    expect(freshUntilMs).toBeLessThanOrEqual(askedAtMs + 61_000);
+    const cached = await guards(user.id);
+    expect(cached.headers.get("x-cache")).toBe("hit");
+    expect(Date.parse(cached.body.window.since)).toBeGreaterThanOrEqual(Date.parse(first.body.window.since));
+    expect(Date.parse(cached.body.window.since)).toBeGreaterThanOrEqual(askedAtMs - 30 * 86_400_000);
   });
 
   it("lets users read their own guard only; equity is for service and admin tokens", async () => {

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Identifier } from "../../core/lookups/identifier";
-import { InvalidationGate } from "../../core/lookups/invalidation-gate";
-import type { PendingInvalidations } from "../../core/lookups/invalidation-gate";
-import { identifiersIn } from "../../core/lookups/invalidation";
+import { PendingInvalidationGate } from "../../core/cache/pending-gate";
+import type { PendingInvalidations } from "../../core/cache/pending-gate";
+import { identifierKey, identifiersIn } from "../../core/lookups/invalidation";
 import { defaultLookupOptions, LookupService } from "../../core/lookups/lookup-service";
 import { LookupStats } from "../../core/lookups/stats";
 import { silentLog } from "../../core/observability/log-port";
@@ -20,13 +20,13 @@ class OutboxPending implements PendingInvalidations {
     this.queries += 1;
     if (this.failure) throw this.failure;
     const rows = [...this.outbox.rows.values()];
-    return { identifiers: rows.slice(0, limit).flatMap((row) => identifiersIn(row)), more: rows.length > limit };
+    return { names: rows.slice(0, limit).flatMap((row) => identifiersIn(row).map(identifierKey)), more: rows.length > limit };
   }
 }
 
 function container(clock: ManualClock, repository: InMemoryMappingRepository, redis: LookupRedis, outbox: InMemoryOutbox) {
   const pending = new OutboxPending(outbox);
-  const gate = new InvalidationGate(pending, () => clock.nowMs(), silentLog, { refreshMs: REFRESH_MS, checkTimeoutMs: 300, limit: 2 });
+  const gate = new PendingInvalidationGate(pending, () => clock.nowMs(), silentLog, { refreshMs: REFRESH_MS, checkTimeoutMs: 300, limit: 2 });
   const cache = lookupCache(clock, redis, () => Promise.resolve(), { trust: gate });
   const service = new LookupService({
     repository,

@@ -3,7 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Principal } from "../../core/auth/tokens";
 import { UpstashCacheStore } from "../../core/cache/adapters/upstash-cache-store";
 import { CACHE_BUMP_TOPIC, cacheOutboxHandlers } from "../../core/cache/outbox";
+import { PostgresPendingTagBumps } from "../../core/cache/adapters/postgres-pending-tag-bumps";
+import { PendingInvalidationGate } from "../../core/cache/pending-gate";
 import { ReadThroughCache, defaultReadThroughOptions } from "../../core/cache/read-through-cache";
+import type { EntryTrust } from "../../core/cache/read-through-cache";
 import { TagInvalidator } from "../../core/cache/tag-invalidator";
 import { systemClock, randomIds } from "../../core/clock";
 import { Database } from "../../core/db/database";
@@ -35,19 +38,19 @@ afterAll(async () => {
 });
 
 /** Deps over the real Postgres and a Redis that refuses every connection (nothing listens on port 9). */
-function wiring(redisUrl: string) {
+function wiring(redisUrl: string, trust?: EntryTrust) {
   const db = new Database(createSql({ databaseUrl: app.database.url, fetchEndpoint: app.env.NEON_FETCH_ENDPOINT, wsProxy: app.env.NEON_WS_PROXY }));
   const store = new UpstashCacheStore(createUpstashRedis({ url: redisUrl, token: app.env.UPSTASH_REDIS_REST_TOKEN ?? "", retries: 0 }), new RedisKeys(app.keyPrefix));
   const invalidator = new TagInvalidator(store, 500);
   const outbox = new PostgresOutbox(db);
   const log = new PostgresReconciliationLog(db, (messages) => outbox.enqueue(messages));
   const cache = new ReadThroughCache<ReconciliationHistoryWire>(
-    { store, invalidator, clock: systemClock, ids: randomIds, log: silentLog, sleep: async () => undefined },
+    { store, invalidator, clock: systemClock, ids: randomIds, log: silentLog, sleep: async () => undefined, ...(trust ? { trust } : {}) },
     { ...defaultReadThroughOptions, name: "reconciliation", storeTimeoutMs: 500 },
   );
   const directory = new PostgresUserDirectory(db);
   const openPositions = { count: async () => 0 };
-  return { write: { directory, log, outbox: { store: outbox, log: silentLog }, outboxHandlers: cacheOutboxHandlers(invalidator), clock: systemClock, ids: randomIds }, read: { directory, log, openPositions, cache }, invalidator };
+  return { db, outbox, write: { directory, log, outbox: { store: outbox, log: silentLog }, outboxHandlers: cacheOutboxHandlers(invalidator), clock: systemClock, ids: randomIds }, read: { directory, log, openPositions, cache }, invalidator };
 }
 
 const service: Principal = { role: "service", subject: "bot" };
@@ -69,5 +72,26 @@ describe("a reconciliation event while Redis is down", () => {
     await handler?.({ id: "drained", topic: CACHE_BUMP_TOPIC, key: `user/${user.id}`, payload: rows[0]?.payload as Record<string, unknown> });
     const redis = createUpstashRedis({ url: app.env.UPSTASH_REDIS_REST_URL ?? "", token: app.env.UPSTASH_REDIS_REST_TOKEN ?? "", retries: 0 });
     expect(await redis.get(new RedisKeys(app.keyPrefix).cacheTag(`user/${user.id}`))).toBe(1);
+  });
+
+  it("makes another container stop serving the view it cached before, once its gate rechecks the owed bumps", async () => {
+    const user = await insertUser(admin);
+    const ref = { kind: "user_id", value: user.id } as const;
+    const refreshMs = 5_000;
+    let skewMs = 0;
+    const pending = new PostgresPendingTagBumps(new PostgresOutbox(wiring(app.env.UPSTASH_REDIS_REST_URL ?? "").db));
+    const gate = new PendingInvalidationGate(pending, () => Date.now() + skewMs, silentLog, { refreshMs, checkTimeoutMs: 2_000, limit: 500 });
+    const reader = wiring(app.env.UPSTASH_REDIS_REST_URL ?? "", gate);
+    expect((await getReconciliationSummary(reader.read, { principal: service, ref })).cache).toBe("miss");
+    expect((await getReconciliationSummary(reader.read, { principal: service, ref })).cache).toBe("hit");
+
+    await recordReconciliationEvent(wiring("http://127.0.0.1:9").write, { principal: service, ref, body: { kind: "sync", exchange: "okx" } });
+    // Within refreshMs of its last check the reader may still serve its entry (the documented bound)...
+    skewMs = refreshMs;
+    const after = await getReconciliationSummary(reader.read, { principal: service, ref });
+    // ...and past it, it has read the owed bump: the entry is not trusted, Postgres answers.
+    expect(after.cache).toBe("miss");
+    expect(after.summary.totalSyncs).toBe(1);
+    expect((await getReconciliationSummary(reader.read, { principal: service, ref })).summary.totalSyncs).toBe(1);
   });
 });

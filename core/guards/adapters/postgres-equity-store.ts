@@ -11,10 +11,12 @@ const PEAK_AND_STATUS = `SELECT
   (SELECT max(equity) FROM equity_snapshots WHERE user_id = $1 AND exchange = $2 AND taken_at >= $3) AS peak,
   (SELECT status FROM guard_states WHERE user_id = $1 AND exchange = $2) AS status`;
 
-const WINDOW = `SELECT
-  (SELECT max(equity) FROM equity_snapshots WHERE user_id = $1 AND exchange = $2 AND taken_at >= $3) AS peak,
-  latest.equity AS current, latest.taken_at AS current_at
+/** The peak since $3 with the last time it was reached (it leaves the window then), and the latest snapshot. */
+const WINDOW = `SELECT peak.equity AS peak, peak.taken_at AS peak_at, latest.equity AS current, latest.taken_at AS current_at
 FROM (SELECT 1) AS one
+LEFT JOIN LATERAL (
+  SELECT equity, taken_at FROM equity_snapshots WHERE user_id = $1 AND exchange = $2 AND taken_at >= $3 ORDER BY equity DESC, taken_at DESC LIMIT 1
+) AS peak ON true
 LEFT JOIN LATERAL (
   SELECT equity, taken_at FROM equity_snapshots WHERE user_id = $1 AND exchange = $2 ORDER BY taken_at DESC, seq DESC LIMIT 1
 ) AS latest ON true`;
@@ -26,6 +28,7 @@ ON CONFLICT (user_id, exchange) DO UPDATE SET status = EXCLUDED.status, changed_
 RETURNING status`;
 
 const numberOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+const dateOrNull = (value: unknown): Date | null => (value === null || value === undefined ? null : new Date(value as string | Date));
 const statusOrNull = (value: unknown): GuardStatus | null => (guardStatuses.includes(value as GuardStatus) ? (value as GuardStatus) : null);
 
 /** equity_snapshots and guard_states through Neon's HTTP driver (every call bounded). */
@@ -65,11 +68,11 @@ export class PostgresEquityStore implements EquityStore {
   async window(userId: string, exchange: string, since: Date): Promise<EquityWindow> {
     this.onQuery();
     const [row] = await this.db.query(WINDOW, [userId, exchange, since.toISOString()], "equity window");
-    const currentAt = row?.current_at;
     return {
       peakEquity: numberOrNull(row?.peak),
+      peakAt: dateOrNull(row?.peak_at),
       currentEquity: numberOrNull(row?.current),
-      currentAt: currentAt === null || currentAt === undefined ? null : new Date(currentAt as string | Date),
+      currentAt: dateOrNull(row?.current_at),
     };
   }
 }

@@ -1,17 +1,18 @@
 import { errorMessage } from "../errors";
 import type { LogPort } from "../observability/log-port";
-import type { EntryTrust } from "../cache/read-through-cache";
 import { withTimeout } from "../resilience/timeout";
-import type { Identifier } from "./identifier";
-import { identifierKey } from "./invalidation";
+import type { EntryTrust } from "./read-through-cache";
 
-/** Undelivered lookup invalidations (the outbox rows of the topic), read from Postgres. */
+/**
+ * Undelivered invalidations (outbox rows, read from Postgres): the names they invalidate, which are
+ * cache keys (lookups: identifier keys) or tags (views: `user/<id>`).
+ */
 export interface PendingInvalidations {
-  /** Identifiers named by at most `limit` pending rows; `more`: there are more rows than that. */
-  list(limit: number): Promise<{ readonly identifiers: readonly Identifier[]; readonly more: boolean }>;
+  /** Names in at most `limit` pending rows; `more`: there are more rows than that. */
+  list(limit: number): Promise<{ readonly names: readonly string[]; readonly more: boolean }>;
 }
 
-export interface InvalidationGateOptions {
+export interface PendingGateOptions {
   /** How old the known pending list may get before a read with entries refreshes it (and waits). */
   readonly refreshMs: number;
   /** Longest a read waits for that refresh; past it the read goes on with what it knew. */
@@ -20,10 +21,10 @@ export interface InvalidationGateOptions {
   readonly limit: number;
 }
 
-export const defaultGateOptions: InvalidationGateOptions = { refreshMs: 1_000, checkTimeoutMs: 300, limit: 500 };
+export const defaultGateOptions: PendingGateOptions = { refreshMs: 1_000, checkTimeoutMs: 300, limit: 500 };
 
 interface Known {
-  readonly keys: ReadonlySet<string>;
+  readonly names: ReadonlySet<string>;
   /** More pending rows than read: distrust every entry. */
   readonly all: boolean;
   readonly atMs: number;
@@ -32,13 +33,15 @@ interface Known {
 /**
  * Decides which cache entries a read may trust. An invalidation that Redis could not take when its
  * change committed stays in the outbox (Postgres, shared by every container); until it is
- * delivered, an entry it names may be stale, so reads treat it as absent and ask Postgres. Each
- * container keeps the list of pending identifiers (one indexed query) and refreshes it before
- * trusting an entry when it is unknown (cold start), older than `refreshMs`, or suspect: after any
- * cache failure seen by this container, since while Redis was unreachable from here, others'
- * invalidations may have failed too. Reads with no entry (a miss, Redis down) never wait for it.
+ * delivered, an entry whose key or tag it names may be stale, so reads treat it as absent and ask
+ * Postgres. Each container keeps the list of pending names (one indexed query) and refreshes it
+ * before trusting an entry when it is unknown (cold start), older than `refreshMs`, or suspect:
+ * after any cache failure seen by this container, since while Redis was unreachable from here,
+ * others' invalidations may have failed too. Reads with no entry (a miss, Redis down) never wait.
+ * So an undelivered invalidation is honoured everywhere within `refreshMs`, however long the
+ * entries it names would otherwise live.
  */
-export class InvalidationGate implements EntryTrust {
+export class PendingInvalidationGate implements EntryTrust {
   private known: Known | null = null;
   private suspect = true;
   private refreshing: Promise<void> | undefined;
@@ -47,7 +50,7 @@ export class InvalidationGate implements EntryTrust {
     private readonly pending: PendingInvalidations,
     private readonly nowMs: () => number,
     private readonly log: LogPort,
-    private readonly options: InvalidationGateOptions = defaultGateOptions,
+    private readonly options: PendingGateOptions = defaultGateOptions,
   ) {}
 
   /** A cache call failed here: the next read with an entry refreshes the list first. */
@@ -55,16 +58,16 @@ export class InvalidationGate implements EntryTrust {
     this.suspect = true;
   }
 
-  /** This container's own change could not be invalidated: distrust its identifiers at once. */
-  remember(identifiers: readonly Identifier[]): void {
-    const keys = new Set(this.known?.keys ?? []);
-    for (const identifier of identifiers) keys.add(identifierKey(identifier));
-    this.known = { keys, all: this.known?.all ?? false, atMs: this.known?.atMs ?? 0 };
+  /** This container's own change could not be invalidated: distrust these names at once. */
+  remember(names: readonly string[]): void {
+    const known = new Set(this.known?.names ?? []);
+    for (const name of names) known.add(name);
+    this.known = { names: known, all: this.known?.all ?? false, atMs: this.known?.atMs ?? 0 };
     this.suspect = true;
   }
 
-  /** Whether a read may trust a cache entry of each identifier key (asked only when there are entries). */
-  async trusted(): Promise<(key: string) => boolean> {
+  /** Whether a read may trust an entry of this key carrying these tags (asked only when there are entries). */
+  async trusted(): Promise<(key: string, tags: readonly string[]) => boolean> {
     const known = this.known;
     if (!known || this.suspect || this.nowMs() - known.atMs >= this.options.refreshMs) {
       await this.refreshBounded();
@@ -73,7 +76,7 @@ export class InvalidationGate implements EntryTrust {
     }
     const current = this.known;
     if (!current) return () => true;
-    return (key) => !current.all && !current.keys.has(key);
+    return (key, tags) => !current.all && !current.names.has(key) && !tags.some((tag) => current.names.has(tag));
   }
 
   private async refreshBounded(): Promise<void> {
@@ -82,7 +85,7 @@ export class InvalidationGate implements EntryTrust {
     } catch (error) {
       // Postgres is slow or down: the read goes on with what this container knew (availability
       // first; a change cannot commit meanwhile either). The refresh itself keeps running.
-      this.log.warn("pending lookup invalidations unknown", { reason: errorMessage(error) });
+      this.log.warn("pending cache invalidations unknown", { reason: errorMessage(error) });
     }
   }
 
@@ -96,11 +99,11 @@ export class InvalidationGate implements EntryTrust {
     const startedMs = this.nowMs();
     this.suspect = false;
     try {
-      const { identifiers, more } = await this.pending.list(this.options.limit);
-      this.known = { keys: new Set(identifiers.map(identifierKey)), all: more, atMs: startedMs };
+      const { names, more } = await this.pending.list(this.options.limit);
+      this.known = { names: new Set(names), all: more, atMs: startedMs };
     } catch (error) {
       // Tried again only after refreshMs: a failing Postgres must not cost each read a query.
-      this.known = { keys: this.known?.keys ?? new Set(), all: this.known?.all ?? false, atMs: startedMs };
+      this.known = { names: this.known?.names ?? new Set(), all: this.known?.all ?? false, atMs: startedMs };
       throw error;
     }
   }
