@@ -166,6 +166,11 @@ const IMPORT_BUDGET = { statementTimeoutMs: 30_000, requestTimeoutMs: 60_000 };
 /** A batch's invalidation (one round trip of up to a batch's identifiers); a failure is reported, the row kept. */
 const IMPORT_INVALIDATION_TIMEOUT_MS = 5_000;
 
+/** Where an import delivers the invalidations its batches owe (also the import bench's, so it measures the same tombstones). */
+export function importInvalidations(): OwedInvalidationCache {
+  return lookupStoreInvalidations(IMPORT_INVALIDATION_TIMEOUT_MS);
+}
+
 /**
  * What the mapping import writes through: its scratch tables and batched writes, the outbox that
  * holds the invalidations they owe, and the cache those are delivered to (its failures are
@@ -173,7 +178,7 @@ const IMPORT_INVALIDATION_TIMEOUT_MS = 5_000;
  */
 export function mappingImportDeps(options: { readonly withCache: boolean }): ImportDeps {
   const { ids } = platform();
-  const cache: OwedInvalidationCache = options.withCache ? lookupStoreInvalidations(IMPORT_INVALIDATION_TIMEOUT_MS) : noCache;
+  const cache: OwedInvalidationCache = options.withCache ? importInvalidations() : noCache;
   const scratch = new Database(sqlClient(), IMPORT_BUDGET);
   return {
     repository: new PostgresMappingRepository(database(), { ids }),
