@@ -34,7 +34,9 @@ export interface LambdaOptions {
  * `minify` as false, and its runtime default is now nodejs24.x. `sourcemap: true` ships
  * bundle.mjs.map in the package, and NODE_OPTIONS makes Node use it, so logged stack traces name
  * TypeScript files and lines (about 20 ms more CPU per cold start: `npm run bench` measures imports
- * with it). `npm run size` bundles each handler with these options and checks its budget.
+ * with it). `plugins` names infra/bundling/plugins.mjs, which keeps Node built-ins no cold start
+ * uses (the ESM facade of `process`, middy's web streams) from loading at import. `npm run size`
+ * and the bench bundle each handler with these options and plugins, and check its budget.
  */
 export function lambda(handler: string, options: LambdaOptions = {}) {
   return {
@@ -45,6 +47,6 @@ export function lambda(handler: string, options: LambdaOptions = {}) {
     timeout: options.timeout ?? "10 seconds",
     link: [...(options.link ?? [])],
     environment: { SERVICE_NAME: "botstate", STAGE: $app.stage, LOG_LEVEL: "INFO", NODE_OPTIONS: "--enable-source-maps", ...options.environment },
-    nodejs: { format: "esm" as const, minify: true, sourcemap: true },
+    nodejs: { format: "esm" as const, minify: true, sourcemap: true, plugins: "infra/bundling/plugins.mjs" },
   };
 }

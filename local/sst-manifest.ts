@@ -30,6 +30,8 @@ export interface NodejsOptions {
   readonly sourcemap?: boolean;
   readonly banner?: string;
   readonly install?: readonly string[] | Readonly<Record<string, string>>;
+  /** A file (relative to sst.config.ts) whose default export is a list of esbuild plugins. */
+  readonly plugins?: string;
   readonly esbuild?: {
     readonly external?: readonly string[];
     readonly keepNames?: boolean;

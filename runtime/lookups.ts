@@ -31,6 +31,7 @@ import { configFor, once } from "./config";
 import { createMetrics } from "./metrics";
 import { platform } from "./platform";
 import { lookupStoreInvalidations, lookupTombstoneMs } from "./lookup-invalidations";
+import { registerCache } from "./cache";
 
 export interface LookupModule {
   readonly service: LookupService;
@@ -65,9 +66,13 @@ export function lookupOutbox(): OutboxDeliveryDeps & { readonly store: PostgresO
   return once(lookupOutbox, () => ({ store: new PostgresOutbox(database()), log: platform().logger }));
 }
 
-/** The lookup service of this container: one cache, one breaker pair and one set of stats. */
+/** The lookup service of this container: one cache (counted in cacheSnapshots()), one breaker pair and one set of stats. */
 export function lookups(): LookupModule {
-  return once(buildLookups, () => (containerModule = buildLookups()));
+  return once(buildLookups, () => {
+    containerModule = buildLookups();
+    registerCache(containerModule.cache);
+    return containerModule;
+  });
 }
 
 let containerModule: LookupModule | undefined;

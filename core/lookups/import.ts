@@ -10,6 +10,7 @@ import { inLanes } from "./import-lanes";
 import { identifiersIn, uniqueIdentifiers } from "./invalidation";
 import type { OwedInvalidationCache } from "./invalidation";
 import type { ImportWindow, ImportWrite, ImportWritten, MappingImportStore, MappingRepository, StagedImportRow } from "./ports";
+import { lazy } from "../validation/lazy";
 import { okxUidSchema, telegramIdSchema, userIdSchema } from "./schemas";
 
 /**
@@ -146,12 +147,12 @@ export const DEFAULT_IMPORT_BATCH = 1_000;
 const IMPORT_LANES = 2;
 const DEFAULT_MAX_PROBLEMS = 10_000;
 
-const candidateSchema = z.object({
+const candidateSchema = /* @__PURE__ */ lazy(() => z.object({
   userId: z.optional(userIdSchema()),
   telegramId: telegramIdSchema(),
   okxUid: z.optional(z.nullable(okxUidSchema())),
   isActive: z.optional(z.boolean()),
-});
+}));
 
 type Problem = ImportProblem & { readonly idx: number };
 
@@ -450,7 +451,7 @@ function report(run: Run, interrupted: ImportReport["interrupted"]): ImportRepor
 function validate(record: ImportRecord): Omit<StagedImportRow, "idx" | "origin"> | string {
   if (isUnreadable(record)) return record.unreadable;
   if (typeof record.telegramId === "string" && record.telegramId.trim() === "") return "telegramId is missing";
-  const result = candidateSchema.safeParse({
+  const result = candidateSchema().safeParse({
     userId: record.userId,
     telegramId: record.telegramId,
     okxUid: record.okxUid,

@@ -122,9 +122,10 @@ export async function deliverInvalidation(
   });
   const [failure] = outcome.failed;
   if (!failure) return { delivered: true };
-  deps.onUndelivered?.(identifiersIn(message));
+  const owed = identifiersIn(message);
+  deps.onUndelivered?.(owed);
   // Telegram ids and okx uids are personal: named at debug level only.
-  deps.outbox.log.debug("lookup invalidation postponed for", { identifiers: identifiersIn(message).map(identifierKey) });
+  deps.outbox.log.debug("lookup invalidation postponed for", { identifiers: owed.map(identifierKey) });
   return { delivered: false, reason: failure.reason };
 }
 

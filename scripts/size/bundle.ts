@@ -1,16 +1,18 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
-import type { BuildOptions, Metafile } from "esbuild";
+import type { BuildOptions, Metafile, Plugin } from "esbuild";
 import type { DeclaredFunction } from "../../local/sst-manifest";
 
 /**
  * Bundles a function the way SST 4.17's Node builder (pkg/runtime/node/build.go, esbuild 0.27.2)
  * does for `sst deploy`: platform node, ESM with its createRequire banner, keepNames, the target
  * of the runtime, `module` before `main`, only sharp and pg-native external (the AWS SDK is
- * bundled), a linked source map, and minification only when `nodejs.minify` is true.
+ * bundled), a linked source map, minification only when `nodejs.minify` is true, and the esbuild
+ * plugins of the file `nodejs.plugins` names (pkg/runtime/node/plugin.go; see sstPlugins).
  */
 const FORCE_EXTERNAL = ["sharp", "pg-native"];
 
@@ -75,6 +77,17 @@ export function sstBuildOptions(fn: DeclaredFunction, outfile: string): BuildOpt
   };
 }
 
+/**
+ * The plugins of the file `nodejs.plugins` names (its default export), as SST's builder loads them:
+ * the path is relative to the directory of sst.config.ts, which is where `npm run size` runs.
+ */
+export async function sstPlugins(fn: DeclaredFunction): Promise<Plugin[]> {
+  if (!fn.nodejs.plugins) return [];
+  const loaded = (await import(pathToFileURL(resolve(fn.nodejs.plugins)).href)) as { readonly default?: unknown };
+  if (!Array.isArray(loaded.default)) throw new Error(`${fn.trigger}: ${fn.nodejs.plugins} has no default export of esbuild plugins`);
+  return loaded.default as Plugin[];
+}
+
 /** Bytes an input package (or a folder of this repository) contributes to the bundle. */
 export interface InputWeight {
   readonly name: string;
@@ -130,7 +143,7 @@ export function bundleDirectory(): { readonly path: string; dispose(): void } {
 /** Bundles one declared function into `directory` as SST would deploy it. */
 export async function bundleFunction(fn: DeclaredFunction, directory: string, name = bundleName(fn)): Promise<BundleReport> {
   const outfile = join(directory, name, "bundle.mjs");
-  const result = await build(sstBuildOptions(fn, outfile));
+  const result = await build({ ...sstBuildOptions(fn, outfile), plugins: await sstPlugins(fn) });
   return report(outfile, result.metafile);
 }
 
@@ -143,7 +156,7 @@ export async function bundleClients(clients: readonly ClientPackage[], like: Dec
   const outfile = join(directory, name, "bundle.mjs");
   const { entryPoints: _entry, ...options } = sstBuildOptions(like, outfile);
   const contents = clients.map((client) => `export { ${CLIENT_PACKAGES[client]} } from "${client}";`).join("\n");
-  const result = await build({ ...options, stdin: { contents, resolveDir: resolve("."), sourcefile: `${name}.ts`, loader: "ts" } });
+  const result = await build({ ...options, plugins: await sstPlugins(like), stdin: { contents, resolveDir: resolve("."), sourcefile: `${name}.ts`, loader: "ts" } });
   return report(outfile, result.metafile);
 }
 

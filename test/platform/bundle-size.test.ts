@@ -1,8 +1,11 @@
+import { execFile } from "node:child_process";
 import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadSstManifest, resolveHandler } from "../../local/sst-manifest";
 import type { DeclaredFunction, SstManifest } from "../../local/sst-manifest";
-import { BUDGET_BYTES, bundleDirectory, bundleFunction, bundleProblems, distinctBundles, sstBuildOptions } from "../../scripts/size/bundle";
+import { BUDGET_BYTES, bundleDirectory, bundleFunction, bundleProblems, distinctBundles, sstBuildOptions, sstPlugins } from "../../scripts/size/bundle";
 
 let manifest: SstManifest;
 const directory = bundleDirectory();
@@ -24,8 +27,22 @@ function declared(spec: string, links: DeclaredFunction["links"] = []): Declared
     runtime: "nodejs22.x",
     architecture: "arm64",
     links,
-    nodejs: { format: "esm", minify: true, sourcemap: true },
+    nodejs: { format: "esm", minify: true, sourcemap: true, plugins: "infra/bundling/plugins.mjs" },
   };
+}
+
+/** Imports a bundle in a fresh Node process, invokes its handler once, and reports the built-ins loaded by then. */
+async function invokeFresh(outfile: string, env: Record<string, string>): Promise<{ result: unknown; builtins: string[] }> {
+  const script = [
+    `const before = new Set(process.moduleLoadList);`,
+    `const { handler } = await import(${JSON.stringify(pathToFileURL(outfile).href)});`,
+    `const loaded = process.moduleLoadList.filter((name) => !before.has(name) && name.startsWith("NativeModule "));`,
+    `const context = { getRemainingTimeInMillis: () => 10_000, awsRequestId: "fixture" };`,
+    `const result = await handler({}, context);`,
+    `console.log(JSON.stringify({ result, builtins: loaded.map((name) => name.slice("NativeModule ".length)) }));`,
+  ].join("\n");
+  const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], { env: { PATH: process.env.PATH ?? "", ...env } });
+  return JSON.parse(stdout) as { result: unknown; builtins: string[] };
 }
 
 describe("function bundles, built as sst deploy builds them", () => {
@@ -54,11 +71,33 @@ describe("function bundles, built as sst deploy builds them", () => {
     expect(bundleProblems(fn, bundle)).toEqual([expect.stringContaining('write schemas with "zod/mini"'), expect.stringContaining("zod locales")]);
   });
 
+  it("load no ESM facade of process, nor middy's stream/web and timers/promises, at import, and still run", { timeout: 60_000 }, async () => {
+    const fn = declared("test/fixtures/bundles/deferred-builtins.handler");
+    const env = { SST_RESOURCE_Probe: JSON.stringify({ value: "linked" }) };
+    // Without the plugins, the same bundle loads them all at import.
+    const plain = await bundleFunction({ ...fn, nodejs: { format: "esm", minify: true, sourcemap: true } }, directory.path, "deferred-builtins-plain");
+    expect((await invokeFresh(plain.outfile, env)).builtins).toEqual(expect.arrayContaining(["process", "internal/process/report", "stream/web", "timers/promises"]));
+    const bundle = await bundleFunction(fn, directory.path);
+    const { result, builtins } = await invokeFresh(bundle.outfile, env);
+    // sst/resource still reads the environment through the deferred process, and middy still runs (its timeout uses setTimeout).
+    expect(result).toEqual({ linked: "linked" });
+    expect(builtins).not.toContain("process");
+    expect(builtins).not.toContain("internal/process/report");
+    expect(builtins).not.toContain("stream/web");
+    expect(builtins).not.toContain("timers/promises");
+  });
+
   it("follow SST's builder: minified only when minify is true, AWS SDK bundled, SST's banner and target", () => {
     const fn = declared("test/fixtures/bundles/sqs-without-link.handler");
     const options = sstBuildOptions(fn, "/tmp/out/bundle.mjs");
     expect(options).toMatchObject({ platform: "node", format: "esm", target: "es2023", keepNames: true, minify: true, external: ["sharp", "pg-native"] });
     expect(options.banner?.js).toContain("topLevelCreateRequire(import.meta.url)");
     expect(sstBuildOptions({ ...fn, nodejs: { format: "esm" } }, "/tmp/out/bundle.mjs").minify).toBe(false);
+  });
+
+  it("use the plugins of the file nodejs.plugins names, as SST's builder does", async () => {
+    const fn = declared("test/fixtures/bundles/deferred-builtins.handler");
+    expect((await sstPlugins(fn)).map((plugin) => plugin.name)).toEqual(["deferred-builtins"]);
+    expect(await sstPlugins({ ...fn, nodejs: { format: "esm" } })).toEqual([]);
   });
 });

@@ -61,6 +61,7 @@ describe("sst.config.ts evaluated offline", () => {
         format: "esm",
         minify: true,
         sourcemap: true,
+        plugins: "infra/bundling/plugins.mjs",
       });
       // The shipped map is only worth its weight if Node reads it.
       expect(fn.environment.NODE_OPTIONS, fn.trigger).toContain("--enable-source-maps");
