@@ -11,8 +11,10 @@ import { PostgresMappingRepository } from "../core/lookups/adapters/postgres-map
 import type { ImportDeps } from "../core/lookups/import";
 import type { BreakerStates, LegacyLookup } from "../core/lookups/ports";
 import { PendingInvalidationGate, defaultGateOptions } from "../core/cache/pending-gate";
-import { identifierKey } from "../core/lookups/invalidation";
+import { identifierKey } from "../core/lookups/identifier";
+import { storeInvalidations } from "../core/lookups/invalidation";
 import type { InvalidationDeliveryDeps, OwedInvalidationCache } from "../core/lookups/invalidation";
+import { USER_REF_CACHE } from "../core/identity/adapters/cached-user-directory";
 import { PostgresPendingInvalidations } from "../core/lookups/adapters/postgres-pending-invalidations";
 import type { OutboxDeliveryDeps } from "../core/outbox/delivery";
 import { PostgresOutbox } from "../core/outbox/adapters/postgres-outbox";
@@ -116,7 +118,13 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
   );
   // A failed cache call here: others' invalidations may have failed too, so the gate checks again.
   cache.metrics.observe((counter) => counter === "storeErrors" && gate.markSuspect());
-  const owed: OwedInvalidationCache = { invalidateOrThrow: (identifiers) => cache.invalidateKeys(identifiers.map(identifierKey)) };
+  // The user refs are keyed by identifiers too: a mapping change tombstones them with the lookups.
+  const refs = storeInvalidations(store, ids, { tombstoneMs: lookupTombstoneMs(), timeoutMs: config.LOOKUP_CACHE_TIMEOUT_MS }, [USER_REF_CACHE]);
+  const owed: OwedInvalidationCache = {
+    invalidateOrThrow: async (identifiers) => {
+      await Promise.all([cache.invalidateKeys(identifiers.map(identifierKey)), refs.invalidateOrThrow(identifiers)]);
+    },
+  };
   const invalidations: InvalidationDeliveryDeps = { outbox: lookupOutbox(), cache: owed, onUndelivered: (identifiers) => gate.remember(identifiers.map(identifierKey)) };
   const legacy = options.legacy ?? new HttpLegacyLookup({
       baseUrl: config.LEGACY_LOOKUP_URL,
