@@ -8,6 +8,7 @@ const optionalUrl = /* @__PURE__ */ lazy(() => z.pipe(optionalString(), z.option
 const nonEmpty = (fallback: string) => z._default(z.string().check(z.minLength(1)), fallback);
 
 export const positiveInt = (fallback: number) => z._default(z.coerce.number().check(z.int(), z.positive()), fallback);
+const nonNegativeInt = (fallback: number) => z._default(z.coerce.number().check(z.int(), z.nonnegative()), fallback);
 
 /**
  * What botstate reads from its environment, one schema per concern: a function validates (once per
@@ -216,10 +217,19 @@ export const guardConfigSchema = /* @__PURE__ */ lazy(() => z.object({
    * outlives its peak's place in the window, so this only bounds changes made behind botstate's back.
    */
   VIEWS_CACHE_TTL_MS: positiveInt(300_000),
-  /** How often a container re-reads the tag bumps still owed (core/cache/pending-gate.ts): the staleness bound when Redis refused one. */
+  /**
+   * How often a container re-reads the invalidations still owed (tag bumps for the views, mapping
+   * changes for `{ref}`s; core/cache/pending-gate.ts): the staleness bound when Redis refused one.
+   */
   VIEWS_PENDING_CHECK_MS: positiveInt(5_000),
-  /** How long a resolved `{ref}` (user id or OKX UID to an active user) is cached for these routes. */
-  USER_REF_CACHE_TTL_SECONDS: positiveInt(60),
+  /**
+   * How long a resolved `{ref}` (user id or OKX UID to an active user) stays in the shared cache for
+   * these routes; every mapping change invalidates it at once, so this only bounds changes made
+   * behind botstate's back.
+   */
+  USER_REF_CACHE_TTL_SECONDS: positiveInt(600),
+  /** How long a container keeps a found `{ref}` in memory: how long it may still serve a user deactivated meanwhile (0: not kept). */
+  USER_REF_MEMO_SECONDS: nonNegativeInt(30),
 }));
 
 /**

@@ -51,7 +51,16 @@ export function readThroughCache<T>(name: string, options: Partial<Omit<ReadThro
   return cache;
 }
 
-/** Counters of every cache this container built (admin stats, bench). */
+/**
+ * Counts in cacheSnapshots() a cache built with deps readThroughCache() does not give: the lookups'
+ * (runtime/lookups.ts: a store a test may swap, the invalidation gate as entry trust, no tag
+ * invalidator, the lookup routes' own metrics). The last one registered under a name is counted.
+ */
+export function registerCache<T>(cache: ReadThroughCache<T>): void {
+  caches.set(cache.options.name, cache as ReadThroughCache<unknown>);
+}
+
+/** Counters of every cache this container built or registered (bench). */
 export function cacheSnapshots(): CacheMetricsSnapshot[] {
   return [...caches.values()].map((cache) => cache.metrics.snapshot());
 }

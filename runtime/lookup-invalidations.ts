@@ -1,5 +1,6 @@
 import { lookupConfigSchema } from "../core/config";
-import { lookupInvalidationHandlers, storeInvalidations } from "../core/lookups/invalidation";
+import { USER_REF_CACHE } from "../core/identity/adapters/cached-user-directory";
+import { LOOKUP_CACHE, lookupInvalidationHandlers, storeInvalidations } from "../core/lookups/invalidation";
 import type { OwedInvalidationCache } from "../core/lookups/invalidation";
 import type { OutboxHandlers } from "../core/outbox/model";
 import { cacheStore } from "./cache";
@@ -16,6 +17,9 @@ const DRAIN_INVALIDATION_TIMEOUT_MS = 1_000;
  */
 const LONGEST_LOOKUP_INVOCATION_MS = 15_000;
 
+/** The caches keyed by identifiers: a mapping change tombstones its identifiers in each. */
+export const IDENTIFIER_CACHES = [LOOKUP_CACHE, USER_REF_CACHE] as const;
+
 /** A tombstone outlives the slowest lookup fill (its queries, a legacy call, learning the answer). */
 export function lookupTombstoneMs(): number {
   return Math.max(LONGEST_LOOKUP_INVOCATION_MS, 2 * configFor(lookupConfigSchema).LEGACY_LOOKUP_TIMEOUT_MS);
@@ -26,7 +30,7 @@ export function lookupTombstoneMs(): number {
  * `timeoutMs`: for writers without the lookup service (the drain, registration, the import, the sync).
  */
 export function lookupStoreInvalidations(timeoutMs: number): OwedInvalidationCache {
-  return storeInvalidations(cacheStore(), platform().ids, { tombstoneMs: lookupTombstoneMs(), timeoutMs });
+  return storeInvalidations(cacheStore(), platform().ids, { tombstoneMs: lookupTombstoneMs(), timeoutMs }, IDENTIFIER_CACHES);
 }
 
 /**

@@ -11,8 +11,10 @@ import { PostgresMappingRepository } from "../core/lookups/adapters/postgres-map
 import type { ImportDeps } from "../core/lookups/import";
 import type { BreakerStates, LegacyLookup } from "../core/lookups/ports";
 import { PendingInvalidationGate, defaultGateOptions } from "../core/cache/pending-gate";
-import { identifierKey } from "../core/lookups/invalidation";
+import { identifierKey } from "../core/lookups/identifier";
+import { storeInvalidations } from "../core/lookups/invalidation";
 import type { InvalidationDeliveryDeps, OwedInvalidationCache } from "../core/lookups/invalidation";
+import { USER_REF_CACHE } from "../core/identity/adapters/cached-user-directory";
 import { PostgresPendingInvalidations } from "../core/lookups/adapters/postgres-pending-invalidations";
 import type { OutboxDeliveryDeps } from "../core/outbox/delivery";
 import { PostgresOutbox } from "../core/outbox/adapters/postgres-outbox";
@@ -29,6 +31,7 @@ import { configFor, once } from "./config";
 import { createMetrics } from "./metrics";
 import { platform } from "./platform";
 import { lookupStoreInvalidations, lookupTombstoneMs } from "./lookup-invalidations";
+import { registerCache } from "./cache";
 
 export interface LookupModule {
   readonly service: LookupService;
@@ -63,9 +66,13 @@ export function lookupOutbox(): OutboxDeliveryDeps & { readonly store: PostgresO
   return once(lookupOutbox, () => ({ store: new PostgresOutbox(database()), log: platform().logger }));
 }
 
-/** The lookup service of this container: one cache, one breaker pair and one set of stats. */
+/** The lookup service of this container: one cache (counted in cacheSnapshots()), one breaker pair and one set of stats. */
 export function lookups(): LookupModule {
-  return once(buildLookups, () => (containerModule = buildLookups()));
+  return once(buildLookups, () => {
+    containerModule = buildLookups();
+    registerCache(containerModule.cache);
+    return containerModule;
+  });
 }
 
 let containerModule: LookupModule | undefined;
@@ -111,7 +118,13 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
   );
   // A failed cache call here: others' invalidations may have failed too, so the gate checks again.
   cache.metrics.observe((counter) => counter === "storeErrors" && gate.markSuspect());
-  const owed: OwedInvalidationCache = { invalidateOrThrow: (identifiers) => cache.invalidateKeys(identifiers.map(identifierKey)) };
+  // The user refs are keyed by identifiers too: a mapping change tombstones them with the lookups.
+  const refs = storeInvalidations(store, ids, { tombstoneMs: lookupTombstoneMs(), timeoutMs: config.LOOKUP_CACHE_TIMEOUT_MS }, [USER_REF_CACHE]);
+  const owed: OwedInvalidationCache = {
+    invalidateOrThrow: async (identifiers) => {
+      await Promise.all([cache.invalidateKeys(identifiers.map(identifierKey)), refs.invalidateOrThrow(identifiers)]);
+    },
+  };
   const invalidations: InvalidationDeliveryDeps = { outbox: lookupOutbox(), cache: owed, onUndelivered: (identifiers) => gate.remember(identifiers.map(identifierKey)) };
   const legacy = options.legacy ?? new HttpLegacyLookup({
       baseUrl: config.LEGACY_LOOKUP_URL,
@@ -161,6 +174,11 @@ const IMPORT_BUDGET = { statementTimeoutMs: 30_000, requestTimeoutMs: 60_000 };
 /** A batch's invalidation (one round trip of up to a batch's identifiers); a failure is reported, the row kept. */
 const IMPORT_INVALIDATION_TIMEOUT_MS = 5_000;
 
+/** Where an import delivers the invalidations its batches owe (also the import bench's, so it measures the same tombstones). */
+export function importInvalidations(): OwedInvalidationCache {
+  return lookupStoreInvalidations(IMPORT_INVALIDATION_TIMEOUT_MS);
+}
+
 /**
  * What the mapping import writes through: its scratch tables and batched writes, the outbox that
  * holds the invalidations they owe, and the cache those are delivered to (its failures are
@@ -168,7 +186,7 @@ const IMPORT_INVALIDATION_TIMEOUT_MS = 5_000;
  */
 export function mappingImportDeps(options: { readonly withCache: boolean }): ImportDeps {
   const { ids } = platform();
-  const cache: OwedInvalidationCache = options.withCache ? lookupStoreInvalidations(IMPORT_INVALIDATION_TIMEOUT_MS) : noCache;
+  const cache: OwedInvalidationCache = options.withCache ? importInvalidations() : noCache;
   const scratch = new Database(sqlClient(), IMPORT_BUDGET);
   return {
     repository: new PostgresMappingRepository(database(), { ids }),

@@ -1,7 +1,11 @@
+import { PendingInvalidationGate, defaultGateOptions } from "../core/cache/pending-gate";
 import { guardConfigSchema } from "../core/config";
-import { CachedUserDirectory } from "../core/identity/adapters/cached-user-directory";
+import { CachedUserDirectory, USER_REF_CACHE } from "../core/identity/adapters/cached-user-directory";
 import type { UserDirectory } from "../core/identity/user-ref";
+import { PostgresPendingInvalidations } from "../core/lookups/adapters/postgres-pending-invalidations";
+import { PostgresOutbox } from "../core/outbox/adapters/postgres-outbox";
 import { readThroughCache } from "./cache";
+import { database } from "./clients/postgres";
 import { configFor, once } from "./config";
 import { userDirectory } from "./identity";
 import { platform } from "./platform";
@@ -11,18 +15,23 @@ const MEMO_ENTRIES = 10_000;
 
 /**
  * `{ref}` resolution for read-heavy routes (position lists, reconciliation, guards): found users
- * are kept in this container for half of USER_REF_CACHE_TTL_SECONDS (no Redis round trip), in front
- * of the shared cache (`user-refs`) that keeps them for the other half (no database query). An
- * answer is at most USER_REF_CACHE_TTL_SECONDS old either way: a deactivated user may still read
- * for that long. Writes keep using runtime/identity.ts' userDirectory(), so a deactivated user
- * cannot write. In its own module so that Postgres-only functions that import
+ * are kept in this container for USER_REF_MEMO_SECONDS (no Redis round trip), in front of the
+ * shared cache (`user-refs`, no database query) that every mapping change invalidates at once (and,
+ * when Redis refused that, the gate within VIEWS_PENDING_CHECK_MS). A deactivated user may still
+ * read for USER_REF_MEMO_SECONDS. Writes keep using runtime/identity.ts' userDirectory(), so a
+ * deactivated user cannot write. In its own module so that Postgres-only functions that import
  * runtime/identity.ts do not bundle the Redis client.
  */
 export function cachedUserDirectory(): UserDirectory {
   return once(cachedUserDirectory, () => {
-    const boundMs = configFor(guardConfigSchema).USER_REF_CACHE_TTL_SECONDS * 1_000;
-    const memoMs = Math.floor(boundMs / 2);
-    const cache = readThroughCache<string>("user-refs", { ttlMs: boundMs - memoMs, negativeTtlMs: 5_000 });
-    return new CachedUserDirectory(userDirectory(), cache, { clock: platform().clock, ttlMs: memoMs, maxEntries: MEMO_ENTRIES });
+    const config = configFor(guardConfigSchema);
+    const { clock, logger } = platform();
+    // The lookups' outbox topic names the identifiers a mapping change owes an invalidation.
+    const pending = new PostgresPendingInvalidations(new PostgresOutbox(database()));
+    const gate = new PendingInvalidationGate(pending, () => clock.now().getTime(), logger, { ...defaultGateOptions, refreshMs: config.VIEWS_PENDING_CHECK_MS });
+    const cache = readThroughCache<string>(USER_REF_CACHE, { ttlMs: config.USER_REF_CACHE_TTL_SECONDS * 1_000, negativeTtlMs: 5_000 }, gate);
+    cache.metrics.observe((counter) => counter === "storeErrors" && gate.markSuspect());
+    const memo = config.USER_REF_MEMO_SECONDS > 0 ? { clock, ttlMs: config.USER_REF_MEMO_SECONDS * 1_000, maxEntries: MEMO_ENTRIES } : undefined;
+    return new CachedUserDirectory(userDirectory(), cache, memo);
   });
 }

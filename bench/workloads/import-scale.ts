@@ -2,10 +2,8 @@ import { randomIds } from "../../core/clock";
 import { Database } from "../../core/db/database";
 import { PostgresMappingImport } from "../../core/lookups/adapters/postgres-mapping-import";
 import { PostgresMappingRepository } from "../../core/lookups/adapters/postgres-mapping-repository";
-import { UpstashCacheStore } from "../../core/cache/adapters/upstash-cache-store";
 import { DEFAULT_IMPORT_BATCH, importMappings } from "../../core/lookups/import";
 import type { ImportCandidate, ImportPhase } from "../../core/lookups/import";
-import { storeInvalidations } from "../../core/lookups/invalidation";
 import { silentLog } from "../../core/observability/log-port";
 import { PostgresOutbox } from "../../core/outbox/adapters/postgres-outbox";
 import type { Summary } from "../stats";
@@ -67,9 +65,12 @@ async function importRun(context: BenchContext): Promise<WorkloadResult> {
   const db = new Database(context.sql, BUDGET);
   const count = ROWS(context.scale);
   const first = nextBlock();
+  // Imported on first use: runtime config is read from process.env, which run.ts fills first.
+  const { importInvalidations } = await import("../../runtime/lookups");
   const deps = {
     repository: new PostgresMappingRepository(db),
-    cache: storeInvalidations(new UpstashCacheStore(context.redis, context.keys), randomIds, { tombstoneMs: 5_000, timeoutMs: 5_000 }),
+    // As the ops command delivers them: the lookups' tombstone lifetime, the import's timeout.
+    cache: importInvalidations(),
     ids: randomIds,
     store: new PostgresMappingImport(db, { messageId: () => randomIds.uuid(), writerGraceMs: 10_000 }),
     outbox: { store: new PostgresOutbox(db), log: silentLog },

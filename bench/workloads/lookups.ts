@@ -1,4 +1,5 @@
-import { LOOKUP_CACHE, identifierKey } from "../../core/lookups/invalidation";
+import { identifierKey } from "../../core/lookups/identifier";
+import { LOOKUP_CACHE } from "../../core/lookups/invalidation";
 import type { LookupContext } from "../../core/lookups/lookup-service";
 import type { LookupStatsSnapshot } from "../../core/lookups/stats";
 import type { LookupModule } from "../../runtime/lookups";

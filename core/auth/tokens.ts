@@ -58,11 +58,10 @@ export interface VerifiedToken {
   readonly expiresAtSeconds: number;
 }
 
-export async function verifyAccessToken(options: TokenOptions, token: string, now: Date): Promise<Principal> {
-  return (await verifyToken(options, token, now)).principal;
-}
-
-/** verifyAccessToken, with the token's expiry (what core/auth/verified-tokens.ts memoises). */
+/**
+ * Checks a bearer token (signature, issuer, claims, lifetime cap) and names its principal, with
+ * its expiry; the HTTP routes call it through core/auth/verified-tokens.ts, which memoises it.
+ */
 export async function verifyToken(options: TokenOptions, token: string, now: Date): Promise<VerifiedToken> {
   let payload: unknown;
   try {

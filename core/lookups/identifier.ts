@@ -10,6 +10,9 @@ export interface Identifier {
   readonly value: string;
 }
 
+/** The cache key of an identifier, in every cache keyed by identifiers (lookups, user refs). */
+export const identifierKey = (identifier: Identifier): string => `${identifier.kind}:${identifier.value}`;
+
 /** Telegram chat ids fit in 52 bits (Bot API), positive for people, negative for groups and channels. */
 export const MAX_TELEGRAM_ID_MAGNITUDE = 2 ** 52;
 /** Longest positive Telegram id the digit rule reads as one ("direct" rule of system A). */

@@ -3,7 +3,7 @@ import type { IdGenerator } from "../clock";
 import { deliverCommitted } from "../outbox/delivery";
 import type { OutboxDeliveryDeps } from "../outbox/delivery";
 import type { OutboxHandlers, OutboxMessage } from "../outbox/model";
-import { identifierKinds } from "./identifier";
+import { identifierKey, identifierKinds } from "./identifier";
 import type { Identifier, IdentifierKind } from "./identifier";
 import type { Mapping } from "./model";
 import { withTimeout } from "../resilience/timeout";
@@ -28,8 +28,6 @@ export function identifiersOf(mapping: Pick<Mapping, "userId" | "telegramId" | "
     ...(mapping.okxUid ? [{ kind: "okx_uid" as const, value: mapping.okxUid }] : []),
   ];
 }
-
-export const identifierKey = (identifier: Identifier): string => `${identifier.kind}:${identifier.value}`;
 
 export function uniqueIdentifiers(identifiers: readonly Identifier[]): Identifier[] {
   return [...new Map(identifiers.map((id) => [identifierKey(id), id])).values()];
@@ -66,12 +64,23 @@ export const LOOKUP_CACHE = "lookups";
 
 /**
  * Invalidations straight to the cache store, for writers without the lookup service (the outbox
- * drain, the import, the sync, registration): tombstones in one round trip, bounded by `timeoutMs`.
+ * drain, the import, the sync, registration): tombstones of every cache keyed by identifiers
+ * (`caches`: the lookups' and whatever else runtime/ names), one round trip each, all at once,
+ * bounded by `timeoutMs`; it throws unless every cache took them.
  */
-export function storeInvalidations(store: Pick<CacheStore, "tombstone">, ids: IdGenerator, bounds: { readonly tombstoneMs: number; readonly timeoutMs: number }): OwedInvalidationCache {
+export function storeInvalidations(
+  store: Pick<CacheStore, "tombstone">,
+  ids: IdGenerator,
+  bounds: { readonly tombstoneMs: number; readonly timeoutMs: number },
+  caches: readonly string[] = [LOOKUP_CACHE],
+): OwedInvalidationCache {
   return {
-    invalidateOrThrow: (identifiers) =>
-      withTimeout(store.tombstone(LOOKUP_CACHE, identifiers.map(identifierKey), ids.uuid(), bounds.tombstoneMs), bounds.timeoutMs, "lookup cache invalidation"),
+    invalidateOrThrow: async (identifiers) => {
+      const keys = identifiers.map(identifierKey);
+      const id = ids.uuid();
+      const tombstones = Promise.all(caches.map((cache) => store.tombstone(cache, keys, id, bounds.tombstoneMs)));
+      await withTimeout(tombstones, bounds.timeoutMs, "lookup cache invalidation");
+    },
   };
 }
 

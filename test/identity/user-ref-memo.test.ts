@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 import { ReadThroughCache, defaultReadThroughOptions } from "../../core/cache/read-through-cache";
 import { TagInvalidator } from "../../core/cache/tag-invalidator";
 import { UnavailableError } from "../../core/errors";
-import { CachedUserDirectory } from "../../core/identity/adapters/cached-user-directory";
+import { CachedUserDirectory, USER_REF_CACHE } from "../../core/identity/adapters/cached-user-directory";
 import type { UserDirectory } from "../../core/identity/user-ref";
+import { identifierKey } from "../../core/lookups/identifier";
 import { silentLog } from "../../core/observability/log-port";
 import { MemoryCacheStore } from "../cache/support/memory-cache-store";
 
@@ -31,7 +32,7 @@ class Users implements UserDirectory {
 
 /**
  * Containers sharing one Redis (the store) and one clock, each with its own memo: the shared cache
- * keeps a ref 30 s and the memo 30 s, as runtime/user-refs.ts splits the default 60 s bound.
+ * keeps a ref 10 min (mapping changes tombstone it) and the memo 30 s, as runtime/user-refs.ts does.
  */
 function world(memo: { ttlMs: number; maxEntries: number } = { ttlMs: 30_000, maxEntries: 100 }) {
   const clock = { now: () => new Date(state.now) };
@@ -41,11 +42,13 @@ function world(memo: { ttlMs: number; maxEntries: number } = { ttlMs: 30_000, ma
   const container = () => {
     const cache = new ReadThroughCache<string>(
       { store, invalidator: new TagInvalidator(store), clock, ids: { uuid: () => "t" }, log: silentLog, sleep: async () => undefined },
-      { ...defaultReadThroughOptions, name: "user-refs", ttlMs: 30_000, negativeTtlMs: 5_000, staleIfErrorMs: 60_000 },
+      { ...defaultReadThroughOptions, name: USER_REF_CACHE, ttlMs: 600_000, negativeTtlMs: 5_000, staleIfErrorMs: 60_000 },
     );
     return new CachedUserDirectory(users, cache, { clock, ...memo });
   };
-  return { state, store, users, container };
+  /** What a mapping change does to the shared entries (runtime/lookup-invalidations.ts). */
+  const invalidate = () => store.tombstone(USER_REF_CACHE, [identifierKey({ kind: "user_id", value: USER })], "deactivation", 15_000);
+  return { state, store, users, container, invalidate };
 }
 
 describe("CachedUserDirectory's in-container memo", () => {
@@ -61,20 +64,18 @@ describe("CachedUserDirectory's in-container memo", () => {
     expect(users.calls).toBe(1);
   });
 
-  it("keeps the bound: a deactivation is seen in every container within both TTLs together (60 s)", async () => {
-    const { state, users, container } = world();
+  it("keeps the bound: a deactivation is seen at once where the ref is not in memory, and within the memo's TTL where it is", async () => {
+    const { state, users, container, invalidate } = world();
     const first = container();
     const second = container();
     expect(await first.activeUserId(USER)).toBe(USER);
+    state.now += 29_000;
     users.active.delete(USER);
-    // The second container finds the shared entry just before it expires and keeps it 30 s more.
-    state.now += 29_999;
-    expect(await second.activeUserId(USER)).toBe(USER);
-    state.now = START + 59_998;
-    expect(await second.activeUserId(USER)).toBe(USER);
-    expect(await first.activeUserId(USER)).toBeNull();
-    state.now = START + 60_000;
+    await invalidate();
     expect(await second.activeUserId(USER)).toBeNull();
+    expect(await first.activeUserId(USER)).toBe(USER);
+    state.now = START + 30_000;
+    expect(await first.activeUserId(USER)).toBeNull();
   });
 
   it("does not keep unknown refs: a user that appears is found once the negative TTL is over", async () => {
@@ -92,7 +93,7 @@ describe("CachedUserDirectory's in-container memo", () => {
     const directory = container();
     const other = container();
     await other.activeUserId(USER);
-    state.now += 30_000;
+    state.now += 600_000;
     users.failing = true;
     expect(await directory.activeUserId(USER)).toBe(USER);
     const redisCalls = store.calls;

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisKeys } from "../../core/redis/keys";
 import { createUpstashRedis } from "../../core/redis/upstash";
 import { startDevServer } from "../../local/dev-server";
+import { cacheSnapshots } from "../../runtime/cache";
 import type { DevServer } from "../../local/dev-server";
 import { loadSstManifest } from "../../local/sst-manifest";
 import { startFakeLegacyService } from "../fixtures/legacy-service";
@@ -86,6 +87,17 @@ describe("GET /v1/lookups/{identifier}: tiers", () => {
     expect(ttl).toBeGreaterThan(NEGATIVE_TTL_SECONDS);
     expect(ttl).toBeLessThanOrEqual(POSITIVE_TTL_SECONDS);
     expect(legacy.requestsFor(person.okxUid)).toBe(0);
+  });
+
+  it("counts its cache's reads with the container's other caches (cacheSnapshots, which the bench reports)", async () => {
+    const person = await mapped();
+    const lookupsCache = () => cacheSnapshots().find((snapshot) => snapshot.cache === "lookups");
+    const before = lookupsCache();
+    expect(before).toBeDefined();
+    await lookup(person.okxUid); // database
+    await lookup(person.okxUid); // cache
+    const after = lookupsCache();
+    expect({ reads: after!.reads - before!.reads, hits: after!.hits - before!.hits, misses: after!.misses - before!.misses }).toEqual({ reads: 2, hits: 1, misses: 1 });
   });
 
   it("answers an identifier only the legacy service knows, and records it with source legacy", async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { verifyAccessToken } from "../../core/auth/tokens";
+import { VerifiedTokens } from "../../core/auth/verified-tokens";
 import type { IdGenerator } from "../../core/clock";
 import { Database } from "../../core/db/database";
 import { createSql } from "../../core/db/neon";
@@ -550,7 +550,8 @@ describe("the ops CLI", () => {
   it("prints a token the API accepts", async () => {
     const cli = memoryIo({ JWT_SECRET: TEST_JWT_SECRET });
     expect(await runOps(["token", "--role", "service", "--subject", "ops-test", "--ttl", "120", "--dotenv", absentEnvFile()], cli.io)).toBe(0);
-    const principal = await verifyAccessToken({ secret: TEST_JWT_SECRET, issuer: "botstate" }, cli.out().trim(), new Date());
+    // Verified as the routes verify bearer tokens (runtime/http/middlewares.ts).
+    const principal = await new VerifiedTokens({ secret: TEST_JWT_SECRET, issuer: "botstate" }).verify(cli.out().trim(), new Date());
     expect(principal).toEqual({ role: "service", subject: "ops-test" });
   });
 

@@ -1,6 +1,7 @@
 import type { PendingInvalidations } from "../../cache/pending-gate";
 import type { PostgresOutbox } from "../../outbox/adapters/postgres-outbox";
-import { LOOKUP_INVALIDATION_TOPIC, identifierKey, identifiersIn } from "../invalidation";
+import { identifierKey } from "../identifier";
+import { LOOKUP_INVALIDATION_TOPIC, identifiersIn } from "../invalidation";
 
 /** The undelivered lookup invalidations (outbox rows of the topic, one indexed query), as lookup cache keys. */
 export class PostgresPendingInvalidations implements PendingInvalidations {
