@@ -28,8 +28,10 @@ const builtinName = (path) => path.replace(/^node:/, "");
 /**
  * Module source standing for the built-in `name`. For `process`, the global object itself (what
  * `require("process")` returns). For the others, one getter per export, each loading the built-in
- * with `require` (no ESM facade) the first time any of them is read; the names come from the
- * built-in itself, so no name a library imports can come out undefined.
+ * with `require` (no ESM facade) the first time any of them is read. The names are those of the
+ * built-in in the Node that bundles, which must know every name the libraries import (middy's
+ * ReadableStream and setTimeout have been there since Node 18): esbuild does not check names
+ * imported from CommonJS, and a missing one would read as undefined.
  */
 function deferredSource(name) {
   if (name === "process") return "module.exports = globalThis.process;";
