@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { invokeFunction } from "./lambda-runtime";
@@ -253,10 +254,26 @@ function failRequest(res: ServerResponse, error: unknown): void {
   send(res, 500, INTERNAL_ERROR);
 }
 
-/** Requests Node's HTTP parser refuses (bad header, bad method, oversized head): answered, then closed. */
+/** How long a closing connection keeps reading what its client still sends before it is dropped. */
+const LINGER_MS = 5_000;
+
+/**
+ * Requests Node's HTTP parser refuses (bad header, bad method, oversized head, bytes after a
+ * body): answered, then closed. A response already under way on the connection (the request
+ * before the bad bytes) is finished first and is then the last answer, as Node's own handler
+ * does; a connection already closing has sent its answer. Either way it lingers (below).
+ */
 function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
-  if (!socket.writable || error.code === "ECONNRESET") {
+  if (error.code === "ECONNRESET") {
     socket.destroy();
+    return;
+  }
+  linger(socket);
+  if (!socket.writable) return;
+  const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (inFlight && !inFlight.writableFinished) {
+    inFlight.once("finish", () => socket.end());
+    inFlight.once("close", () => socket.end());
     return;
   }
   const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
@@ -265,6 +282,31 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex): vo
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
+}
+
+const lingering = new WeakSet<Duplex>();
+
+/**
+ * Lingering close (RFC 9112, 9.6): a connection the server ends after an answer (the client asked
+ * to close, or sent bytes it refuses) stays open to read and drop what the client still sends,
+ * until the client closes or LINGER_MS pass. Destroying it at once, as Node does, resets it with
+ * bytes unread, and the client loses the answer it was sent.
+ */
+function linger(socket: Duplex): void {
+  if (lingering.has(socket)) return;
+  lingering.add(socket);
+  socket.on("data", () => {});
+  socket.resume();
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  socket.once("close", () => clearTimeout(timer));
+}
+
+/** Node ends a connection it does not keep alive with destroySoon(): lingering instead. */
+function lingerOnClose(socket: Socket): void {
+  socket.destroySoon = () => {
+    linger(socket);
+    socket.end();
+  };
 }
 
 /** Payload format 2.0: a structured result, or anything else as a JSON 200. */
@@ -321,6 +363,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     }
   });
   server.on("clientError", answerClientError);
+  server.on("connection", lingerOnClose);
   server.keepAliveTimeout = 65_000;
   const authority = await listenLocal(server, options.host ?? "127.0.0.1", options.port);
   return {

@@ -69,6 +69,24 @@ describe("the dev server refuses malformed requests with 400, as API Gateway doe
     await expectStillServing();
   });
 
+  it("answers a request it refuses while the client is still sending, instead of resetting the connection", async () => {
+    const body = Buffer.alloc(4 * 1024 * 1024, 0x95);
+    const head = (length: number) => Buffer.from(`PATCH /v1/admin/mappings/1 HTTP/1.1\r\nHost: x\r\nContent-Length: ${length}\r\n\r\n`);
+    const oversized = Buffer.alloc(11 * 1024 * 1024, 0x95);
+    // Ten of each at once: a reset loses the answer only sometimes.
+    const replies = await Promise.all([
+      // A body longer than its Content-Length: the rest reads as a second request the parser refuses.
+      ...Array.from({ length: 10 }, () => rawHttp(port, Buffer.concat([head(body.length / 2), body]))),
+      // A declared body over the 10 MB limit.
+      ...Array.from({ length: 10 }, () => rawHttp(port, Buffer.concat([head(oversized.length), oversized]))),
+    ]);
+    expect(replies.map((reply) => reply.status).filter((status) => status === 0 || status >= 500)).toEqual([]);
+    // The request before the extra bytes is answered (no token: 401); the extra bytes get no answer of their own.
+    expect(replies.slice(0, 10).map((reply) => reply.status)).toEqual(Array(10).fill(401));
+    expect(replies.slice(10).map((reply) => reply.status)).toEqual(Array(10).fill(413));
+    await expectStillServing();
+  });
+
   it("still decodes well-formed parameters, and answers a well-formed absolute-form target", async () => {
     const reply = await get("/v1/lookups/%31%32%33");
     // No token: the function itself runs and refuses, so the parameter got through.
