@@ -268,6 +268,8 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex): vo
     socket.destroy();
     return;
   }
+  // The parser may refuse every later chunk as well: the first refusal decides, the rest are dropped.
+  if (lingering.has(socket)) return;
   linger(socket);
   if (!socket.writable) return;
   const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
