@@ -95,7 +95,9 @@ describe("admin alerts through the Bot API", () => {
 
     // Not due yet (backoff): the cron leaves it.
     expect(await retryAlerts()).toMatchObject({ sent: 0 });
-    await harness.db.query("UPDATE admin_alerts SET next_attempt_at = now() WHERE id = $1", [pending?.id]);
+    // Due a second ago: the cron compares with its own clock in whole milliseconds, so "now()" (in
+    // microseconds) could still be ahead of it when the two run within the same millisecond.
+    await harness.db.query("UPDATE admin_alerts SET next_attempt_at = now() - interval '1 second' WHERE id = $1", [pending?.id]);
     expect(await retryAlerts()).toMatchObject({ sent: 1 });
     const sent = await sentMessages();
     expect(sent).toHaveLength(2);
