@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { issueAccessToken, verifyToken } from "../../core/auth/tokens";
 import type { TokenOptions } from "../../core/auth/tokens";
 import { VerifiedTokens } from "../../core/auth/verified-tokens";
-import { UnauthorizedError } from "../../core/errors";
+import { unauthorizedMessage } from "./support/unauthorized";
 
 const options: TokenOptions = { secret: "verified-tokens-test-secret-0123456789abcdef", issuer: "botstate" };
 const issuedAt = new Date("2026-11-30T10:00:00.000Z");
@@ -20,14 +20,6 @@ function counted(verifyOptions = options, maxEntries = 1_000) {
 
 const serviceToken = (subject = "bot", ttlSeconds = 600) => issueAccessToken(options, { role: "service", subject, ttlSeconds }, issuedAt);
 
-async function failure(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(UnauthorizedError);
-  return (error as UnauthorizedError).message;
-}
 
 describe("VerifiedTokens", () => {
   it("verifies a token once and answers its principal from memory until it expires", async () => {
@@ -43,8 +35,8 @@ describe("VerifiedTokens", () => {
     const { tokens, calls } = counted();
     const token = await serviceToken("bot", 60);
     await tokens.verify(token, atSecond(0));
-    expect(await failure(tokens.verify(token, atSecond(60)))).toBe("token expired");
-    expect(await failure(tokens.verify(token, atSecond(61)))).toBe("token expired");
+    expect(await unauthorizedMessage(tokens.verify(token, atSecond(60)))).toBe("token expired");
+    expect(await unauthorizedMessage(tokens.verify(token, atSecond(61)))).toBe("token expired");
     expect(calls).toHaveLength(3);
     expect(tokens.size).toBe(0);
   });
@@ -52,8 +44,8 @@ describe("VerifiedTokens", () => {
   it("keeps no failure: a token signed with another secret is verified (and refused) every time", async () => {
     const { tokens, calls } = counted();
     const forged = await issueAccessToken({ ...options, secret: "another-secret-another-secret-0123456789" }, { role: "admin", subject: "x", ttlSeconds: 600 }, issuedAt);
-    expect(await failure(tokens.verify(forged, atSecond(1)))).toBe("token signature invalid");
-    expect(await failure(tokens.verify(forged, atSecond(2)))).toBe("token signature invalid");
+    expect(await unauthorizedMessage(tokens.verify(forged, atSecond(1)))).toBe("token signature invalid");
+    expect(await unauthorizedMessage(tokens.verify(forged, atSecond(2)))).toBe("token signature invalid");
     expect(calls).toHaveLength(2);
   });
 
@@ -62,7 +54,7 @@ describe("VerifiedTokens", () => {
     const before = counted();
     await before.tokens.verify(token, atSecond(1));
     const rotated = counted({ ...options, secret: "rotated-secret-rotated-secret-0123456789ab" });
-    expect(await failure(rotated.tokens.verify(token, atSecond(2)))).toBe("token signature invalid");
+    expect(await unauthorizedMessage(rotated.tokens.verify(token, atSecond(2)))).toBe("token signature invalid");
   });
 
   it("keeps at most maxEntries tokens, forgetting the oldest", async () => {
