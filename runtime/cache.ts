@@ -1,5 +1,7 @@
 import { UpstashCacheStore } from "../core/cache/adapters/upstash-cache-store";
 import { cacheOutboxHandlers } from "../core/cache/outbox";
+import { PendingInvalidationGate, defaultGateOptions } from "../core/cache/pending-gate";
+import type { PendingInvalidations } from "../core/cache/pending-gate";
 import type { CacheMetricsSnapshot } from "../core/cache/metrics";
 import { ReadThroughCache, defaultReadThroughOptions } from "../core/cache/read-through-cache";
 import type { EntryTrust, ReadThroughOptions } from "../core/cache/read-through-cache";
@@ -58,6 +60,12 @@ export function readThroughCache<T>(name: string, options: Partial<Omit<ReadThro
  */
 export function registerCache<T>(cache: ReadThroughCache<T>): void {
   caches.set(cache.options.name, cache as ReadThroughCache<unknown>);
+}
+
+/** A gate over the invalidations `pending` lists, re-read at most every `refreshMs` (core/cache/pending-gate.ts). */
+export function pendingGate(pending: PendingInvalidations, refreshMs: number): PendingInvalidationGate {
+  const { clock, logger } = platform();
+  return new PendingInvalidationGate(pending, () => clock.now().getTime(), logger, { ...defaultGateOptions, refreshMs });
 }
 
 /** Counters of every cache this container built or registered (bench). */

@@ -10,7 +10,7 @@ import type { MappingAdminDeps } from "../core/lookups/mapping-admin";
 import { PostgresMappingRepository } from "../core/lookups/adapters/postgres-mapping-repository";
 import type { ImportDeps } from "../core/lookups/import";
 import type { BreakerStates, LegacyLookup } from "../core/lookups/ports";
-import { PendingInvalidationGate, defaultGateOptions } from "../core/cache/pending-gate";
+import type { PendingInvalidationGate } from "../core/cache/pending-gate";
 import { identifierKey } from "../core/lookups/identifier";
 import { storeInvalidations } from "../core/lookups/invalidation";
 import type { InvalidationDeliveryDeps, OwedInvalidationCache } from "../core/lookups/invalidation";
@@ -31,7 +31,7 @@ import { configFor, once } from "./config";
 import { createMetrics } from "./metrics";
 import { platform } from "./platform";
 import { lookupStoreInvalidations, lookupTombstoneMs } from "./lookup-invalidations";
-import { registerCache } from "./cache";
+import { pendingGate, registerCache } from "./cache";
 
 export interface LookupModule {
   readonly service: LookupService;
@@ -97,10 +97,7 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
   const { metrics, sink } = createMetrics(platformConfig.SERVICE_NAME);
   const stats = new LookupStats(clock.now(), sink);
   const repository = new PostgresMappingRepository(database(), { onQuery: () => stats.databaseQuery(), ids });
-  const gate = new PendingInvalidationGate(new PostgresPendingInvalidations(lookupOutbox().store), () => clock.now().getTime(), logger, {
-    ...defaultGateOptions,
-    refreshMs: config.LOOKUP_PENDING_CHECK_MS,
-  });
+  const gate = pendingGate(new PostgresPendingInvalidations(lookupOutbox().store), config.LOOKUP_PENDING_CHECK_MS);
   // The lookups' own store: a test may give its module a dead or hanging Redis.
   const store = new UpstashCacheStore(options.redis ?? redisClient(), redisKeys());
   const cache = new ReadThroughCache<LookupValue>(
@@ -116,8 +113,6 @@ export function buildLookups(options: LookupWiringOptions = {}): LookupModule {
       tombstoneMs: lookupTombstoneMs(),
     },
   );
-  // A failed cache call here: others' invalidations may have failed too, so the gate checks again.
-  cache.metrics.observe((counter) => counter === "storeErrors" && gate.markSuspect());
   // The user refs are keyed by identifiers too: a mapping change tombstones them with the lookups.
   const refs = storeInvalidations(store, ids, { tombstoneMs: lookupTombstoneMs(), timeoutMs: config.LOOKUP_CACHE_TIMEOUT_MS }, [USER_REF_CACHE]);
   const owed: OwedInvalidationCache = {

@@ -1,10 +1,9 @@
-import { PendingInvalidationGate, defaultGateOptions } from "../core/cache/pending-gate";
 import { guardConfigSchema } from "../core/config";
 import { CachedUserDirectory, USER_REF_CACHE } from "../core/identity/adapters/cached-user-directory";
 import type { UserDirectory } from "../core/identity/user-ref";
 import { PostgresPendingInvalidations } from "../core/lookups/adapters/postgres-pending-invalidations";
 import { PostgresOutbox } from "../core/outbox/adapters/postgres-outbox";
-import { readThroughCache } from "./cache";
+import { pendingGate, readThroughCache } from "./cache";
 import { database } from "./clients/postgres";
 import { configFor, once } from "./config";
 import { userDirectory } from "./identity";
@@ -25,12 +24,12 @@ const MEMO_ENTRIES = 10_000;
 export function cachedUserDirectory(): UserDirectory {
   return once(cachedUserDirectory, () => {
     const config = configFor(guardConfigSchema);
-    const { clock, logger } = platform();
-    // The lookups' outbox topic names the identifiers a mapping change owes an invalidation.
-    const pending = new PostgresPendingInvalidations(new PostgresOutbox(database()));
-    const gate = new PendingInvalidationGate(pending, () => clock.now().getTime(), logger, { ...defaultGateOptions, refreshMs: config.VIEWS_PENDING_CHECK_MS });
+    const { clock } = platform();
+    // The lookups' outbox topic names the identifiers a mapping change owes an invalidation. The
+    // outbox store is built here rather than taken from runtime/lookups.ts or runtime/outbox.ts,
+    // which would bring the lookup service or every topic's handlers into the position functions.
+    const gate = pendingGate(new PostgresPendingInvalidations(new PostgresOutbox(database())), config.VIEWS_PENDING_CHECK_MS);
     const cache = readThroughCache<string>(USER_REF_CACHE, { ttlMs: config.USER_REF_CACHE_TTL_SECONDS * 1_000, negativeTtlMs: 5_000 }, gate);
-    cache.metrics.observe((counter) => counter === "storeErrors" && gate.markSuspect());
     const memo = config.USER_REF_MEMO_SECONDS > 0 ? { clock, ttlMs: config.USER_REF_MEMO_SECONDS * 1_000, maxEntries: MEMO_ENTRIES } : undefined;
     return new CachedUserDirectory(userDirectory(), cache, memo);
   });

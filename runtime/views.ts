@@ -1,13 +1,12 @@
 import { PostgresPendingTagBumps } from "../core/cache/adapters/postgres-pending-tag-bumps";
 import { cacheOutboxHandlers } from "../core/cache/outbox";
-import { PendingInvalidationGate, defaultGateOptions } from "../core/cache/pending-gate";
+import type { PendingInvalidationGate } from "../core/cache/pending-gate";
 import type { ReadThroughCache } from "../core/cache/read-through-cache";
 import { guardConfigSchema } from "../core/config";
 import type { OutboxHandlers } from "../core/outbox/model";
-import { readThroughCache, tagInvalidator } from "./cache";
+import { pendingGate, readThroughCache, tagInvalidator } from "./cache";
 import { configFor, once } from "./config";
 import { outbox } from "./outbox";
-import { platform } from "./platform";
 
 /**
  * Which cached views a read may serve: none of a user whose tag bump is still owed (a write
@@ -17,19 +16,13 @@ import { platform } from "./platform";
  */
 export function viewsGate(): PendingInvalidationGate {
   return once(viewsGate, () => {
-    const { clock, logger } = platform();
-    const refreshMs = configFor(guardConfigSchema).VIEWS_PENDING_CHECK_MS;
-    return new PendingInvalidationGate(new PostgresPendingTagBumps(outbox().store), () => clock.now().getTime(), logger, { ...defaultGateOptions, refreshMs });
+    return pendingGate(new PostgresPendingTagBumps(outbox().store), configFor(guardConfigSchema).VIEWS_PENDING_CHECK_MS);
   });
 }
 
 /** A view cache (`reconciliation`, `guards`): tagged by user, VIEWS_CACHE_TTL_MS, behind the gate. */
 export function viewCache<T>(name: "reconciliation" | "guards"): ReadThroughCache<T> {
-  const gate = viewsGate();
-  const cache = readThroughCache<T>(name, { ttlMs: configFor(guardConfigSchema).VIEWS_CACHE_TTL_MS }, gate);
-  // While Redis fails from here, others' bumps may have failed too: check the owed list again.
-  cache.metrics.observe((counter) => counter === "storeErrors" && gate.markSuspect());
-  return cache;
+  return readThroughCache<T>(name, { ttlMs: configFor(guardConfigSchema).VIEWS_CACHE_TTL_MS }, viewsGate());
 }
 
 /** Tag bumps for the views' writers: a bump Redis refused makes this container distrust the tags at once. */

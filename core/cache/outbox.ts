@@ -19,9 +19,10 @@ export function tagsIn(message: Pick<OutboxMessage, "payload">): string[] {
   return Array.isArray(tags) ? tags.filter((tag): tag is string => typeof tag === "string") : [];
 }
 
+/** The tags a bump to deliver names; throws for a malformed one. */
 function tagsOf(message: OutboxMessage): string[] {
-  const tags = message.payload.tags;
-  if (!Array.isArray(tags) || !tags.every((tag): tag is string => typeof tag === "string")) throw new Error("cache bump without a tag list");
+  const tags = tagsIn(message);
+  if (!Array.isArray(message.payload.tags) || tags.length !== message.payload.tags.length) throw new Error("cache bump without a tag list");
   return tags;
 }
 

@@ -53,7 +53,7 @@ export class PendingInvalidationGate implements EntryTrust {
     private readonly options: PendingGateOptions = defaultGateOptions,
   ) {}
 
-  /** A cache call failed here: the next read with an entry refreshes the list first. */
+  /** A cache call failed here (the cache tells its trust): the next read with an entry refreshes the list first. */
   markSuspect(): void {
     this.suspect = true;
   }

@@ -48,6 +48,8 @@ export const defaultReadThroughOptions: Omit<ReadThroughOptions, "name"> = {
 /** Which entries a read may trust; an untrusted entry reads as absent and nothing is written over it. */
 export interface EntryTrust {
   trusted(): Promise<(key: string, tags: readonly string[]) => boolean>;
+  /** A store call failed: while Redis was unreachable from here, others' invalidations may have failed too. */
+  markSuspect?(): void;
 }
 
 export interface ReadThroughDeps {
@@ -309,6 +311,7 @@ export class ReadThroughCache<T> {
         this.metrics.add("storeSkips");
       } else {
         this.metrics.add("storeErrors");
+        this.deps.trust?.markSuspect?.();
         this.deps.log.warn("cache store call failed: reading the source", { cache: this.options.name, operation, reason: errorMessage(error) });
       }
       throw error;

@@ -327,4 +327,20 @@ describe("ReadThroughCache: per-key invalidation, fill lifetimes, batches, trust
     expect((await cache.get(request("k1", async () => ({ n: 1 }), []))).outcome).toBe("miss");
     expect(cache.breakerState()).toBe("closed");
   });
+
+  it("tells its entry trust of each failed store call (the gate then re-reads the owed invalidations), not of calls its breaker skipped", async () => {
+    const now = 1_800_000_000_000;
+    const store = new MemoryCacheStore(() => now);
+    const markSuspect = vi.fn();
+    const cache = new ReadThroughCache<View>(
+      { store, clock: { now: () => new Date(now) }, ids: { uuid: () => "t" }, log: silentLog, sleep: async () => undefined, trust: { trusted: async () => () => true, markSuspect } },
+      { ...defaultReadThroughOptions, name: "views", storeFailuresToOpen: 1 },
+    );
+    store.failing = new Error("ECONNREFUSED");
+    expect((await cache.get({ key: "k", tags: [], fill: async () => ({ n: 1 }) })).outcome).toBe("bypass");
+    expect(markSuspect).toHaveBeenCalledTimes(1);
+    expect((await cache.get({ key: "k", tags: [], fill: async () => ({ n: 1 }) })).outcome).toBe("bypass");
+    expect(cache.metrics.snapshot().storeSkips).toBe(1);
+    expect(markSuspect).toHaveBeenCalledTimes(1);
+  });
 });
