@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import type { DeclaredFunction } from "../../local/sst-manifest";
-import { bundleClients, bundleDirectory, bundleFunction, distinctBundles } from "../../scripts/size/bundle";
+import { ALL_CLIENTS, bundleClients, bundleDirectory, bundleFunction, clientsUsed, distinctBundles } from "../../scripts/size/bundle";
 import type { BundleReport, ClientPackage } from "../../scripts/size/bundle";
 import type { Summary } from "../stats";
 import { summarize } from "../stats";
@@ -34,6 +34,8 @@ async function importOnce(bundle: BundleReport, nodeOptions: string | undefined)
 interface Measured {
   readonly name: string;
   readonly bundle: BundleReport;
+  /** The clients the function uses (those of its floor). */
+  readonly clients: readonly ClientPackage[];
   readonly nodeOptions: string | undefined;
   readonly samples: Sample[];
 }
@@ -55,20 +57,23 @@ const cpuSummary = (samples: readonly Sample[]): Summary =>
 const wallMedian = (samples: readonly Sample[]): number => summarize(samples.map((sample) => sample.wallMs), 1).medianMs;
 
 /** Functions that use the same clients (and Node options) share a floor. */
-const floorKey = (bundle: BundleReport, nodeOptions: string | undefined) => `${bundle.clients.join("+")}|${nodeOptions ?? ""}`;
+const floorKey = (clients: readonly ClientPackage[], nodeOptions: string | undefined) => `${clients.join("+")}|${nodeOptions ?? ""}`;
 
 /** Bundles every declared function and, per set of clients they use, the bundle of just those clients. */
 async function bundleAll(functions: readonly DeclaredFunction[], directory: string) {
   const handlers: Measured[] = [];
   const floors = new Map<string, Measured>();
+  const [first] = functions;
+  const reference = first ? await bundleClients(ALL_CLIENTS, first, directory) : undefined;
   for (const fn of functions) {
     const bundle = await bundleFunction(fn, directory);
+    const clients = reference ? clientsUsed(bundle, reference) : [];
     const nodeOptions = fn.environment.NODE_OPTIONS;
-    handlers.push({ name: fn.handler.spec.replace(/\.handler$/, ""), bundle, nodeOptions, samples: [] });
-    const key = floorKey(bundle, nodeOptions);
-    if (!floors.has(key)) floors.set(key, { name: clientsName(bundle.clients), bundle: await bundleClients(bundle.clients, fn, directory), nodeOptions, samples: [] });
+    handlers.push({ name: fn.handler.spec.replace(/\.handler$/, ""), bundle, clients, nodeOptions, samples: [] });
+    const key = floorKey(clients, nodeOptions);
+    if (!floors.has(key)) floors.set(key, { name: clientsName(clients), bundle: await bundleClients(clients, fn, directory), clients, nodeOptions, samples: [] });
   }
-  return { handlers, floors, floorOf: (handler: Measured) => floors.get(floorKey(handler.bundle, handler.nodeOptions)) };
+  return { handlers, floors, floorOf: (handler: Measured) => floors.get(floorKey(handler.clients, handler.nodeOptions)) };
 }
 
 function clientsName(clients: readonly ClientPackage[]): string {

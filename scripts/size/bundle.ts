@@ -31,13 +31,19 @@ const ESM_BANNER = [
   `const __dirname = topLevelFileUrlToPath(new topLevelURL(".", import.meta.url))`,
 ].join("\n");
 
-/** The packages a function may talk to the outside world with; the import baseline is made of them. */
+/**
+ * The packages a function may talk to the outside world with, each with the module and export that
+ * is its client; the import baseline is made of them. grammY's `Api` is the Telegram Bot API's
+ * client (the webhook's replies, the alerts); the rest of grammY (its bot and router) is not.
+ */
 export const CLIENT_PACKAGES = {
-  "@upstash/redis": "Redis",
-  "@neondatabase/serverless": "neon",
-  "@aws-sdk/client-sqs": "SQSClient",
+  "@upstash/redis": { module: "@upstash/redis", client: "Redis" },
+  "@neondatabase/serverless": { module: "@neondatabase/serverless", client: "neon" },
+  "@aws-sdk/client-sqs": { module: "@aws-sdk/client-sqs", client: "SQSClient" },
+  grammy: { module: "grammy/web", client: "Api" },
 } as const;
 export type ClientPackage = keyof typeof CLIENT_PACKAGES;
+export const ALL_CLIENTS = Object.keys(CLIENT_PACKAGES) as ClientPackage[];
 
 export const SQS_CLIENT: ClientPackage = "@aws-sdk/client-sqs";
 const KB = 1000;
@@ -104,6 +110,7 @@ export interface BundleReport {
   readonly inputs: readonly InputWeight[];
   /** Every input file, for checks such as "no zod locale but en". */
   readonly inputFiles: readonly string[];
+  /** Client packages of which the bundle carries any byte (a client, or only a module's residue of one). */
   readonly clients: readonly ClientPackage[];
 }
 
@@ -130,7 +137,7 @@ function report(outfile: string, metafile: Metafile | undefined): BundleReport {
     mapBytes: readFileSync(`${outfile}.map`).length,
     inputs,
     inputFiles: Object.entries(output.inputs).filter(([, input]) => input.bytesInOutput > 0).map(([path]) => path),
-    clients: (Object.keys(CLIENT_PACKAGES) as ClientPackage[]).filter((name) => weights.has(name)),
+    clients: ALL_CLIENTS.filter((name) => weights.has(name)),
   };
 }
 
@@ -155,9 +162,21 @@ export async function bundleClients(clients: readonly ClientPackage[], like: Dec
   const name = `clients-${clients.map((client) => client.replace(/\W+/g, "_")).join("-")}`;
   const outfile = join(directory, name, "bundle.mjs");
   const { entryPoints: _entry, ...options } = sstBuildOptions(like, outfile);
-  const contents = clients.map((client) => `export { ${CLIENT_PACKAGES[client]} } from "${client}";`).join("\n");
+  const contents = clients.map((name) => `export { ${CLIENT_PACKAGES[name].client} } from "${CLIENT_PACKAGES[name].module}";`).join("\n");
   const result = await build({ ...options, plugins: await sstPlugins(like), stdin: { contents, resolveDir: resolve("."), sourcefile: `${name}.ts`, loader: "ts" } });
   return report(outfile, result.metafile);
+}
+
+const weightOf = (bundle: BundleReport, name: string): number => bundle.inputs.find((input) => input.name === name)?.bytes ?? 0;
+
+/**
+ * The clients a function uses: those of which it carries at least half of what a bundle of the
+ * client alone (`reference`, bundleClients of ALL_CLIENTS) carries. A module that only imports
+ * from a client package leaves a residue (@upstash/redis's error classes, about 2.6 KB, where a
+ * shared runtime module imports the Redis factory) that is no client and must not lift the floor.
+ */
+export function clientsUsed(bundle: BundleReport, reference: BundleReport): ClientPackage[] {
+  return bundle.clients.filter((name) => weightOf(bundle, name) >= weightOf(reference, name) / 2);
 }
 
 /** `functions/lookups-get.handler` -> `functions-lookups-get`. */

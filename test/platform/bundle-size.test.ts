@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadSstManifest, resolveHandler } from "../../local/sst-manifest";
 import type { DeclaredFunction, SstManifest } from "../../local/sst-manifest";
-import { BUDGET_BYTES, bundleDirectory, bundleFunction, bundleProblems, distinctBundles, sstBuildOptions, sstPlugins } from "../../scripts/size/bundle";
+import { ALL_CLIENTS, BUDGET_BYTES, bundleClients, bundleDirectory, bundleFunction, bundleProblems, clientsUsed, distinctBundles, sstBuildOptions, sstPlugins } from "../../scripts/size/bundle";
 
 let manifest: SstManifest;
 const directory = bundleDirectory();
@@ -85,6 +85,24 @@ describe("function bundles, built as sst deploy builds them", () => {
     expect(builtins).not.toContain("internal/process/report");
     expect(builtins).not.toContain("stream/web");
     expect(builtins).not.toContain("timers/promises");
+  });
+
+  it("count as a function's clients (its import floor) only the clients it carries, not a residue of a client package", { timeout: 60_000 }, async () => {
+    const bySpec = (spec: string) => {
+      const fn = manifest.functions.find((candidate) => candidate.handler.spec === spec);
+      if (!fn) throw new Error(`${spec} is not declared`);
+      return fn;
+    };
+    const statusRoute = bySpec("functions/provisioning-get.handler");
+    const reference = await bundleClients(ALL_CLIENTS, statusRoute, directory.path);
+    // The status route reads Postgres only; a shared runtime module leaves @upstash/redis's error classes in its bundle.
+    const status = await bundleFunction(statusRoute, directory.path);
+    expect(status.clients).toContain("@upstash/redis");
+    expect(clientsUsed(status, reference)).toEqual(["@neondatabase/serverless"]);
+    const lookups = await bundleFunction(bySpec("functions/lookups-get.handler"), directory.path);
+    expect(clientsUsed(lookups, reference)).toEqual(["@upstash/redis", "@neondatabase/serverless"]);
+    const webhook = await bundleFunction(bySpec("functions/telegram-webhook.handler"), directory.path);
+    expect(clientsUsed(webhook, reference)).toEqual(["@upstash/redis", "@neondatabase/serverless", "grammy"]);
   });
 
   it("follow SST's builder: minified only when minify is true, AWS SDK bundled, SST's banner and target", () => {
