@@ -26,6 +26,8 @@ export interface LambdaOptions {
   readonly memory?: `${number} MB`;
   readonly timeout?: `${number} seconds` | `${number} minutes`;
   readonly environment?: Readonly<Record<string, string>>;
+  /** Bundling options on top of the platform's (below), e.g. `splitting` for a function that imports parts lazily. */
+  readonly nodejs?: { readonly splitting?: boolean };
 }
 
 /**
@@ -47,6 +49,6 @@ export function lambda(handler: string, options: LambdaOptions = {}) {
     timeout: options.timeout ?? "10 seconds",
     link: [...(options.link ?? [])],
     environment: { SERVICE_NAME: "botstate", STAGE: $app.stage, LOG_LEVEL: "INFO", NODE_OPTIONS: "--enable-source-maps", ...options.environment },
-    nodejs: { format: "esm" as const, minify: true, sourcemap: true, plugins: "infra/bundling/plugins.mjs" },
+    nodejs: { format: "esm" as const, minify: true, sourcemap: true, plugins: "infra/bundling/plugins.mjs", ...options.nodejs },
   };
 }

@@ -6,6 +6,9 @@ import type { Platform } from "./platform";
  * secrets, Redis (update marks, rate limits), Postgres (users, registration, marks while Redis is
  * down) and the encryption key (registration stores encrypted exchange keys). Its timeout stays
  * above the handler's budget (TELEGRAM_HANDLER_BUDGET_MS, 8 s) and under the lease (30 s).
+ * `splitting`: the bot serves many capabilities (settings, positions, registration, accounts) that
+ * runtime/telegram.ts imports on a command's first call; split, each is a chunk of its own, and a
+ * cold start loads only the bot, its ledger and rate limiter (the chunks ship in the same package).
  */
 export function telegramInfra({ api, secrets, redis, postgres }: Platform) {
   const environment: Record<string, string> = {};
@@ -20,6 +23,7 @@ export function telegramInfra({ api, secrets, redis, postgres }: Platform) {
       memory: "512 MB",
       timeout: "10 seconds",
       environment,
+      nodejs: { splitting: true },
     }),
   );
 }

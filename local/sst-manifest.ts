@@ -32,6 +32,8 @@ export interface NodejsOptions {
   readonly install?: readonly string[] | Readonly<Record<string, string>>;
   /** A file (relative to sst.config.ts) whose default export is a list of esbuild plugins. */
   readonly plugins?: string;
+  /** Dynamically imported modules become chunks of their own (esbuild `splitting`, `.mjs` files beside the entry). */
+  readonly splitting?: boolean;
   readonly esbuild?: {
     readonly external?: readonly string[];
     readonly keepNames?: boolean;

@@ -4,24 +4,16 @@ import { Api } from "grammy/web";
 import type { Bot } from "grammy/web";
 import { telegramApiConfigSchema, telegramWebhookConfigSchema } from "../core/config";
 import type { Database } from "../core/db/database";
-import { PostgresMappingRepository } from "../core/lookups/adapters/postgres-mapping-repository";
-import { MappingBotAccounts } from "../core/telegram/adapters/mapping-bot-accounts";
 import { PostgresUpdateMarks } from "../core/telegram/adapters/postgres-update-marks";
 import { UpstashChatRateLimiter } from "../core/telegram/adapters/upstash-chat-rate-limiter";
 import { UpstashUpdateMarks } from "../core/telegram/adapters/upstash-update-marks";
-import type { BotPositions, BotServices, ChatRateLimiter, UpdateLedger } from "../core/telegram/ports";
-import { useCaseBotPositions } from "../core/telegram/adapters/use-case-bot-positions";
+import type { BotServices, ChatRateLimiter, UpdateLedger } from "../core/telegram/ports";
 import { FailoverUpdateLedger } from "../core/telegram/update-ledger";
 import { database } from "./clients/postgres";
 import { redisClient, redisKeys } from "./clients/redis";
 import { configFor, once } from "./config";
-import { exchangeAccounts } from "./exchange";
+import { lazyService } from "./lazy-service";
 import { platform } from "./platform";
-import { guardViewDeps } from "./guards";
-import { botPositionsDeps } from "./positions";
-import { reconciliationSummaryDeps } from "./reconciliation";
-import { registrationForBot } from "./registration";
-import { settingsForBot } from "./settings";
 import { createTelegramBot } from "./telegram/bot";
 import { createWebhookHandler } from "./telegram/webhook";
 import type { WebhookHandler } from "./telegram/webhook";
@@ -41,23 +33,20 @@ export interface TelegramWiringOptions {
   readonly services?: Partial<BotServices>;
 }
 
-/** The use cases the commands call: the same ones, wired the same way, as the HTTP API's. */
+/**
+ * The use cases the commands call: the same ones, wired the same way, as the HTTP API's. Each is
+ * imported on its first call (its own chunk of the split bundle, infra/telegram.ts), so a cold
+ * start loads the bot, its ledger and rate limiter only, and a command loads the capability it uses.
+ */
 function botServices(db: Database, overrides: Partial<BotServices>): BotServices {
   return {
-    accounts: new MappingBotAccounts(new PostgresMappingRepository(db)),
-    exchange: exchangeAccounts(),
-    registration: overrides.registration === undefined ? registrationForBot() : overrides.registration,
-    settings: overrides.settings === undefined ? settingsForBot() : overrides.settings,
-    positions: overrides.positions === undefined ? positionsForBot() : overrides.positions,
+    accounts: lazyService(async () => (await import("./telegram/accounts")).botAccounts(db), { findByTelegramId: true }),
+    exchange: lazyService(async () => (await import("./exchange")).exchangeAccounts(), { verify: true }),
+    registration: lazyService(async () => (await import("./registration")).registrationForBot(), { register: true }),
+    settings: lazyService(async () => (await import("./settings")).settingsForBot(), { get: true, set: true }),
+    positions: lazyService(async () => (await import("./telegram/positions")).positionsForBot(), { listOpen: true, status: true }),
     ...overrides,
   };
-}
-
-/** /positions and /status: open positions from Redis, reconciliation and guard views through their caches. */
-function positionsForBot(): BotPositions {
-  return once(positionsForBot, () =>
-    useCaseBotPositions({ open: botPositionsDeps(), reconciliation: reconciliationSummaryDeps(), guards: guardViewDeps(), guardExchange: "okx" }),
-  );
 }
 
 /** The Bot API as a plain client (ops commands, alerts): no bot, no webhook config. */

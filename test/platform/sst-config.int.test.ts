@@ -50,7 +50,7 @@ describe("sst.config.ts evaluated offline", () => {
     }
   });
 
-  it("sets runtime, architecture, format, minify and source maps of every function explicitly", () => {
+  it("sets runtime, architecture, format, minify and source maps of every function explicitly, and splits the Telegram webhook", () => {
     // SST 4's builder reads `minify` as a plain boolean: left out, the bundle is NOT minified
     // (whatever the docs' default says), and its runtime default moved to nodejs24.x.
     for (const fn of manifest.functions) {
@@ -62,6 +62,8 @@ describe("sst.config.ts evaluated offline", () => {
         minify: true,
         sourcemap: true,
         plugins: "infra/bundling/plugins.mjs",
+        // The Telegram webhook ships each capability the bot serves as a chunk loaded by the command that needs it.
+        ...(fn.handler.spec === "functions/telegram-webhook.handler" ? { splitting: true } : {}),
       });
       // The shipped map is only worth its weight if Node reads it.
       expect(fn.environment.NODE_OPTIONS, fn.trigger).toContain("--enable-source-maps");
