@@ -33,10 +33,11 @@ export interface LambdaOptions {
 /**
  * One Lambda function: Node 22 on arm64, minified ESM, AWS SDK bundled (SST never marks it
  * external). Every bundling option is set here on purpose: SST 4's builder treats a missing
- * `minify` as false, and its runtime default is now nodejs24.x. `sourcemap: true` ships
- * bundle.mjs.map in the package, and NODE_OPTIONS makes Node use it, so logged stack traces name
- * TypeScript files and lines (about 20 ms more CPU per cold start: `npm run bench` measures imports
- * with it). `plugins` names infra/bundling/plugins.mjs, which keeps Node built-ins no cold start
+ * `minify` as false, and its runtime default is now nodejs24.x. No source maps at run time
+ * (`sourcemap: false`, no `--enable-source-maps`): Node reading a shipped map cost 30–50 ms of CPU
+ * per cold start on Node 22, about a third of the import, mostly parsing the sources of the
+ * libraries it embeds. SST's builder keeps names, so a logged stack trace still names its
+ * functions. `plugins` names infra/bundling/plugins.mjs, which keeps Node built-ins no cold start
  * uses (the ESM facade of `process`, middy's web streams) from loading at import. `npm run size`
  * and the bench bundle each handler with these options and plugins, and check its budget.
  */
@@ -48,7 +49,7 @@ export function lambda(handler: string, options: LambdaOptions = {}) {
     memory: options.memory ?? "512 MB",
     timeout: options.timeout ?? "10 seconds",
     link: [...(options.link ?? [])],
-    environment: { SERVICE_NAME: "botstate", STAGE: $app.stage, LOG_LEVEL: "INFO", NODE_OPTIONS: "--enable-source-maps", ...options.environment },
-    nodejs: { format: "esm" as const, minify: true, sourcemap: true, plugins: "infra/bundling/plugins.mjs", ...options.nodejs },
+    environment: { SERVICE_NAME: "botstate", STAGE: $app.stage, LOG_LEVEL: "INFO", ...options.environment },
+    nodejs: { format: "esm" as const, minify: true, sourcemap: false, plugins: "infra/bundling/plugins.mjs", ...options.nodejs },
   };
 }

