@@ -1,6 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
@@ -12,7 +12,9 @@ import type { DeclaredFunction } from "../../local/sst-manifest";
  * does for `sst deploy`: platform node, ESM with its createRequire banner, keepNames, the target
  * of the runtime, `module` before `main`, only sharp and pg-native external (the AWS SDK is
  * bundled), a linked source map, minification only when `nodejs.minify` is true, and the esbuild
- * plugins of the file `nodejs.plugins` names (pkg/runtime/node/plugin.go; see sstPlugins).
+ * plugins of the file `nodejs.plugins` names (pkg/runtime/node/plugin.go; see sstPlugins). With
+ * `nodejs.splitting`, as SST: esbuild splitting into the outfile's directory, `.mjs` files, the
+ * entry named after the handler's file, each dynamically imported module a chunk of its own.
  */
 const FORCE_EXTERNAL = ["sharp", "pg-native"];
 
@@ -63,7 +65,7 @@ export function sstBuildOptions(fn: DeclaredFunction, outfile: string): BuildOpt
   if (!target) throw new Error(`${fn.trigger}: no esbuild target known for runtime ${runtime}`);
   return {
     entryPoints: [fn.handler.file],
-    outfile,
+    ...(nodejs.splitting === true ? { splitting: true, outdir: dirname(outfile), outExtension: { ".js": ".mjs" } } : { outfile }),
     bundle: true,
     write: true,
     metafile: true,
@@ -101,16 +103,33 @@ export interface InputWeight {
   readonly bytes: number;
 }
 
+/** A chunk that a dynamic `import()` loads: what it costs beyond what the entry already loaded. */
+export interface LazyChunk {
+  /** The chunk's file (ESM), to import after the entry. */
+  readonly file: string;
+  /** The module it was split from (e.g. `runtime/telegram/positions.ts`). */
+  readonly entryPoint: string;
+  /** Bytes of it and of the chunks it imports that the entry does not load. */
+  readonly bytes: number;
+}
+
 export interface BundleReport {
-  /** The file to import (ESM). */
+  /** The file to import (ESM): the entry, which imports the chunks it needs. */
   readonly outfile: string;
+  /** What a cold start imports: the entry and the chunks it imports statically. */
+  readonly entryBytes: number;
+  /** Every file (entry and chunks): what ships, and what the budget counts, so nothing hides in a chunk. */
   readonly bytes: number;
   readonly gzipBytes: number;
   readonly mapBytes: number;
-  /** Heaviest first. */
+  /** Chunks loaded on demand (a split bundle), heaviest first; empty for a single file. */
+  readonly lazy: readonly LazyChunk[];
+  /** Heaviest first, over every file. */
   readonly inputs: readonly InputWeight[];
   /** Every input file, for checks such as "no zod locale but en". */
   readonly inputFiles: readonly string[];
+  /** The input files of what a cold start imports (the entry and its static chunks). */
+  readonly entryInputFiles: readonly string[];
   /** Client packages of which the bundle carries any byte (a client, or only a module's residue of one). */
   readonly clients: readonly ClientPackage[];
 }
@@ -123,22 +142,80 @@ function inputName(path: string): string {
   return parts.length > 2 ? `${parts.slice(0, 2).join("/")}/` : path;
 }
 
-function report(outfile: string, metafile: Metafile | undefined): BundleReport {
-  if (!metafile) throw new Error(`esbuild returned no metafile for ${outfile}`);
-  const output = metafile.outputs[relative(process.cwd(), outfile)] ?? Object.values(metafile.outputs).find((entry) => entry.entryPoint !== undefined);
-  if (!output) throw new Error(`esbuild wrote no output for ${outfile}`);
+type Output = Metafile["outputs"][string];
+type Outputs = ReadonlyMap<string, Output>;
+
+/** The JavaScript files esbuild wrote (no maps), by path relative to the working directory. */
+function scriptOutputs(metafile: Metafile): Outputs {
+  return new Map(Object.entries(metafile.outputs).filter(([path]) => !path.endsWith(".map")));
+}
+
+/** A file and every chunk it imports statically, transitively: what importing it loads. */
+function staticClosure(outputs: Outputs, start: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (path: string): void => {
+    if (seen.has(path) || !outputs.has(path)) return;
+    seen.add(path);
+    for (const imported of outputs.get(path)?.imports ?? []) if (imported.kind === "import-statement") visit(imported.path);
+  };
+  visit(start);
+  return seen;
+}
+
+const bytesOf = (outputs: Outputs, paths: Iterable<string>): number => [...paths].reduce((sum, path) => sum + (outputs.get(path)?.bytes ?? 0), 0);
+
+/** Each dynamically imported chunk with what it loads beyond `loaded` (the entry's closure), heaviest first. */
+function lazyChunks(outputs: Outputs, loaded: ReadonlySet<string>): LazyChunk[] {
+  const targets = new Set([...outputs.values()].flatMap((output) => output.imports.filter((imported) => imported.kind === "dynamic-import").map((imported) => imported.path)));
+  return [...targets]
+    .filter((path) => outputs.has(path) && !loaded.has(path))
+    .map((path) => ({
+      file: resolve(path),
+      entryPoint: outputs.get(path)?.entryPoint ?? path,
+      bytes: bytesOf(outputs, [...staticClosure(outputs, path)].filter((chunk) => !loaded.has(chunk))),
+    }))
+    .sort((a, b) => b.bytes - a.bytes);
+}
+
+/** The output of the function's own file: the one file of a plain bundle, the entry of a split one. */
+function entryOutput(outputs: Outputs, entry: string): string {
+  const path = [...outputs].find(([, output]) => output.entryPoint !== undefined && resolve(output.entryPoint) === resolve(entry))?.[0];
+  if (!path) throw new Error(`esbuild wrote no output for ${entry}`);
+  return path;
+}
+
+function inputWeights(outputs: Outputs): InputWeight[] {
   const weights = new Map<string, number>();
-  for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) weights.set(inputName(path), (weights.get(inputName(path)) ?? 0) + bytesInOutput);
-  const inputs = [...weights].map(([name, bytes]) => ({ name, bytes })).filter(({ bytes }) => bytes > 0).sort((a, b) => b.bytes - a.bytes);
-  const contents = readFileSync(outfile);
+  for (const output of outputs.values()) {
+    for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) weights.set(inputName(path), (weights.get(inputName(path)) ?? 0) + bytesInOutput);
+  }
+  return [...weights].map(([name, bytes]) => ({ name, bytes })).filter(({ bytes }) => bytes > 0).sort((a, b) => b.bytes - a.bytes);
+}
+
+/** The input files that put any byte into these outputs. */
+function inputFilesOf(outputs: Outputs, paths: Iterable<string>): string[] {
+  const files = [...paths].flatMap((path) => Object.entries(outputs.get(path)?.inputs ?? {}).filter(([, input]) => input.bytesInOutput > 0).map(([file]) => file));
+  return [...new Set(files)];
+}
+
+function report(entry: string, metafile: Metafile | undefined): BundleReport {
+  if (!metafile) throw new Error(`esbuild returned no metafile for ${entry}`);
+  const outputs = scriptOutputs(metafile);
+  const outfile = entryOutput(outputs, entry);
+  const loaded = staticClosure(outputs, outfile);
+  const files = [...outputs.keys()].map((path) => readFileSync(path));
+  const inputs = inputWeights(outputs);
   return {
-    outfile,
-    bytes: contents.length,
-    gzipBytes: gzipSync(contents).length,
-    mapBytes: readFileSync(`${outfile}.map`).length,
+    outfile: resolve(outfile),
+    entryBytes: bytesOf(outputs, loaded),
+    bytes: bytesOf(outputs, outputs.keys()),
+    gzipBytes: files.reduce((sum, contents) => sum + gzipSync(contents).length, 0),
+    mapBytes: [...outputs.keys()].reduce((sum, path) => sum + readFileSync(`${path}.map`).length, 0),
+    lazy: lazyChunks(outputs, loaded),
     inputs,
-    inputFiles: Object.entries(output.inputs).filter(([, input]) => input.bytesInOutput > 0).map(([path]) => path),
-    clients: ALL_CLIENTS.filter((name) => weights.has(name)),
+    inputFiles: inputFilesOf(outputs, outputs.keys()),
+    entryInputFiles: inputFilesOf(outputs, loaded),
+    clients: ALL_CLIENTS.filter((name) => inputs.some((input) => input.name === name)),
   };
 }
 
@@ -152,7 +229,7 @@ export function bundleDirectory(): { readonly path: string; dispose(): void } {
 export async function bundleFunction(fn: DeclaredFunction, directory: string, name = bundleName(fn)): Promise<BundleReport> {
   const outfile = join(directory, name, "bundle.mjs");
   const result = await build({ ...sstBuildOptions(fn, outfile), plugins: await sstPlugins(fn) });
-  return report(outfile, result.metafile);
+  return report(fn.handler.file, result.metafile);
 }
 
 /**
@@ -162,10 +239,12 @@ export async function bundleFunction(fn: DeclaredFunction, directory: string, na
 export async function bundleClients(clients: readonly ClientPackage[], like: DeclaredFunction, directory: string): Promise<BundleReport> {
   const name = `clients-${clients.map((client) => client.replace(/\W+/g, "_")).join("-")}`;
   const outfile = join(directory, name, "bundle.mjs");
-  const { entryPoints: _entry, ...options } = sstBuildOptions(like, outfile);
+  // One file: there is nothing to split in a bundle of clients.
+  const { entryPoints: _entry, ...options } = sstBuildOptions({ ...like, nodejs: { ...like.nodejs, splitting: false } }, outfile);
   const contents = clients.map((name) => `export { ${CLIENT_PACKAGES[name].client} } from "${CLIENT_PACKAGES[name].module}";`).join("\n");
-  const result = await build({ ...options, plugins: await sstPlugins(like), stdin: { contents, resolveDir: resolve("."), sourcefile: `${name}.ts`, loader: "ts" } });
-  return report(outfile, result.metafile);
+  const sourcefile = `${name}.ts`;
+  const result = await build({ ...options, plugins: await sstPlugins(like), stdin: { contents, resolveDir: resolve("."), sourcefile, loader: "ts" } });
+  return report(sourcefile, result.metafile);
 }
 
 const weightOf = (bundle: BundleReport, name: string): number => bundle.inputs.find((input) => input.name === name)?.bytes ?? 0;
@@ -218,7 +297,8 @@ export function bundleProblems(fn: DeclaredFunction, bundle: BundleReport): stri
     const heaviest = bundle.inputs.slice(0, 5).map((input) => `${input.name} ${kb(input.bytes)}`).join(", ");
     const classic = bundle.inputFiles.some((path) => path.includes("node_modules/zod/v4/classic/"));
     const hint = classic ? `; it bundles zod's classic API (about 100 KB): write schemas with "zod/mini" (about 30 KB)` : "";
-    problems.push(`${kb(bundle.bytes)} minified, over its ${kb(budget)} budget (heaviest: ${heaviest})${hint}`);
+    const files = bundle.lazy.length > 0 ? " (entry and every chunk)" : "";
+    problems.push(`${kb(bundle.bytes)} minified${files}, over its ${kb(budget)} budget (heaviest: ${heaviest})${hint}`);
   }
   if (!usesSqs(fn) && bundle.clients.includes(SQS_CLIENT)) {
     problems.push(`bundles ${SQS_CLIENT} but links no queue: import runtime/clients/sqs.ts only from functions that use SQS`);

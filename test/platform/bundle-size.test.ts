@@ -1,11 +1,9 @@
-import { execFile } from "node:child_process";
 import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadSstManifest, resolveHandler } from "../../local/sst-manifest";
 import type { DeclaredFunction, SstManifest } from "../../local/sst-manifest";
 import { ALL_CLIENTS, BUDGET_BYTES, bundleClients, bundleDirectory, bundleFunction, bundleProblems, clientsUsed, distinctBundles, sstBuildOptions, sstPlugins } from "../../scripts/size/bundle";
+import { invokeFresh } from "../support/fresh-process";
 
 let manifest: SstManifest;
 const directory = bundleDirectory();
@@ -31,22 +29,8 @@ function declared(spec: string, links: DeclaredFunction["links"] = []): Declared
   };
 }
 
-/** Imports a bundle in a fresh Node process, invokes its handler once, and reports the built-ins loaded by then. */
-async function invokeFresh(outfile: string, env: Record<string, string>): Promise<{ result: unknown; builtins: string[] }> {
-  const script = [
-    `const before = new Set(process.moduleLoadList);`,
-    `const { handler } = await import(${JSON.stringify(pathToFileURL(outfile).href)});`,
-    `const loaded = process.moduleLoadList.filter((name) => !before.has(name) && name.startsWith("NativeModule "));`,
-    `const context = { getRemainingTimeInMillis: () => 10_000, awsRequestId: "fixture" };`,
-    `const result = await handler({}, context);`,
-    `console.log(JSON.stringify({ result, builtins: loaded.map((name) => name.slice("NativeModule ".length)) }));`,
-  ].join("\n");
-  const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], { env: { PATH: process.env.PATH ?? "", ...env } });
-  return JSON.parse(stdout) as { result: unknown; builtins: string[] };
-}
-
 describe("function bundles, built as sst deploy builds them", () => {
-  it("stay within budget: 400 KB minified, 800 KB for a function that uses SQS, 600 KB for the Telegram webhook (grammY, and every capability the bot serves); no SQS client without a queue; no zod locale but English", { timeout: 120_000 }, async () => {
+  it("stay within budget: 400 KB minified, 800 KB for a function that uses SQS, 600 KB for the Telegram webhook (grammY, and every capability the bot serves, all its chunks counted); no SQS client without a queue; no zod locale but English", { timeout: 120_000 }, async () => {
     const functions = distinctBundles(manifest.functions);
     expect(functions.length).toBeGreaterThanOrEqual(new Set(manifest.routes.map((route) => route.function.handler.spec)).size);
     const reports = await Promise.all(functions.map(async (fn) => ({ fn, bundle: await bundleFunction(fn, directory.path) })));
@@ -105,12 +89,31 @@ describe("function bundles, built as sst deploy builds them", () => {
     expect(clientsUsed(webhook, reference)).toEqual(["@upstash/redis", "@neondatabase/serverless", "grammy"]);
   });
 
+  it("split the Telegram webhook as SST does: its entry loads the bot, each capability the bot serves is a chunk loaded by its command", { timeout: 60_000 }, async () => {
+    const fn = manifest.functions.find((candidate) => candidate.handler.spec === "functions/telegram-webhook.handler");
+    if (!fn) throw new Error("the Telegram webhook is not declared");
+    const bundle = await bundleFunction(fn, directory.path);
+    expect(bundle.outfile).toMatch(/\/telegram-webhook\.mjs$/);
+    const capabilities = /^core\/(settings|positions|registration|reconciliation|guards|lookups|credentials)\//;
+    // At import: the bot, its ledger and rate limiter, the dispatch; none of the capabilities' code.
+    expect(bundle.entryInputFiles).toEqual(expect.arrayContaining(["runtime/telegram/bot.ts", "core/telegram/update-ledger.ts", "core/telegram/dispatch.ts", "core/telegram/adapters/upstash-chat-rate-limiter.ts"]));
+    expect(bundle.entryInputFiles.filter((path) => capabilities.test(path))).toEqual([]);
+    // They ship (the budget counts them), each in a chunk of its own module.
+    expect(bundle.inputFiles.filter((path) => capabilities.test(path)).length).toBeGreaterThan(20);
+    expect(bundle.lazy.map((chunk) => chunk.entryPoint).sort()).toEqual(["runtime/exchange.ts", "runtime/registration.ts", "runtime/settings.ts", "runtime/telegram/accounts.ts", "runtime/telegram/positions.ts"]);
+    expect(bundle.entryBytes).toBeLessThan(bundle.bytes - 60_000);
+  });
+
   it("follow SST's builder: minified only when minify is true, AWS SDK bundled, SST's banner and target", () => {
     const fn = declared("test/fixtures/bundles/sqs-without-link.handler");
     const options = sstBuildOptions(fn, "/tmp/out/bundle.mjs");
     expect(options).toMatchObject({ platform: "node", format: "esm", target: "es2023", keepNames: true, minify: true, external: ["sharp", "pg-native"] });
     expect(options.banner?.js).toContain("topLevelCreateRequire(import.meta.url)");
     expect(sstBuildOptions({ ...fn, nodejs: { format: "esm" } }, "/tmp/out/bundle.mjs").minify).toBe(false);
+    // Split as SST splits: into the target's directory, .mjs files, no outfile.
+    const split = sstBuildOptions({ ...fn, nodejs: { ...fn.nodejs, splitting: true } }, "/tmp/out/handler.mjs");
+    expect(split).toMatchObject({ splitting: true, outdir: "/tmp/out", outExtension: { ".js": ".mjs" } });
+    expect(split.outfile).toBeUndefined();
   });
 
   it("use the plugins of the file nodejs.plugins names, as SST's builder does", async () => {
