@@ -36,3 +36,26 @@ export async function measureSequential(op: () => Promise<unknown>, iterations: 
   }
   return summarize(latencies, performance.now() - started);
 }
+
+/**
+ * Runs `subject` and `floor` alternately, each first every other time (after a warm-up of both), so
+ * a floor is measured at the same moments as what it bounds; the summaries of each.
+ */
+export async function measureAlternating(subject: (i: number) => Promise<unknown>, floor: (i: number) => Promise<unknown>, iterations: number): Promise<{ subject: Summary; floor: Summary }> {
+  for (let i = 0; i < Math.ceil(iterations / 10); i++) {
+    await floor(i);
+    await subject(i);
+  }
+  const times = { subject: [] as number[], floor: [] as number[] };
+  let spent = { subject: 0, floor: 0 };
+  for (let i = 0; i < iterations; i++) {
+    for (const [side, op] of (i % 2 === 0 ? [["floor", floor], ["subject", subject]] : [["subject", subject], ["floor", floor]]) as [keyof typeof times, (i: number) => Promise<unknown>][]) {
+      const started = performance.now();
+      await op(i);
+      const took = performance.now() - started;
+      times[side].push(took);
+      spent = { ...spent, [side]: spent[side] + took };
+    }
+  }
+  return { subject: summarize(times.subject, spent.subject), floor: summarize(times.floor, spent.floor) };
+}

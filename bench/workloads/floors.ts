@@ -23,8 +23,15 @@ export const HTTP_100 = { connections: 100, warmupSeconds: (scale: number) => Ma
 /** The key the bare GETs read (the redis-get floor and the floor route). */
 const floorKey = ({ keys }: BenchContext) => keys.cacheEntry("bench-floor", "get");
 
-async function seedFloorKey(context: BenchContext): Promise<void> {
+export async function seedFloorKey(context: BenchContext): Promise<void> {
   await context.redis.set(floorKey(context), FLOOR_KEY_VALUE);
+}
+
+/** What a cache miss cannot avoid, bare: read the cache, query the row, write the answer back (after seedFloorKey). */
+export async function bareMissFloor(context: BenchContext): Promise<void> {
+  await context.redis.get(floorKey(context));
+  await context.sql`SELECT 1`;
+  await context.redis.set(context.keys.cacheEntry("bench-floor", "set"), FLOOR_KEY_VALUE, { ex: 60 });
 }
 
 /** Closed loop after a warm-up that must answer 2xx only (a floor that fails is no floor). */

@@ -4,8 +4,7 @@ import { putSettings } from "../../core/settings/write-settings";
 import { backgroundTasks } from "../../runtime/background";
 import { buildSettings } from "../../runtime/settings";
 import type { SettingsModule } from "../../runtime/settings";
-import { summarize } from "../stats";
-import type { Summary } from "../stats";
+import { measureAlternating } from "../stats";
 import type { BenchContext, Workload, WorkloadResult } from "../workload";
 
 /**
@@ -23,26 +22,6 @@ async function newUser({ sql }: BenchContext): Promise<{ readonly id: string; re
   const user = { id: randomUUID(), okxUid: `9${String(randomInt(10 ** 11, 10 ** 12 - 1))}${String(randomInt(10_000, 99_999))}` };
   await sql.query(`INSERT INTO app_users (id, telegram_id, okx_uid) VALUES ($1, $2, $3)`, [user.id, String(8_000_000_000 + randomInt(1, 2 ** 40)), user.okxUid]);
   return user;
-}
-
-/** Runs `subject` and `floor` alternately (after a warm-up of both); the summaries of each. */
-async function alternate(subject: (i: number) => Promise<unknown>, floor: (i: number) => Promise<unknown>, iterations: number): Promise<{ subject: Summary; floor: Summary }> {
-  for (let i = 0; i < Math.ceil(iterations / 10); i++) {
-    await floor(i);
-    await subject(i);
-  }
-  const times = { subject: [] as number[], floor: [] as number[] };
-  let spent = { subject: 0, floor: 0 };
-  for (let i = 0; i < iterations; i++) {
-    for (const [side, op] of (i % 2 === 0 ? [["floor", floor], ["subject", subject]] : [["subject", subject], ["floor", floor]]) as [keyof typeof times, (i: number) => Promise<unknown>][]) {
-      const started = performance.now();
-      await op(i);
-      const took = performance.now() - started;
-      times[side].push(took);
-      spent = { ...spent, [side]: spent[side] + took };
-    }
-  }
-  return { subject: summarize(times.subject, spent.subject), floor: summarize(times.floor, spent.floor) };
 }
 
 const round = (value: number, digits = 3) => Math.round(value * 10 ** digits) / 10 ** digits;
@@ -84,7 +63,7 @@ export const settingsWorkloads: readonly Workload[] = [
       };
       const before = queries.count;
       const iterations = Math.round(2000 * context.scale);
-      const measured = await alternate(subject, bare, iterations);
+      const measured = await measureAlternating(subject, bare, iterations);
       return {
         ...measured.subject,
         measuredFloor: { name: "redis pipeline of 3 reads (alternated)", medianMs: measured.floor.medianMs },
@@ -120,7 +99,7 @@ export const settingsWorkloads: readonly Workload[] = [
       };
       const before = queries.count;
       const iterations = Math.round(500 * context.scale);
-      const measured = await alternate(subject, bare, iterations);
+      const measured = await measureAlternating(subject, bare, iterations);
       await backgroundTasks().settled();
       return {
         ...measured.subject,
