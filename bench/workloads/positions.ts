@@ -6,7 +6,7 @@ import { migrateKeys, totalOf } from "../../core/positions/migrate-keys";
 import { PositionKeys } from "../../core/redis/keys";
 import { rawRedisClient } from "../../runtime/clients/redis";
 import { UpstashPositionStore } from "../../core/positions/adapters/upstash-position-store";
-import { summarize } from "../stats";
+import { measureAlternating, summarize } from "../stats";
 import type { Workload, WorkloadResult } from "../workload";
 
 const BULK_USERS = 1000;
@@ -50,25 +50,18 @@ async function bulkVersusPipeline(iterations: number): Promise<WorkloadResult> {
     for (const key of keys) pipeline.hgetall(key);
     return pipeline.exec();
   };
-  for (let i = 0; i < 3; i++) await Promise.all([bulk(), bare()]);
-  const ours: number[] = [];
-  const floor: number[] = [];
   let errors = 0;
-  const started = performance.now();
-  for (let i = 0; i < iterations; i++) {
-    const t0 = performance.now();
-    const found = await bulk();
-    ours.push(performance.now() - t0);
-    if ([...found.values()].filter((list) => list.length === 1).length !== BULK_USERS) errors += 1;
-    const t1 = performance.now();
-    await bare();
-    floor.push(performance.now() - t1);
-  }
-  const elapsed = performance.now() - started;
+  const measured = await measureAlternating(
+    async () => {
+      const found = await bulk();
+      if ([...found.values()].filter((list) => list.length === 1).length !== BULK_USERS) errors += 1;
+    },
+    bare,
+    iterations,
+  );
   await wipe(redis, `${BULK_PREFIX}*`);
   seeded = undefined;
-  const floorSummary = summarize(floor, elapsed);
-  return { ...summarize(ours, elapsed), errors, measuredFloor: { name: "bare pipeline, 1,000 HGETALL", medianMs: floorSummary.medianMs } };
+  return { ...measured.subject, errors, measuredFloor: { name: "bare pipeline, 1,000 HGETALL", medianMs: measured.floor.medianMs } };
 }
 
 // ---- migrate-keys-100k ----
