@@ -5,21 +5,16 @@
  */
 import { loadSstManifest } from "../local/sst-manifest";
 import type { DeclaredFunction } from "../local/sst-manifest";
-import { budgetOf, bundleDirectory, bundleFunction, bundleProblems, distinctBundles, kb } from "./size/bundle";
+import { budgetOf, bundleDirectory, bundleFunction, bundleProblems, distinctBundles, kb, sizeLabel } from "./size/bundle";
 import type { BundleReport } from "./size/bundle";
 import { formatTable } from "./text-table";
 
 const TOP_INPUTS = 4;
 
-/** A split bundle: what a cold start imports (the entry and its static chunks), then what ships (and the budget counts). */
-function minified(bundle: BundleReport): string {
-  return bundle.lazy.length === 0 ? kb(bundle.bytes) : `entry ${kb(bundle.entryBytes)} / total ${kb(bundle.bytes)}`;
-}
-
 function row(fn: DeclaredFunction, bundle: BundleReport, problems: readonly string[]): string[] {
   return [
     fn.handler.spec.replace(/\.handler$/, ""),
-    minified(bundle),
+    sizeLabel(bundle),
     kb(bundle.gzipBytes),
     `<= ${kb(budgetOf(fn))}`,
     problems.length === 0 ? "ok" : "OVER",

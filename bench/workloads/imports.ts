@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import type { DeclaredFunction } from "../../local/sst-manifest";
-import { ALL_CLIENTS, bundleClients, bundleDirectory, bundleFunction, clientsUsed, distinctBundles } from "../../scripts/size/bundle";
+import { ALL_CLIENTS, bundleClients, bundleDirectory, bundleFunction, clientsUsed, distinctBundles, sizeLabel } from "../../scripts/size/bundle";
 import type { BundleReport, ClientPackage, LazyChunk } from "../../scripts/size/bundle";
 import type { Summary } from "../stats";
 import { summarize } from "../stats";
@@ -114,11 +114,6 @@ interface Compared {
 
 const kbOf = (bytes: number): string => `${(bytes / 1000).toFixed(0)} KB`;
 
-/** What the row's import loads: the bundle, or a split bundle's entry (and what ships in all). */
-function bundleSize(bundle: BundleReport): string {
-  return bundle.lazy.length === 0 ? kbOf(bundle.bytes) : `entry ${kbOf(bundle.entryBytes)} / total ${kbOf(bundle.bytes)}`;
-}
-
 /** A split bundle's costliest cold start: its entry, then the heaviest chunk a command loads. */
 function withWorstLazy(handler: Measured, base: number): string {
   const lazy = worstLazy(handler.bundle);
@@ -133,7 +128,7 @@ function details(rows: readonly Compared[]): Details {
     header: ["function", "bundle", "cpu ms", "wall ms", "floor", "floor cpu ms", "ratio", "target", "entry + worst lazy chunk"],
     rows: rows.map(({ handler, floor, own, base, ratio }) => [
       handler.name,
-      bundleSize(handler.bundle),
+      sizeLabel(handler.bundle, kbOf),
       own.toFixed(1),
       wallMedian(handler.samples).toFixed(1),
       floor?.name ?? "-",

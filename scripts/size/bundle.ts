@@ -310,6 +310,11 @@ export function bundleProblems(fn: DeclaredFunction, bundle: BundleReport): stri
   return problems;
 }
 
+/** A bundle's size in `format`: a split bundle's entry (what a cold start imports) and its total (what ships). */
+export function sizeLabel(bundle: BundleReport, format: (bytes: number) => string = kb): string {
+  return bundle.lazy.length === 0 ? format(bundle.bytes) : `entry ${format(bundle.entryBytes)} / total ${format(bundle.bytes)}`;
+}
+
 export function kb(bytes: number): string {
   return `${(bytes / KB).toFixed(1)} KB`;
 }
