@@ -7,8 +7,8 @@ import type { Platform } from "./platform";
  * down) and the encryption key (registration stores encrypted exchange keys). Its timeout stays
  * above the handler's budget (TELEGRAM_HANDLER_BUDGET_MS, 8 s) and under the lease (30 s).
  * `splitting`: the bot serves many capabilities (settings, positions, registration, accounts) that
- * runtime/telegram.ts imports on a command's first call; split, each is a chunk of its own, and a
- * cold start loads only the bot, its ledger and rate limiter (the chunks ship in the same package).
+ * runtime/telegram.ts imports on the first command that needs one; split, they are a chunk of their
+ * own, and a cold start loads only the bot, its ledger and rate limiter (the chunk ships alongside).
  */
 export function telegramInfra({ api, secrets, redis, postgres }: Platform) {
   const environment: Record<string, string> = {};

@@ -33,18 +33,21 @@ export interface TelegramWiringOptions {
   readonly services?: Partial<BotServices>;
 }
 
+/** The module of every capability the bot serves: one chunk of the split bundle (infra/telegram.ts). */
+const capabilities = () => import("./telegram/capabilities");
+
 /**
- * The use cases the commands call: the same ones, wired the same way, as the HTTP API's. Each is
- * imported on its first call (its own chunk of the split bundle, infra/telegram.ts), so a cold
- * start loads the bot, its ledger and rate limiter only, and a command loads the capability it uses.
+ * The use cases the commands call: the same ones, wired the same way, as the HTTP API's. They are
+ * imported on the first call of any of them, so a cold start loads the bot, its ledger and rate
+ * limiter only, and /help or a rate-limit reply never loads them.
  */
 function botServices(db: Database, overrides: Partial<BotServices>): BotServices {
   return {
-    accounts: lazyService(async () => (await import("./telegram/accounts")).botAccounts(db), { findByTelegramId: true }),
-    exchange: lazyService(async () => (await import("./exchange")).exchangeAccounts(), { verify: true }),
-    registration: lazyService(async () => (await import("./registration")).registrationForBot(), { register: true }),
-    settings: lazyService(async () => (await import("./settings")).settingsForBot(), { get: true, set: true }),
-    positions: lazyService(async () => (await import("./telegram/positions")).positionsForBot(), { listOpen: true, status: true }),
+    accounts: lazyService(async () => (await capabilities()).botAccounts(db), { findByTelegramId: true }),
+    exchange: lazyService(async () => (await capabilities()).exchangeAccounts(), { verify: true }),
+    registration: lazyService(async () => (await capabilities()).registrationForBot(), { register: true }),
+    settings: lazyService(async () => (await capabilities()).settingsForBot(), { get: true, set: true }),
+    positions: lazyService(async () => (await capabilities()).positionsForBot(), { listOpen: true, status: true }),
     ...overrides,
   };
 }

@@ -58,19 +58,19 @@ async function withoutLazyChunks<T>(body: () => Promise<T>): Promise<T> {
 }
 
 describe("the Telegram webhook's split bundle, as SST ships it", () => {
-  it("answers from its entry alone, and loads each capability's chunk for the command that needs it", { timeout: 60_000 }, async () => {
+  it("answers from its entry alone, and loads the capabilities' chunk for the commands that need it", { timeout: 60_000 }, async () => {
     expect(bundle.lazy.length).toBeGreaterThan(0);
     const sender = { id: 7_300_000_000 + Math.floor(Math.random() * 1_000_000), firstName: "Mina" };
-    // /help: the bot and its ledger only; with every lazily loaded module's chunk gone, it still answers.
+    // /help: the bot and its ledger only; with the lazily loaded chunk gone, it still answers.
     const help = await withoutLazyChunks(() => coldStart("/help", sender));
     expect(help).toMatchObject({ status: 200, replies: [expect.stringContaining("/setapi")] });
-    // /setapi: the exchange and registration chunks (fake OKX, Postgres through the Neon driver).
+    // /setapi: exchange and registration from the capabilities' chunk (fake OKX, Postgres through the Neon driver).
     const account = okx.addAccount();
     const registered = await coldStart(`/setapi ${account.apiKey} ${account.secretKey} ${account.passphrase}`, sender);
     expect(registered).toMatchObject({ status: 200, replies: [expect.stringContaining("Registered")] });
-    // /settings: the accounts and settings chunks read what registration stored.
+    // /settings: accounts and settings read what registration stored.
     expect(await coldStart("/settings", sender)).toMatchObject({ status: 200, replies: [expect.stringContaining("leverage")] });
-    // /status: the positions chunk (reconciliation and guards through their caches).
+    // /status: positions, reconciliation and guards through their caches.
     const status = await coldStart("/status", sender);
     expect(status.status).toBe(200);
     expect(status.replies).toHaveLength(1);
