@@ -44,15 +44,23 @@ async function importNodeVersion(): Promise<string> {
   return stdout.trim();
 }
 
+/** A bundle of just the clients some functions use. */
+interface Floor {
+  readonly name: string;
+  readonly bundle: BundleReport;
+}
+
 interface Measured {
   readonly name: string;
   readonly bundle: BundleReport;
-  /** The clients the function uses (those of its floor). */
-  readonly clients: readonly ClientPackage[];
   readonly nodeOptions: string | undefined;
+  /** The bundle of the clients the function uses, imported next to it in every round. */
+  readonly floor: Floor;
   readonly samples: Sample[];
   /** A split bundle's entry and then its heaviest lazy chunk: the cold start of its costliest command. */
   readonly lazySamples: Sample[];
+  /** The floor's imports, each next to one of the function's. */
+  readonly floorSamples: Sample[];
 }
 
 /** The heaviest chunk a command loads on demand, if the bundle is split. */
@@ -64,11 +72,26 @@ async function sampleOnce(entry: Measured): Promise<void> {
   if (lazy) entry.lazySamples.push(await importOnce([entry.bundle.outfile, lazy.file], entry.nodeOptions));
 }
 
-/** Every bundle once per round, in turn, so a burst of load elsewhere hits all of them alike. */
+const sampleFloor = async (entry: Measured): Promise<void> => {
+  entry.floorSamples.push(await importOnce([entry.floor.bundle.outfile], entry.nodeOptions));
+};
+
+/**
+ * Every function once per round, in turn, each paired with an import of its floor (first every
+ * other round), so a function and its floor are measured at the same moments: the machine's pace
+ * drifts between rounds by more than the target's margin.
+ */
 async function measureRounds(entries: readonly Measured[], rounds: number): Promise<void> {
-  for (const entry of entries) await importOnce([entry.bundle.outfile, ...entry.bundle.lazy.map((chunk) => chunk.file)], entry.nodeOptions); // file cache warm-up, not recorded
+  for (const entry of entries) {
+    // File cache warm-up, not recorded.
+    await importOnce([entry.floor.bundle.outfile], entry.nodeOptions);
+    await importOnce([entry.bundle.outfile, ...entry.bundle.lazy.map((chunk) => chunk.file)], entry.nodeOptions);
+  }
   for (let round = 0; round < rounds; round += 1) {
-    for (const entry of entries) await sampleOnce(entry);
+    for (const entry of entries) {
+      const pair = round % 2 === 0 ? [sampleFloor, sampleOnce] : [sampleOnce, sampleFloor];
+      for (const sample of pair) await sample(entry);
+    }
   }
 }
 
@@ -80,24 +103,35 @@ const cpuSummary = (samples: readonly Sample[]): Summary =>
   );
 const wallMedian = (samples: readonly Sample[]): number => summarize(samples.map((sample) => sample.wallMs), 1).medianMs;
 
-/** Functions that use the same clients (and Node options) share a floor. */
+/**
+ * The median, over the rounds, of a function's import cost over its floor's next to it: the ratio
+ * of two medians taken minutes apart would carry the machine's drift in between (±10 % here).
+ */
+function pairedRatio(handler: Measured): number {
+  const ratios = handler.samples.map((sample, round) => sample.cpuMs / (handler.floorSamples[round]?.cpuMs ?? Number.NaN));
+  return summarize(ratios, 1).medianMs;
+}
+
+/** Functions that use the same clients (and Node options) share a floor's bundle. */
 const floorKey = (clients: readonly ClientPackage[], nodeOptions: string | undefined) => `${clients.join("+")}|${nodeOptions ?? ""}`;
 
 /** Bundles every declared function and, per set of clients they use, the bundle of just those clients. */
-async function bundleAll(functions: readonly DeclaredFunction[], directory: string) {
+async function bundleAll(functions: readonly DeclaredFunction[], directory: string): Promise<Measured[]> {
   const handlers: Measured[] = [];
-  const floors = new Map<string, Measured>();
+  const floors = new Map<string, Floor>();
   const [first] = functions;
-  const reference = first ? await bundleClients(ALL_CLIENTS, first, directory) : undefined;
+  if (!first) return handlers;
+  const reference = await bundleClients(ALL_CLIENTS, first, directory);
   for (const fn of functions) {
     const bundle = await bundleFunction(fn, directory);
-    const clients = reference ? clientsUsed(bundle, reference) : [];
+    const clients = clientsUsed(bundle, reference);
     const nodeOptions = fn.environment.NODE_OPTIONS;
-    handlers.push({ name: fn.handler.spec.replace(/\.handler$/, ""), bundle, clients, nodeOptions, samples: [], lazySamples: [] });
     const key = floorKey(clients, nodeOptions);
-    if (!floors.has(key)) floors.set(key, { name: clientsName(clients), bundle: await bundleClients(clients, fn, directory), clients, nodeOptions, samples: [], lazySamples: [] });
+    const floor = floors.get(key) ?? { name: clientsName(clients), bundle: await bundleClients(clients, fn, directory) };
+    floors.set(key, floor);
+    handlers.push({ name: fn.handler.spec.replace(/\.handler$/, ""), bundle, nodeOptions, floor, samples: [], lazySamples: [], floorSamples: [] });
   }
-  return { handlers, floors, floorOf: (handler: Measured) => floors.get(floorKey(handler.clients, handler.nodeOptions)) };
+  return handlers;
 }
 
 function clientsName(clients: readonly ClientPackage[]): string {
@@ -106,7 +140,6 @@ function clientsName(clients: readonly ClientPackage[]): string {
 
 interface Compared {
   readonly handler: Measured;
-  readonly floor: Measured | undefined;
   readonly own: number;
   readonly base: number;
   readonly ratio: number;
@@ -124,14 +157,14 @@ function withWorstLazy(handler: Measured, base: number): string {
 
 function details(rows: readonly Compared[]): Details {
   return {
-    title: "import cost per function (fresh process, median of the rounds); a split bundle's row imports its entry, the last column adds its heaviest lazily loaded chunk",
+    title: "import cost per function (fresh process, median of the rounds, each import next to one of its floor's); a split bundle's row imports its entry, the last column adds its heaviest lazily loaded chunk",
     header: ["function", "bundle", "cpu ms", "wall ms", "floor", "floor cpu ms", "ratio", "target", "entry + worst lazy chunk"],
-    rows: rows.map(({ handler, floor, own, base, ratio }) => [
+    rows: rows.map(({ handler, own, base, ratio }) => [
       handler.name,
       sizeLabel(handler.bundle, kbOf),
       own.toFixed(1),
       wallMedian(handler.samples).toFixed(1),
-      floor?.name ?? "-",
+      handler.floor.name,
       base.toFixed(1),
       `${ratio.toFixed(2)}x`,
       `<= ${TARGET_RATIO}x ${ratio <= TARGET_RATIO ? "ok" : "MISS"}`,
@@ -158,18 +191,18 @@ export const importWorkloads: readonly Workload[] = [
     run: async ({ manifest, scale }): Promise<WorkloadResult> => {
       const directory = bundleDirectory();
       try {
-        const { handlers, floors, floorOf } = await bundleAll(selectedFunctions(distinctBundles(manifest.functions)), directory.path);
-        await measureRounds([...floors.values(), ...handlers], Math.max(3, Math.round(10 * scale)));
-        const rows: Compared[] = handlers.map((handler) => {
-          const floor = floorOf(handler);
-          const own = cpuSummary(handler.samples).medianMs;
-          const base = floor ? cpuSummary(floor.samples).medianMs : Number.NaN;
-          return { handler, floor, own, base, ratio: own / base };
-        });
+        const handlers = await bundleAll(selectedFunctions(distinctBundles(manifest.functions)), directory.path);
+        await measureRounds(handlers, Math.max(3, Math.round(20 * scale)));
+        const rows: Compared[] = handlers.map((handler) => ({
+          handler,
+          own: cpuSummary(handler.samples).medianMs,
+          base: cpuSummary(handler.floorSamples).medianMs,
+          ratio: pairedRatio(handler),
+        }));
         const worst = rows.reduce((a, b) => (b.ratio > a.ratio ? b : a));
         return {
           ...cpuSummary(worst.handler.samples),
-          measuredFloor: { name: worst.floor?.name ?? "-", medianMs: worst.base },
+          measuredFloor: { name: worst.handler.floor.name, medianMs: worst.base },
           extra: { worst: worst.handler.name, functions: rows.length, wallMs: wallMedian(worst.handler.samples), node: await importNodeVersion(), nodeOptions: worst.handler.nodeOptions ?? "-" },
           details: details(rows),
         };
