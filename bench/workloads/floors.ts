@@ -27,11 +27,16 @@ export async function seedFloorKey(context: BenchContext): Promise<void> {
   await context.redis.set(floorKey(context), FLOOR_KEY_VALUE);
 }
 
+/** The bare calls the floors time: a GET of the seeded key, `SELECT 1`, a SET with EX. */
+const bareGet = (context: BenchContext) => context.redis.get(floorKey(context));
+const bareSelect = (context: BenchContext) => context.sql`SELECT 1`;
+const bareSet = (context: BenchContext) => context.redis.set(context.keys.cacheEntry("bench-floor", "set"), FLOOR_KEY_VALUE, { ex: 60 });
+
 /** What a cache miss cannot avoid, bare: read the cache, query the row, write the answer back (after seedFloorKey). */
 export async function bareMissFloor(context: BenchContext): Promise<void> {
-  await context.redis.get(floorKey(context));
-  await context.sql`SELECT 1`;
-  await context.redis.set(context.keys.cacheEntry("bench-floor", "set"), FLOOR_KEY_VALUE, { ex: 60 });
+  await bareGet(context);
+  await bareSelect(context);
+  await bareSet(context);
 }
 
 /** Closed loop after a warm-up that must answer 2xx only (a floor that fails is no floor). */
@@ -52,20 +57,17 @@ export const floorWorkloads: readonly Workload[] = [
     name: "redis-get",
     description: "bare @upstash/redis GET through the local Upstash endpoint",
     setup: seedFloorKey,
-    run: async (context) => measureSequential(() => context.redis.get(floorKey(context)), Math.round(3000 * context.scale)),
+    run: async (context) => measureSequential(() => bareGet(context), Math.round(3000 * context.scale)),
   },
   {
     name: "redis-set",
     description: "bare @upstash/redis SET with EX through the local Upstash endpoint",
-    run: async ({ redis, keys, scale }) => {
-      const key = keys.cacheEntry("bench-floor", "set");
-      return measureSequential(() => redis.set(key, FLOOR_KEY_VALUE, { ex: 60 }), Math.round(3000 * scale));
-    },
+    run: async (context) => measureSequential(() => bareSet(context), Math.round(3000 * context.scale)),
   },
   {
     name: "neon-select-1",
     description: "bare Neon HTTP `SELECT 1` through the local SQL endpoint",
-    run: async ({ sql, scale }) => measureSequential(() => sql`SELECT 1`, Math.round(2000 * scale)),
+    run: async (context) => measureSequential(() => bareSelect(context), Math.round(2000 * context.scale)),
   },
   {
     name: "route-minimal-c1",
