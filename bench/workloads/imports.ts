@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import type { DeclaredFunction } from "../../local/sst-manifest";
-import { ALL_CLIENTS, bundleClients, bundleDirectory, bundleFunction, clientsUsed, distinctBundles, sizeLabel } from "../../scripts/size/bundle";
+import { ALL_CLIENTS, bundleClients, bundleDirectory, bundleFunction, bundleSource, clientsUsed, distinctBundles, sizeLabel } from "../../scripts/size/bundle";
 import type { BundleReport, ClientPackage, LazyChunk } from "../../scripts/size/bundle";
 import type { Summary } from "../stats";
 import { summarize } from "../stats";
@@ -26,16 +26,47 @@ interface Sample {
 const importNode = (): string => process.env.BENCH_IMPORT_NODE ?? process.execPath;
 
 /**
+ * What Lambda's Node runtime has loaded when it imports a handler: its runtime interface client
+ * (aws/aws-lambda-nodejs-runtime-interface-client, src/index.mjs `run`, which AWS's managed Node
+ * runtimes ship) builds its RAPIDClient, which requires `http`, before UserFunction.load imports
+ * the handler; ResponseStream requires `net`, LogPatch `fs` and `util`, InvokeContext `assert`,
+ * UserFunction `path`. On Node 22 `http` loads `stream` and `crypto` with it. A module that a cold
+ * start finds loaded costs the handler nothing, so a bare process would charge the handler (and
+ * its floor) for work that Lambda has already done. `BENCH_IMPORT_PROCESS=bare` imports into a
+ * bare `node` instead.
+ */
+export const LAMBDA_RUNTIME_MODULES = ["util", "fs", "path", "assert", "http", "net"] as const;
+
+type ImportProcess = "lambda" | "bare";
+
+function importProcess(): ImportProcess {
+  const value = process.env.BENCH_IMPORT_PROCESS ?? "lambda";
+  if (value !== "lambda" && value !== "bare") throw new Error(`BENCH_IMPORT_PROCESS must be lambda or bare, not ${value}`);
+  return value;
+}
+
+/**
+ * The script a fresh Node runs: the runtime's modules first (not timed, see
+ * LAMBDA_RUNTIME_MODULES), then the imports of `files` in turn, timed; it prints CPU and wall ms.
+ */
+export function importScript(files: readonly string[], mode: ImportProcess): string {
+  const runtime =
+    mode === "lambda"
+      ? `const { createRequire } = await import("node:module"); const require = createRequire(import.meta.url); for (const name of ${JSON.stringify(LAMBDA_RUNTIME_MODULES)}) require(name);`
+      : "";
+  const imports = files.map((file) => `await import(${JSON.stringify(pathToFileURL(file).href)});`).join(" ");
+  return `${runtime} const c = process.cpuUsage(); const t = performance.now(); ${imports} const w = performance.now() - t; const u = process.cpuUsage(c); console.log(JSON.stringify({ cpuMs: (u.user + u.system) / 1000, wallMs: w }));`;
+}
+
+/**
  * Imports a bundle in a fresh Node process (a cold start's module load) and reports its CPU time,
  * which other work on the shared cores disturbs far less than wall time, and its wall time. The
  * process gets only PATH and the function's NODE_OPTIONS, as Lambda would give it. `files` are
  * imported in turn: a split bundle's entry, then one of its lazily loaded chunks.
  */
 async function importOnce(files: readonly string[], nodeOptions: string | undefined): Promise<Sample> {
-  const imports = files.map((file) => `await import(${JSON.stringify(pathToFileURL(file).href)});`).join(" ");
-  const script = `const c = process.cpuUsage(); const t = performance.now(); ${imports} const w = performance.now() - t; const u = process.cpuUsage(c); console.log(JSON.stringify({ cpuMs: (u.user + u.system) / 1000, wallMs: w }));`;
   const env: Record<string, string> = { PATH: process.env.PATH ?? "", ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) };
-  const { stdout } = await run(importNode(), ["--input-type=module", "-e", script], { env });
+  const { stdout } = await run(importNode(), ["--input-type=module", "-e", importScript(files, importProcess())], { env });
   return JSON.parse(stdout) as Sample;
 }
 
@@ -138,12 +169,53 @@ function clientsName(clients: readonly ClientPackage[]): string {
   return `clients(${clients.map((client) => client.replace(/^@[^/]+\//, "").replace(/^client-/, "")).join("+")})`;
 }
 
+/**
+ * What no function can go below: @neondatabase/serverless and the stack every HTTP function is
+ * built on (sst/resource for its links, zod/mini with its English messages validating one object,
+ * middy with its header normaliser), with no code of ours, no logger and no JWT library. Measured
+ * next to the Postgres client's floor like a function, it shows how much of the import target the
+ * chosen stack alone uses; it is a reference row, not a function, and has no verdict.
+ */
+const STACK_REFERENCE = {
+  name: "reference: clients(serverless) + sst/resource + zod/mini + middy",
+  clients: ["@neondatabase/serverless"] as const satisfies readonly ClientPackage[],
+  source: [
+    `export { neon } from "@neondatabase/serverless";`,
+    `export { Resource } from "sst/resource";`,
+    `export { default as middy } from "@middy/core";`,
+    `export { default as httpHeaderNormalizer } from "@middy/http-header-normalizer";`,
+    `import * as z from "zod/mini";`,
+    `import { en } from "zod/locales";`,
+    `z.config(en());`,
+    `export const parse = (value: unknown) => z.safeParse(z.object({ ref: z.string().check(z.minLength(1)), limit: z.optional(z.number()) }), value);`,
+  ].join("\n"),
+};
+
+async function bundleStackReference(functions: readonly DeclaredFunction[], handlers: readonly Measured[], directory: string): Promise<Measured | undefined> {
+  const like = functions.find((fn) => /^(GET|POST|PUT|PATCH|DELETE) /.test(fn.trigger));
+  if (!like) return undefined;
+  const floorName = clientsName(STACK_REFERENCE.clients);
+  const floor = handlers.find((handler) => handler.floor.name === floorName && handler.nodeOptions === undefined)?.floor ?? {
+    name: floorName,
+    bundle: await bundleClients(STACK_REFERENCE.clients, like, directory),
+  };
+  const bundle = await bundleSource("stack-reference", STACK_REFERENCE.source, like, directory);
+  return { name: STACK_REFERENCE.name, bundle, nodeOptions: undefined, floor, samples: [], lazySamples: [], floorSamples: [] };
+}
+
 interface Compared {
   readonly handler: Measured;
   readonly own: number;
   readonly base: number;
   readonly ratio: number;
 }
+
+const compared = (handler: Measured): Compared => ({
+  handler,
+  own: cpuSummary(handler.samples).medianMs,
+  base: cpuSummary(handler.floorSamples).medianMs,
+  ratio: pairedRatio(handler.samples, handler.floorSamples),
+});
 
 const kbOf = (bytes: number): string => `${(bytes / 1000).toFixed(0)} KB`;
 
@@ -155,21 +227,28 @@ function withWorstLazy(handler: Measured): string {
   return `+ ${lazy.entryPoint} (${kbOf(lazy.bytes)}): ${cpu.toFixed(1)} ms, ${pairedRatio(handler.lazySamples, handler.floorSamples).toFixed(2)}x`;
 }
 
-function details(rows: readonly Compared[]): Details {
+function row({ handler, own, base, ratio }: Compared, verdict: string): string[] {
+  return [
+    handler.name,
+    sizeLabel(handler.bundle, kbOf),
+    own.toFixed(1),
+    wallMedian(handler.samples).toFixed(1),
+    handler.floor.name,
+    base.toFixed(1),
+    `${ratio.toFixed(2)}x`,
+    verdict,
+    withWorstLazy(handler),
+  ];
+}
+
+function details(rows: readonly Compared[], reference: Compared | undefined): Details {
   return {
-    title: "import cost per function (fresh process, median of the rounds, each import next to one of its floor's); a split bundle's row imports its entry, the last column adds its heaviest lazily loaded chunk",
+    title: `import cost per function (fresh process${importProcess() === "lambda" ? " holding what Lambda's runtime has loaded" : ""}, median of the rounds, each import next to one of its floor's); a split bundle's row imports its entry, the last column adds its heaviest lazily loaded chunk; the reference row is no function`,
     header: ["function", "bundle", "cpu ms", "wall ms", "floor", "floor cpu ms", "ratio", "target", "entry + worst lazy chunk"],
-    rows: rows.map(({ handler, own, base, ratio }) => [
-      handler.name,
-      sizeLabel(handler.bundle, kbOf),
-      own.toFixed(1),
-      wallMedian(handler.samples).toFixed(1),
-      handler.floor.name,
-      base.toFixed(1),
-      `${ratio.toFixed(2)}x`,
-      `<= ${TARGET_RATIO}x ${ratio <= TARGET_RATIO ? "ok" : "MISS"}`,
-      withWorstLazy(handler),
-    ]),
+    rows: [
+      ...rows.map((compared) => row(compared, `<= ${TARGET_RATIO}x ${compared.ratio <= TARGET_RATIO ? "ok" : "MISS"}`)),
+      ...(reference ? [row(reference, "(reference)")] : []),
+    ],
   };
 }
 
@@ -186,25 +265,22 @@ function selectedFunctions(functions: readonly DeclaredFunction[]): readonly Dec
 export const importWorkloads: readonly Workload[] = [
   {
     name: "import-handler",
-    description: "import of each function's bundle in a fresh process (CPU ms), against a bundle of just the clients it uses; the row is the worst function",
+    description: "import of each function's bundle in a fresh process holding what Lambda's runtime has loaded (CPU ms), against a bundle of just the clients it uses; the row is the worst function",
     targetRatio: TARGET_RATIO,
     run: async ({ manifest, scale }): Promise<WorkloadResult> => {
       const directory = bundleDirectory();
       try {
-        const handlers = await bundleAll(selectedFunctions(distinctBundles(manifest.functions)), directory.path);
-        await measureRounds(handlers, Math.max(3, Math.round(20 * scale)));
-        const rows: Compared[] = handlers.map((handler) => ({
-          handler,
-          own: cpuSummary(handler.samples).medianMs,
-          base: cpuSummary(handler.floorSamples).medianMs,
-          ratio: pairedRatio(handler.samples, handler.floorSamples),
-        }));
+        const functions = selectedFunctions(distinctBundles(manifest.functions));
+        const handlers = await bundleAll(functions, directory.path);
+        const reference = await bundleStackReference(functions, handlers, directory.path);
+        await measureRounds(reference ? [...handlers, reference] : handlers, Math.max(3, Math.round(20 * scale)));
+        const rows = handlers.map(compared);
         const worst = rows.reduce((a, b) => (b.ratio > a.ratio ? b : a));
         return {
           ...cpuSummary(worst.handler.samples),
           measuredFloor: { name: worst.handler.floor.name, medianMs: worst.base },
-          extra: { worst: worst.handler.name, functions: rows.length, wallMs: wallMedian(worst.handler.samples), node: await importNodeVersion(), nodeOptions: worst.handler.nodeOptions ?? "-" },
-          details: details(rows),
+          extra: { worst: worst.handler.name, functions: rows.length, process: importProcess(), wallMs: wallMedian(worst.handler.samples), node: await importNodeVersion(), nodeOptions: worst.handler.nodeOptions ?? "-" },
+          details: details(rows, reference && compared(reference)),
         };
       } finally {
         directory.dispose();

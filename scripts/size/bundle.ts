@@ -238,10 +238,15 @@ export async function bundleFunction(fn: DeclaredFunction, directory: string, na
  */
 export async function bundleClients(clients: readonly ClientPackage[], like: DeclaredFunction, directory: string): Promise<BundleReport> {
   const name = `clients-${clients.map((client) => client.replace(/\W+/g, "_")).join("-")}`;
-  const outfile = join(directory, name, "bundle.mjs");
-  // One file: there is nothing to split in a bundle of clients.
-  const { entryPoints: _entry, ...options } = sstBuildOptions({ ...like, nodejs: { ...like.nodejs, splitting: false } }, outfile);
   const contents = clients.map((name) => `export { ${CLIENT_PACKAGES[name].client} } from "${CLIENT_PACKAGES[name].module}";`).join("\n");
+  return bundleSource(name, contents, like, directory);
+}
+
+/** A bundle of `contents` (TypeScript, resolved from the working directory), as one file built like `like`. */
+export async function bundleSource(name: string, contents: string, like: DeclaredFunction, directory: string): Promise<BundleReport> {
+  const outfile = join(directory, name, "bundle.mjs");
+  // One file: nothing here is loaded on demand.
+  const { entryPoints: _entry, ...options } = sstBuildOptions({ ...like, nodejs: { ...like.nodejs, splitting: false } }, outfile);
   const sourcefile = `${name}.ts`;
   const result = await build({ ...options, plugins: await sstPlugins(like), stdin: { contents, resolveDir: resolve("."), sourcefile, loader: "ts" } });
   return report(sourcefile, result.metafile);
