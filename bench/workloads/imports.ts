@@ -30,8 +30,8 @@ const importNode = (): string => process.env.BENCH_IMPORT_NODE ?? process.execPa
  * (aws/aws-lambda-nodejs-runtime-interface-client, src/index.mjs `run`, which AWS's managed Node
  * runtimes ship) builds its RAPIDClient, which requires `http`, before UserFunction.load imports
  * the handler; ResponseStream requires `net`, LogPatch `fs` and `util`, InvokeContext `assert`,
- * UserFunction `path`. On Node 22 `http` loads `stream` and `crypto` with it. A module that a cold
- * start finds loaded costs the handler nothing, so a bare process would charge the handler (and
+ * UserFunction `path`; `http` loads `stream` with it (not `crypto`: `tls` does, at a client's first
+ * HTTPS request). A module that a cold start finds loaded costs the handler nothing, so a bare process would charge the handler (and
  * its floor) for work that Lambda has already done. `BENCH_IMPORT_PROCESS=bare` imports into a
  * bare `node` instead.
  */
