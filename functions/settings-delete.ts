@@ -1,8 +1,7 @@
-import { expectedVersionOf, settingsTypeOf } from "../core/settings/presenters";
 import { settingsPathSchema, settingsWriteHeadersSchema } from "../core/settings/wire-schemas";
 import { deleteSettings } from "../core/settings/write-settings";
 import { httpRoute } from "../runtime/http/route";
-import { settings, settingsUser } from "../runtime/settings";
+import { settings, settingsWriteTarget } from "../runtime/settings";
 
 export const handler = httpRoute(
   {
@@ -14,11 +13,8 @@ export const handler = httpRoute(
     requestHeaders: settingsWriteHeadersSchema,
     responses: { 204: null },
   },
-  async ({ params, principal, headers }) => {
-    const type = settingsTypeOf(params.type);
-    const expectedVersion = expectedVersionOf(headers["if-match"]);
-    const user = await settingsUser(principal, params.ref);
-    await deleteSettings(settings().write, { userId: user.userId, type, expectedVersion });
+  async (request) => {
+    await deleteSettings(settings().write, await settingsWriteTarget(request));
     return { status: 204 };
   },
 );

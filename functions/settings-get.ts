@@ -1,8 +1,8 @@
 import { getSettings } from "../core/settings/get-settings";
-import { etagOf, presentEntry, settingsTypeOf } from "../core/settings/presenters";
+import { settingsTypeOf } from "../core/settings/presenters";
 import { settingsEntryWireSchema, settingsPathSchema } from "../core/settings/wire-schemas";
 import { httpRoute } from "../runtime/http/route";
-import { settings, settingsUser } from "../runtime/settings";
+import { settings, settingsEntryResult, settingsUser } from "../runtime/settings";
 
 export const handler = httpRoute(
   {
@@ -17,6 +17,6 @@ export const handler = httpRoute(
     const type = settingsTypeOf(params.type);
     const user = await settingsUser(principal, params.ref);
     const entry = await getSettings(settings().read, { ...user, type });
-    return { status: 200, body: presentEntry(entry), headers: { etag: etagOf(entry.version) } };
+    return settingsEntryResult(entry);
   },
 );

@@ -1,9 +1,8 @@
-import { etagOf, expectedVersionOf, presentEntry, settingsTypeOf } from "../core/settings/presenters";
 import { SETTINGS_MAX_BODY_BYTES } from "../core/settings/model";
 import { MERGE_PATCH_CONTENT_TYPE, settingsBodySchema, settingsEntryWireSchema, settingsPathSchema, settingsWriteHeadersSchema } from "../core/settings/wire-schemas";
 import { patchSettings } from "../core/settings/write-settings";
 import { httpRoute } from "../runtime/http/route";
-import { settings, settingsUser } from "../runtime/settings";
+import { settings, settingsEntryResult, settingsWriteTarget } from "../runtime/settings";
 
 /** RFC 7396: members given replace, null removes, members left out stay; validated after merging. */
 export const handler = httpRoute(
@@ -19,11 +18,8 @@ export const handler = httpRoute(
     maxBodyBytes: SETTINGS_MAX_BODY_BYTES,
     responses: { 200: settingsEntryWireSchema },
   },
-  async ({ params, principal, body, headers }) => {
-    const type = settingsTypeOf(params.type);
-    const expectedVersion = expectedVersionOf(headers["if-match"]);
-    const user = await settingsUser(principal, params.ref);
-    const { entry } = await patchSettings(settings().write, { userId: user.userId, type, patch: body, expectedVersion, actor: principal.subject });
-    return { status: 200, body: presentEntry(entry), headers: { etag: etagOf(entry.version) } };
+  async (request) => {
+    const { entry } = await patchSettings(settings().write, { ...(await settingsWriteTarget(request)), patch: request.body });
+    return settingsEntryResult(entry);
   },
 );

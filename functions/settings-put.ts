@@ -1,9 +1,8 @@
-import { etagOf, expectedVersionOf, presentEntry, settingsTypeOf } from "../core/settings/presenters";
 import { SETTINGS_MAX_BODY_BYTES } from "../core/settings/model";
 import { settingsBodySchema, settingsEntryWireSchema, settingsPathSchema, settingsWriteHeadersSchema } from "../core/settings/wire-schemas";
 import { putSettings } from "../core/settings/write-settings";
 import { httpRoute } from "../runtime/http/route";
-import { settings, settingsUser } from "../runtime/settings";
+import { settings, settingsEntryResult, settingsWriteTarget } from "../runtime/settings";
 
 export const handler = httpRoute(
   {
@@ -17,11 +16,8 @@ export const handler = httpRoute(
     maxBodyBytes: SETTINGS_MAX_BODY_BYTES,
     responses: { 200: settingsEntryWireSchema, 201: settingsEntryWireSchema },
   },
-  async ({ params, principal, body, headers }) => {
-    const type = settingsTypeOf(params.type);
-    const expectedVersion = expectedVersionOf(headers["if-match"]);
-    const user = await settingsUser(principal, params.ref);
-    const { entry, created } = await putSettings(settings().write, { userId: user.userId, type, body, expectedVersion, actor: principal.subject });
-    return { status: created ? 201 : 200, body: presentEntry(entry), headers: { etag: etagOf(entry.version) } };
+  async (request) => {
+    const { entry, created } = await putSettings(settings().write, { ...(await settingsWriteTarget(request)), body: request.body });
+    return settingsEntryResult(entry, created ? 201 : 200);
   },
 );

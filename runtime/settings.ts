@@ -11,16 +11,19 @@ import { UpstashFastCopy } from "../core/settings/adapters/upstash-fast-copy";
 import { botSettings } from "../core/settings/bot-settings";
 import type { SettingsReadDeps } from "../core/settings/get-settings";
 import { SETTINGS_FAST_COPY_TOPIC } from "../core/settings/model";
+import type { SettingsEntry } from "../core/settings/model";
 import { OwnerMemo } from "../core/settings/owners";
+import { etagOf, expectedVersionOf, presentEntry, settingsTypeOf } from "../core/settings/presenters";
 import { fastCopyRefreshHandler } from "../core/settings/refresh";
 import { ResilientFastCopy } from "../core/settings/resilient-fast-copy";
-import type { SettingsWriteDeps } from "../core/settings/write-settings";
+import type { SettingsWriteDeps, SettingsWriteTarget } from "../core/settings/write-settings";
 import type { BotSettings } from "../core/telegram/ports";
 import { backgroundTasks } from "./background";
 import { database } from "./clients/postgres";
 import { redisClient, redisKeys } from "./clients/redis";
 import { configFor, once } from "./config";
 import { userDirectory } from "./identity";
+import type { HttpResult } from "./http/responses";
 import { platform } from "./platform";
 
 export interface SettingsModule {
@@ -88,4 +91,21 @@ export async function settingsUser(principal: Principal, rawRef: string): Promis
   const ref = parseUserRef(rawRef);
   const userId = await resolveUserRef({ directory: userDirectory() }, principal, ref);
   return { userId, okxUid: ref.kind === "okx_uid" ? ref.value : null };
+}
+
+/** The target of a settings write route, from its params and If-Match header (400 / 403 / 404 as settingsUser). */
+export async function settingsWriteTarget(request: {
+  readonly params: { readonly ref: string; readonly type: string };
+  readonly principal: Principal;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+}): Promise<SettingsWriteTarget> {
+  const type = settingsTypeOf(request.params.type);
+  const expectedVersion = expectedVersionOf(request.headers["if-match"]);
+  const { userId } = await settingsUser(request.principal, request.params.ref);
+  return { userId, type, expectedVersion, actor: request.principal.subject };
+}
+
+/** A settings document as a route answers it: the entry, and its version as the ETag a later If-Match names. */
+export function settingsEntryResult(entry: SettingsEntry, status = 200): HttpResult {
+  return { status, body: presentEntry(entry), headers: { etag: etagOf(entry.version) } };
 }

@@ -17,7 +17,8 @@ export interface SettingsWriteDeps extends RefreshDeps {
   readonly background: { run(work: () => Promise<unknown>): void };
 }
 
-interface Target {
+/** Which document a write changes, the version its caller last saw and who writes. */
+export interface SettingsWriteTarget {
   readonly userId: string;
   readonly type: SettingsType;
   /** If-Match: the version the caller last saw. */
@@ -54,7 +55,7 @@ async function deliverRefresh(deps: SettingsWriteDeps, owner: SettingsOwner, mes
   deps.background.run(() => settle(deps.outbox, [message.id], []));
 }
 
-async function store(deps: SettingsWriteDeps, target: Target, settings: SettingsDocument, source: SettingsSource): Promise<WriteOutcome> {
+async function store(deps: SettingsWriteDeps, target: SettingsWriteTarget, settings: SettingsDocument, source: SettingsSource): Promise<WriteOutcome> {
   const result = await deps.store.write({ ...target, settings, source });
   const { stored, owner } = result;
   await deliverRefresh(deps, owner, result.refresh, {
@@ -68,12 +69,12 @@ async function store(deps: SettingsWriteDeps, target: Target, settings: Settings
 }
 
 /** PUT: the whole document, validated; created (no document, or a deleted one) or replaced. */
-export async function putSettings(deps: SettingsWriteDeps, input: Target & { readonly body: unknown; readonly source?: SettingsSource }): Promise<WriteOutcome> {
+export async function putSettings(deps: SettingsWriteDeps, input: SettingsWriteTarget & { readonly body: unknown; readonly source?: SettingsSource }): Promise<WriteOutcome> {
   const settings = parseSettingsDocument(input.type, input.body, "body");
   return store(deps, input, settings, input.source ?? "api");
 }
 
-export interface PatchInput extends Target {
+export interface PatchInput extends SettingsWriteTarget {
   readonly patch: unknown;
   /** Start from these when the user has no document of the type (the bot's /set); otherwise 404. */
   readonly createFrom?: SettingsDocument;
@@ -113,7 +114,7 @@ export async function patchSettings(deps: SettingsWriteDeps, input: PatchInput):
 }
 
 /** DELETE: soft delete (the row and its history stay); the fast copy of the type is removed. */
-export async function deleteSettings(deps: SettingsWriteDeps, input: Omit<Target, "actor">): Promise<void> {
+export async function deleteSettings(deps: SettingsWriteDeps, input: Omit<SettingsWriteTarget, "actor">): Promise<void> {
   const removal = await deps.store.remove(input.userId, input.type, input.expectedVersion);
   await deliverRefresh(deps, removal.owner, removal.refresh, {
     base: fastCopyBase(removal.owner),
@@ -124,7 +125,7 @@ export async function deleteSettings(deps: SettingsWriteDeps, input: Omit<Target
 }
 
 /** POST restore: a new version equal to an earlier one (validated again: the rules may have changed since). */
-export async function restoreSettings(deps: SettingsWriteDeps, input: Target & { readonly version: number }): Promise<WriteOutcome> {
+export async function restoreSettings(deps: SettingsWriteDeps, input: SettingsWriteTarget & { readonly version: number }): Promise<WriteOutcome> {
   const earlier = await deps.store.historyVersion(input.userId, input.type, input.version);
   if (!earlier) throw new NotFoundError(`no version ${input.version} of the ${input.type} settings`);
   const settings = parseSettingsDocument(input.type, earlier.settings, `version ${input.version}`);
@@ -132,6 +133,6 @@ export async function restoreSettings(deps: SettingsWriteDeps, input: Target & {
 }
 
 /** Import and sync tools: an already validated document written as a new version with its source. */
-export function writeValidated(deps: SettingsWriteDeps, input: Target & { readonly settings: SettingsDocument; readonly source: SettingsSource }): Promise<WriteOutcome> {
+export function writeValidated(deps: SettingsWriteDeps, input: SettingsWriteTarget & { readonly settings: SettingsDocument; readonly source: SettingsSource }): Promise<WriteOutcome> {
   return store(deps, input, input.settings, input.source);
 }
