@@ -30,10 +30,10 @@ const importNode = (): string => process.env.BENCH_IMPORT_NODE ?? process.execPa
  * (aws/aws-lambda-nodejs-runtime-interface-client, src/index.mjs `run`, which AWS's managed Node
  * runtimes ship) builds its RAPIDClient, which requires `http`, before UserFunction.load imports
  * the handler; ResponseStream requires `net`, LogPatch `fs` and `util`, InvokeContext `assert`,
- * UserFunction `path`; `http` loads `stream` with it (not `crypto`: `tls` does, at a client's first
- * HTTPS request). A module that a cold start finds loaded costs the handler nothing, so a bare process would charge the handler (and
- * its floor) for work that Lambda has already done. `BENCH_IMPORT_PROCESS=bare` imports into a
- * bare `node` instead.
+ * UserFunction `path`; `http` loads `stream` with it (not `crypto`: `tls` does, at a client's
+ * first HTTPS request). A module that a cold start finds loaded costs the handler nothing, so a
+ * bare process would charge the handler (and its floor) for work that Lambda has already done.
+ * `BENCH_IMPORT_PROCESS=bare` imports into a bare `node` instead.
  */
 export const LAMBDA_RUNTIME_MODULES = ["util", "fs", "path", "assert", "http", "net"] as const;
 
@@ -170,8 +170,8 @@ function clientsName(clients: readonly ClientPackage[]): string {
 }
 
 /**
- * What no function can go below: @neondatabase/serverless and the stack every HTTP function is
- * built on (sst/resource for its links, zod/mini with its English messages validating one object,
+ * What no Postgres-only HTTP function here can go below: @neondatabase/serverless and the stack
+ * every HTTP function is built on (sst/resource for its links, zod/mini with its English messages validating one object,
  * middy with its header normaliser), with no code of ours, no logger and no JWT library. Measured
  * next to the Postgres client's floor like a function, it shows how much of the import target the
  * chosen stack alone uses; it is a reference row, not a function, and has no verdict.
@@ -246,7 +246,7 @@ function details(rows: readonly Compared[], reference: Compared | undefined): De
     title: `import cost per function (fresh process${importProcess() === "lambda" ? " holding what Lambda's runtime has loaded" : ""}, median of the rounds, each import next to one of its floor's); a split bundle's row imports its entry, the last column adds its heaviest lazily loaded chunk; the reference row is no function`,
     header: ["function", "bundle", "cpu ms", "wall ms", "floor", "floor cpu ms", "ratio", "target", "entry + worst lazy chunk"],
     rows: [
-      ...rows.map((compared) => row(compared, `<= ${TARGET_RATIO}x ${compared.ratio <= TARGET_RATIO ? "ok" : "MISS"}`)),
+      ...rows.map((entry) => row(entry, `<= ${TARGET_RATIO}x ${entry.ratio <= TARGET_RATIO ? "ok" : "MISS"}`)),
       ...(reference ? [row(reference, "(reference)")] : []),
     ],
   };
