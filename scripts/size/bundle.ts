@@ -8,10 +8,12 @@ import type { BuildOptions, Metafile, Plugin } from "esbuild";
 import type { DeclaredFunction } from "../../local/sst-manifest";
 
 /**
- * Bundles a function the way SST 4.17's Node builder (pkg/runtime/node/build.go, esbuild 0.27.2)
- * does for `sst deploy`: platform node, ESM with its createRequire banner, keepNames, the target
+ * Bundles a function the way SST's Node builder (pkg/runtime/node/build.go; read at sst/sst
+ * 08fa0a6, the newest source to hand, for the 4.17.1 package installed here; esbuild 0.27.2) does
+ * for `sst deploy`: platform node, ESM with its createRequire banner, keepNames, the target
  * of the runtime, `module` before `main`, only sharp and pg-native external (the AWS SDK is
- * bundled), a linked source map, minification only when `nodejs.minify` is true, and the esbuild
+ * bundled), a linked source map only when `nodejs.sourcemap` is true (SST turns its linked map off
+ * outside `sst dev` otherwise), minification only when `nodejs.minify` is true, and the esbuild
  * plugins of the file `nodejs.plugins` names (pkg/runtime/node/plugin.go; see sstPlugins). With
  * `nodejs.splitting`, as SST: esbuild splitting into the outfile's directory, `.mjs` files, the
  * entry named after the handler's file, each dynamically imported module a chunk of its own.
@@ -74,8 +76,8 @@ export function sstBuildOptions(fn: DeclaredFunction, outfile: string): BuildOpt
     format: esm ? "esm" : "cjs",
     target,
     keepNames: esbuildOptions.keepNames ?? true,
-    // SST 4.17's builder writes a linked map whatever `sourcemap` says; Node reads it only with --enable-source-maps.
-    sourcemap: "linked",
+    // build.go sets SourceMapLinked, then SourceMapNone for a deploy when `sourcemap` is not true.
+    sourcemap: nodejs.sourcemap === true ? "linked" : false,
     minify: nodejs.minify === true,
     external: [...FORCE_EXTERNAL, ...install, ...(esbuildOptions.external ?? [])],
     mainFields: [...(esbuildOptions.mainFields ?? (esm ? ["module", "main"] : ["main"]))],
@@ -121,7 +123,6 @@ export interface BundleReport {
   /** Every file (entry and chunks): what ships, and what the budget counts, so nothing hides in a chunk. */
   readonly bytes: number;
   readonly gzipBytes: number;
-  readonly mapBytes: number;
   /** Chunks loaded on demand (a split bundle), heaviest first; empty for a single file. */
   readonly lazy: readonly LazyChunk[];
   /** Heaviest first, over every file. */
@@ -210,7 +211,6 @@ function report(entry: string, metafile: Metafile | undefined): BundleReport {
     entryBytes: bytesOf(outputs, loaded),
     bytes: bytesOf(outputs, outputs.keys()),
     gzipBytes: files.reduce((sum, contents) => sum + gzipSync(contents).length, 0),
-    mapBytes: [...outputs.keys()].reduce((sum, path) => sum + readFileSync(`${path}.map`).length, 0),
     lazy: lazyChunks(outputs, loaded),
     inputs,
     inputFiles: inputFilesOf(outputs, outputs.keys()),

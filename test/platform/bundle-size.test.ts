@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadSstManifest, resolveHandler } from "../../local/sst-manifest";
@@ -69,6 +70,16 @@ describe("function bundles, built as sst deploy builds them", () => {
     expect(builtins).not.toContain("internal/process/report");
     expect(builtins).not.toContain("stream/web");
     expect(builtins).not.toContain("timers/promises");
+  });
+
+  it("ship a linked source map only with `sourcemap: true`, as SST's builder does for a deploy", { timeout: 60_000 }, async () => {
+    const fn = declared("test/fixtures/bundles/deferred-builtins.handler");
+    const deployed = await bundleFunction(fn, directory.path, "source-map-off");
+    expect(existsSync(`${deployed.outfile}.map`)).toBe(false);
+    expect(readFileSync(deployed.outfile, "utf8")).not.toContain("sourceMappingURL");
+    const mapped = await bundleFunction({ ...fn, nodejs: { ...fn.nodejs, sourcemap: true } }, directory.path, "source-map-on");
+    expect(existsSync(`${mapped.outfile}.map`)).toBe(true);
+    expect(readFileSync(mapped.outfile, "utf8")).toContain("//# sourceMappingURL=bundle.mjs.map");
   });
 
   it("count as a function's clients (its import floor) only the clients it carries, not a residue of a client package", { timeout: 60_000 }, async () => {
