@@ -20,8 +20,12 @@ const NAMESPACE = "botstate-builtin";
  * - `stream/web` and `timers`: @middy/core 6 imports ReadableStream (for streamed responses, which
  *   no function here uses) and setTimeout. Loading stream/web loads the web streams, and the
  *   facade of `timers` loads timers/promises.
+ * - `fs`: sst/resource imports readFileSync (for its encrypted links file). Lambda's runtime has
+ *   loaded `fs` before the handler, but the facade reads `fs.promises` and the rest, which loads
+ *   eight more internal modules (fs/promises, fs/streams, fs/watchers, readline, ...): about 3 %
+ *   of a Postgres-only function's import in instructions (npm run import-instructions).
  */
-const DEFERRED = new Set(["process", "stream/web", "timers"]);
+const DEFERRED = new Set(["process", "stream/web", "timers", "fs"]);
 
 const builtinName = (path) => path.replace(/^node:/, "");
 

@@ -1,5 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { createCipheriv, randomBytes } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadSstManifest, resolveHandler } from "../../local/sst-manifest";
 import type { DeclaredFunction, SstManifest } from "../../local/sst-manifest";
@@ -14,6 +15,18 @@ beforeAll(async () => {
 });
 
 afterAll(() => directory.dispose());
+
+/**
+ * The environment of a function whose links SST ships encrypted: a file of the links' JSON,
+ * AES-256-GCM with a zero IV and the tag appended, and its key (what sst/resource decrypts).
+ */
+function encryptedLinks(links: Record<string, unknown>): Record<string, string> {
+  const key = randomBytes(32);
+  const cipher = createCipheriv("aes-256-gcm", key, Buffer.alloc(12, 0));
+  const file = join(directory.path, "resource.enc");
+  writeFileSync(file, Buffer.concat([cipher.update(JSON.stringify(links)), cipher.final(), cipher.getAuthTag()]));
+  return { SST_KEY: key.toString("base64"), SST_KEY_FILE: file };
+}
 
 /** A function declared as infra/platform.ts's lambda() declares them. */
 function declared(spec: string, links: DeclaredFunction["links"] = []): DeclaredFunction {
@@ -56,20 +69,24 @@ describe("function bundles, built as sst deploy builds them", () => {
     expect(bundleProblems(fn, bundle)).toEqual([expect.stringContaining('write schemas with "zod/mini"'), expect.stringContaining("zod locales")]);
   });
 
-  it("load no ESM facade of process, nor middy's stream/web and timers/promises, at import, and still run", { timeout: 60_000 }, async () => {
+  it("load no ESM facade of process or fs, nor middy's stream/web and timers/promises, at import, and still run", { timeout: 60_000 }, async () => {
     const fn = declared("test/fixtures/bundles/deferred-builtins.handler");
     const env = { SST_RESOURCE_Probe: JSON.stringify({ value: "linked" }) };
     // Without the plugins, the same bundle loads them all at import.
     const plain = await bundleFunction({ ...fn, nodejs: { format: "esm", minify: true, sourcemap: true } }, directory.path, "deferred-builtins-plain");
-    expect((await invokeFresh(plain.outfile, env)).builtins).toEqual(expect.arrayContaining(["process", "internal/process/report", "stream/web", "timers/promises"]));
+    expect((await invokeFresh(plain.outfile, env)).builtins).toEqual(expect.arrayContaining(["process", "internal/process/report", "stream/web", "timers/promises", "internal/fs/streams"]));
     const bundle = await bundleFunction(fn, directory.path);
     const { result, builtins } = await invokeFresh(bundle.outfile, env);
     // sst/resource still reads the environment through the deferred process, and middy still runs (its timeout uses setTimeout).
     expect(result).toEqual({ linked: "linked" });
+    // ... and its encrypted links file through the deferred fs, as a deployed function's links come.
+    expect((await invokeFresh(bundle.outfile, encryptedLinks({ Probe: { value: "from the key file" } }))).result).toEqual({ linked: "from the key file" });
     expect(builtins).not.toContain("process");
     expect(builtins).not.toContain("internal/process/report");
     expect(builtins).not.toContain("stream/web");
     expect(builtins).not.toContain("timers/promises");
+    // fs's facade reads every export (fs.promises, the streams, ...); the ESM loader of a bare process has loaded some of what they load already.
+    expect(builtins).not.toContain("internal/fs/streams");
   });
 
   it("ship a linked source map only with `sourcemap: true`, as SST's builder does for a deploy", { timeout: 60_000 }, async () => {
