@@ -7,7 +7,7 @@ import { bundleStackRows, bundleWithFloors } from "../../scripts/size/import-sub
 import type { ImportSubject } from "../../scripts/size/import-subjects";
 import { importNode, importProcess, importScript } from "../../scripts/size/import-process";
 import type { Summary } from "../stats";
-import { summarize } from "../stats";
+import { medianInterval, summarize } from "../stats";
 import type { Details, Workload, WorkloadResult } from "../workload";
 
 const run = promisify(execFile);
@@ -93,8 +93,16 @@ const wallMedian = (samples: readonly Sample[]): number => summarize(samples.map
  * medians taken minutes apart would carry the machine's drift in between (±10 % here).
  */
 function pairedRatio(samples: readonly Sample[], floorSamples: readonly Sample[]): number {
-  const ratios = samples.map((sample, round) => sample.cpuMs / (floorSamples[round]?.cpuMs ?? Number.NaN));
-  return summarize(ratios, 1).medianMs;
+  return summarize(roundRatios(samples, floorSamples), 1).medianMs;
+}
+
+const roundRatios = (samples: readonly Sample[], floorSamples: readonly Sample[]): number[] =>
+  samples.map((sample, round) => sample.cpuMs / (floorSamples[round]?.cpuMs ?? Number.NaN));
+
+/** The 95 % interval of that median: rows whose interval holds the target are too close to call in one run. */
+function pairedInterval(samples: readonly Sample[], floorSamples: readonly Sample[]): string {
+  const { low, high } = medianInterval(roundRatios(samples, floorSamples));
+  return `${low.toFixed(2)}–${high.toFixed(2)}`;
 }
 
 interface Compared {
@@ -130,6 +138,7 @@ function row({ handler, own, base, ratio }: Compared, verdict: string): string[]
     handler.floor.name,
     base.toFixed(1),
     `${ratio.toFixed(2)}x`,
+    pairedInterval(handler.samples, handler.floorSamples),
     verdict,
     withWorstLazy(handler),
   ];
@@ -137,8 +146,8 @@ function row({ handler, own, base, ratio }: Compared, verdict: string): string[]
 
 function details(rows: readonly Compared[], stack: readonly Compared[]): Details {
   return {
-    title: `import cost per function (fresh process${importProcess() === "lambda" ? " holding what Lambda's runtime has loaded" : ""}, median of the rounds, each import next to one of its floor's); a split bundle's row imports its entry, the last column adds its heaviest lazily loaded chunk; the stack rows are no function (see bundleStackRows)`,
-    header: ["function", "bundle", "cpu ms", "wall ms", "floor", "floor cpu ms", "ratio", "target", "entry + worst lazy chunk"],
+    title: `import cost per function (fresh process${importProcess() === "lambda" ? " holding what Lambda's runtime has loaded" : ""}, median of the rounds, each import next to one of its floor's, and the 95 % interval of that median); a split bundle's row imports its entry, the last column adds its heaviest lazily loaded chunk; the stack rows are no function (see bundleStackRows)`,
+    header: ["function", "bundle", "cpu ms", "wall ms", "floor", "floor cpu ms", "ratio", "95 % interval", "target", "entry + worst lazy chunk"],
     rows: [
       ...rows.map((entry) => row(entry, `<= ${TARGET_RATIO}x ${entry.ratio <= TARGET_RATIO ? "ok" : "MISS"}`)),
       ...stack.map((entry) => row(entry, "(no function)")),
