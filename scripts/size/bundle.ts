@@ -238,8 +238,12 @@ export async function bundleFunction(fn: DeclaredFunction, directory: string, na
  */
 export async function bundleClients(clients: readonly ClientPackage[], like: DeclaredFunction, directory: string): Promise<BundleReport> {
   const name = `clients-${clients.map((client) => client.replace(/\W+/g, "_")).join("-")}`;
-  const contents = clients.map((name) => `export { ${CLIENT_PACKAGES[name].client} } from "${CLIENT_PACKAGES[name].module}";`).join("\n");
-  return bundleSource(name, contents, like, directory);
+  return bundleSource(name, clientsSource(clients), like, directory);
+}
+
+/** Module source that exports each client of `clients` (the floor's whole code). */
+export function clientsSource(clients: readonly ClientPackage[]): string {
+  return clients.map((name) => `export { ${CLIENT_PACKAGES[name].client} } from "${CLIENT_PACKAGES[name].module}";`).join("\n");
 }
 
 /** A bundle of `contents` (TypeScript, resolved from the working directory), as one file built like `like`. */

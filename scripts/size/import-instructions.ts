@@ -14,7 +14,7 @@ const run = promisify(execFile);
  * threads and system calls are not in it), so import-handler's CPU ratios stay the verdict; this
  * attributes them. The process's own start is subtracted: an empty `files` counts it.
  */
-export async function processInstructions(files: readonly string[], nodeOptions: string | undefined): Promise<number> {
+async function processInstructions(files: readonly string[], nodeOptions: string | undefined): Promise<number> {
   const env: Record<string, string> = { PATH: process.env.PATH ?? "", ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) };
   const args = ["--tool=callgrind", "--callgrind-out-file=/dev/null", importNode(), "--predictable", "--input-type=module", "-e", importScript(files, importProcess())];
   const { stderr } = await run("valgrind", args, { env, maxBuffer: 16 * 1024 * 1024 }).catch((error: unknown) => {
@@ -32,27 +32,21 @@ export async function processInstructions(files: readonly string[], nodeOptions:
  */
 export class ImportInstructions {
   private readonly limit = pLimit(availableParallelism());
-  private readonly starts = new Map<string, Promise<number>>();
   private readonly counts = new Map<string, Promise<number>>();
 
-  /** Instructions the import of `file` adds to the process (memoised: the count never changes). */
-  of(file: string, nodeOptions: string | undefined): Promise<number> {
-    const key = `${nodeOptions ?? ""}|${file}`;
+  /** Instructions the import of `file` adds to the process started with `nodeOptions`. */
+  async of(file: string, nodeOptions: string | undefined): Promise<number> {
+    const [total, start] = await Promise.all([this.count([file], nodeOptions), this.count([], nodeOptions)]);
+    return total - start;
+  }
+
+  private count(files: readonly string[], nodeOptions: string | undefined): Promise<number> {
+    const key = JSON.stringify([nodeOptions ?? "", files]);
     let count = this.counts.get(key);
     if (!count) {
-      count = Promise.all([this.limit(() => processInstructions([file], nodeOptions)), this.start(nodeOptions)]).then(([total, start]) => total - start);
+      count = this.limit(() => processInstructions(files, nodeOptions));
       this.counts.set(key, count);
     }
     return count;
-  }
-
-  private start(nodeOptions: string | undefined): Promise<number> {
-    const key = nodeOptions ?? "";
-    let start = this.starts.get(key);
-    if (!start) {
-      start = this.limit(() => processInstructions([], nodeOptions));
-      this.starts.set(key, start);
-    }
-    return start;
   }
 }

@@ -1,5 +1,5 @@
 import type { DeclaredFunction } from "../../local/sst-manifest";
-import { ALL_CLIENTS, CLIENT_PACKAGES, bundleClients, bundleFunction, bundleSource, clientsUsed } from "./bundle";
+import { ALL_CLIENTS, bundleClients, bundleFunction, bundleSource, clientsSource, clientsUsed } from "./bundle";
 import type { BundleReport, ClientPackage } from "./bundle";
 
 /**
@@ -93,8 +93,7 @@ export function stackRowName(clients: readonly ClientPackage[], count: number): 
 
 /** The clients' module source with the first `count` layers added. */
 export function stackSource(clients: readonly ClientPackage[], count: number): string {
-  const exports = clients.map((name) => `export { ${CLIENT_PACKAGES[name].client} } from "${CLIENT_PACKAGES[name].module}";`);
-  return [...exports, ...STACK_LAYERS.slice(0, count).flatMap((layer) => layer.source)].join("\n");
+  return [clientsSource(clients), ...STACK_LAYERS.slice(0, count).flatMap((layer) => layer.source)].join("\n");
 }
 
 /**
