@@ -22,7 +22,7 @@ const NAMESPACE = "botstate-builtin";
  *   facade of `timers` loads timers/promises.
  * - `fs`: sst/resource imports readFileSync (for its encrypted links file). Lambda's runtime has
  *   loaded `fs` before the handler, but the facade reads `fs.promises` and the rest, which loads
- *   eight more internal modules (fs/promises, fs/streams, fs/watchers, readline, ...): about 3 %
+ *   eight more internal modules (fs/promises, fs/streams, fs/watchers, readline, ...): about 2 %
  *   of a Postgres-only function's import in instructions (npm run import-instructions).
  */
 const DEFERRED = new Set(["process", "stream/web", "timers", "fs"]);
