@@ -183,7 +183,7 @@ export const importWorkloads: readonly Workload[] = [
         return {
           ...cpuSummary(worst.handler.samples),
           measuredFloor: { name: worst.handler.floor.name, medianMs: worst.base },
-          extra: { worst: worst.handler.name, functions: rows.length, process: importProcess(), wallMs: wallMedian(worst.handler.samples), node: await importNodeVersion(), nodeOptions: worst.handler.nodeOptions ?? "-" },
+          extra: { worst: worst.handler.name, pairedRatio: worst.ratio.toFixed(2), functions: rows.length, process: importProcess(), wallMs: wallMedian(worst.handler.samples), node: await importNodeVersion(), nodeOptions: worst.handler.nodeOptions ?? "-" },
           details: details(rows, stack.map(compared)),
         };
       } finally {
