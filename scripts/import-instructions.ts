@@ -6,11 +6,10 @@
  * valgrind, so the figures repeat exactly from run to run (see scripts/size/import-instructions.ts);
  * `BENCH_IMPORT_NODE` and `BENCH_IMPORT_PROCESS` as for the bench's import-handler.
  */
-import { execFileSync } from "node:child_process";
 import { loadSstManifest } from "../local/sst-manifest";
 import { bundleDirectory, distinctBundles, sizeLabel } from "./size/bundle";
 import { ImportInstructions } from "./size/import-instructions";
-import { importNode, importProcess } from "./size/import-process";
+import { importNodeVersion, importProcess } from "./size/import-process";
 import { bundleStackRows, bundleWithFloors } from "./size/import-subjects";
 import type { ImportSubject } from "./size/import-subjects";
 import { formatTable } from "./text-table";
@@ -60,7 +59,7 @@ async function main(): Promise<void> {
     const [handlerRows, stackRows] = await Promise.all([counted(counter, subjects), counted(counter, stack)]);
     const rows = [...handlerRows.map((row) => tableRow(row, "-")), ...stackRows.map((row, index) => tableRow(row, added(stackRows, index)))];
     console.log(formatTable(["function", "bundle", "M instr", "floor", "floor M instr", "ratio", "layer adds"], rows).join("\n"));
-    const node = execFileSync(importNode(), ["--version"]).toString().trim();
+    const node = await importNodeVersion();
     console.log(`\nmillions of instructions to import each bundle (a split bundle: its entry), node ${node} --predictable under valgrind, ${importProcess()} process, the process's own start subtracted; the stack rows are no function`);
   } finally {
     directory.dispose();

@@ -5,7 +5,7 @@ import { bundleDirectory, distinctBundles, sizeLabel } from "../../scripts/size/
 import type { BundleReport, LazyChunk } from "../../scripts/size/bundle";
 import { bundleStackRows, bundleWithFloors } from "../../scripts/size/import-subjects";
 import type { ImportSubject } from "../../scripts/size/import-subjects";
-import { importNode, importProcess, importScript } from "../../scripts/size/import-process";
+import { importEnv, importNode, importNodeVersion, importProcess, importScript } from "../../scripts/size/import-process";
 import type { Summary } from "../stats";
 import { medianInterval, summarize } from "../stats";
 import type { Details, Workload, WorkloadResult } from "../workload";
@@ -27,14 +27,8 @@ interface Sample {
  * imported in turn: a split bundle's entry, then one of its lazily loaded chunks.
  */
 async function importOnce(files: readonly string[], nodeOptions: string | undefined): Promise<Sample> {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? "", ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) };
-  const { stdout } = await run(importNode(), ["--input-type=module", "-e", importScript(files, importProcess())], { env });
+  const { stdout } = await run(importNode(), ["--input-type=module", "-e", importScript(files, importProcess())], { env: importEnv(nodeOptions) });
   return JSON.parse(stdout) as Sample;
-}
-
-async function importNodeVersion(): Promise<string> {
-  const { stdout } = await run(importNode(), ["--version"]);
-  return stdout.trim();
 }
 
 /** An import subject with its samples; its floor is imported next to it in every round. */

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { promisify } from "node:util";
 import pLimit from "p-limit";
-import { importNode, importProcess, importScript } from "./import-process";
+import { importEnv, importNode, importProcess, importScript } from "./import-process";
 
 const run = promisify(execFile);
 
@@ -15,9 +15,8 @@ const run = promisify(execFile);
  * attributes them. The process's own start is subtracted: an empty `files` counts it.
  */
 async function processInstructions(files: readonly string[], nodeOptions: string | undefined): Promise<number> {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? "", ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) };
   const args = ["--tool=callgrind", "--callgrind-out-file=/dev/null", importNode(), "--predictable", "--input-type=module", "-e", importScript(files, importProcess())];
-  const { stderr } = await run("valgrind", args, { env, maxBuffer: 16 * 1024 * 1024 }).catch((error: unknown) => {
+  const { stderr } = await run("valgrind", args, { env: importEnv(nodeOptions), maxBuffer: 16 * 1024 * 1024 }).catch((error: unknown) => {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new Error("counting instructions needs valgrind on PATH (apt-get install valgrind)", { cause: error });
     throw error;
   });

@@ -1,4 +1,6 @@
+import { execFile } from "node:child_process";
 import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 
 /**
  * The Node that imports the bundles: `BENCH_IMPORT_NODE` (a path), else this one. Lambda runs the
@@ -38,4 +40,15 @@ export function importScript(files: readonly string[], mode: ImportProcess): str
       : "";
   const imports = files.map((file) => `await import(${JSON.stringify(pathToFileURL(file).href)});`).join(" ");
   return `${runtime} const c = process.cpuUsage(); const t = performance.now(); ${imports} const w = performance.now() - t; const u = process.cpuUsage(c); console.log(JSON.stringify({ cpuMs: (u.user + u.system) / 1000, wallMs: w }));`;
+}
+
+/** The environment of an import's process: only PATH and the function's NODE_OPTIONS, as Lambda would give it. */
+export function importEnv(nodeOptions: string | undefined): Record<string, string> {
+  return { PATH: process.env.PATH ?? "", ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) };
+}
+
+/** `v22.23.5`: the version of the Node that imports, for the figures' caption. */
+export async function importNodeVersion(): Promise<string> {
+  const { stdout } = await promisify(execFile)(importNode(), ["--version"]);
+  return stdout.trim();
 }
