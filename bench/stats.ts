@@ -82,3 +82,13 @@ export function medianInterval(values: readonly number[], confidence = 0.95): { 
   }
   return k === 0 ? { low: sorted[0] ?? Number.NaN, high: sorted[n - 1] ?? Number.NaN } : { low: sorted[k - 1] ?? Number.NaN, high: sorted[n - k] ?? Number.NaN };
 }
+
+/**
+ * A ratio's verdict against `target` from the 95 % interval of its median rather than the median
+ * alone: a median whose interval holds the target is above or below it by the chance of one run.
+ */
+export function intervalVerdict(interval: { readonly low: number; readonly high: number }, target: number): "ok" | "MISS" | "too close to call" {
+  if (interval.high <= target) return "ok";
+  if (interval.low > target) return "MISS";
+  return "too close to call";
+}

@@ -7,7 +7,7 @@ import { bundleStackRows, bundleWithFloors } from "../../scripts/size/import-sub
 import type { ImportSubject } from "../../scripts/size/import-subjects";
 import { importEnv, importNode, importNodeVersion, importProcess, importScript } from "../../scripts/size/import-process";
 import type { Summary } from "../stats";
-import { medianInterval, summarize } from "../stats";
+import { intervalVerdict, medianInterval, summarize } from "../stats";
 import type { Details, Workload, WorkloadResult } from "../workload";
 
 const run = promisify(execFile);
@@ -94,16 +94,14 @@ const roundRatios = (samples: readonly Sample[], floorSamples: readonly Sample[]
   samples.map((sample, round) => sample.cpuMs / (floorSamples[round]?.cpuMs ?? Number.NaN));
 
 /** The 95 % interval of that median: rows whose interval holds the target are too close to call in one run. */
-function pairedInterval(samples: readonly Sample[], floorSamples: readonly Sample[]): string {
-  const { low, high } = medianInterval(roundRatios(samples, floorSamples));
-  return `${low.toFixed(2)}–${high.toFixed(2)}`;
-}
+const pairedInterval = (samples: readonly Sample[], floorSamples: readonly Sample[]) => medianInterval(roundRatios(samples, floorSamples));
 
 interface Compared {
   readonly handler: Measured;
   readonly own: number;
   readonly base: number;
   readonly ratio: number;
+  readonly interval: { readonly low: number; readonly high: number };
 }
 
 const compared = (handler: Measured): Compared => ({
@@ -111,6 +109,7 @@ const compared = (handler: Measured): Compared => ({
   own: cpuSummary(handler.samples).medianMs,
   base: cpuSummary(handler.floorSamples).medianMs,
   ratio: pairedRatio(handler.samples, handler.floorSamples),
+  interval: pairedInterval(handler.samples, handler.floorSamples),
 });
 
 const kbOf = (bytes: number): string => `${(bytes / 1000).toFixed(0)} KB`;
@@ -123,7 +122,7 @@ function withWorstLazy(handler: Measured): string {
   return `+ ${lazy.entryPoint} (${kbOf(lazy.bytes)}): ${cpu.toFixed(1)} ms, ${pairedRatio(handler.lazySamples, handler.floorSamples).toFixed(2)}x`;
 }
 
-function row({ handler, own, base, ratio }: Compared, verdict: string): string[] {
+function row({ handler, own, base, ratio, interval }: Compared, verdict: string): string[] {
   return [
     handler.name,
     sizeLabel(handler.bundle, kbOf),
@@ -132,7 +131,7 @@ function row({ handler, own, base, ratio }: Compared, verdict: string): string[]
     handler.floor.name,
     base.toFixed(1),
     `${ratio.toFixed(2)}x`,
-    pairedInterval(handler.samples, handler.floorSamples),
+    `${interval.low.toFixed(2)}–${interval.high.toFixed(2)}`,
     verdict,
     withWorstLazy(handler),
   ];
@@ -140,10 +139,10 @@ function row({ handler, own, base, ratio }: Compared, verdict: string): string[]
 
 function details(rows: readonly Compared[], stack: readonly Compared[]): Details {
   return {
-    title: `import cost per function (fresh process${importProcess() === "lambda" ? " holding what Lambda's runtime has loaded" : ""}, median of the rounds, each import next to one of its floor's, and the 95 % interval of that median); a split bundle's row imports its entry, the last column adds its heaviest lazily loaded chunk; the stack rows are no function (see bundleStackRows)`,
+    title: `import cost per function (fresh process${importProcess() === "lambda" ? " holding what Lambda's runtime has loaded" : ""}, median of the rounds, each import next to one of its floor's, and the 95 % interval of that median, which gives the verdict: ok when it lies within the target, MISS when over it, too close to call when it holds it); a split bundle's row imports its entry, the last column adds its heaviest lazily loaded chunk; the stack rows are no function (see bundleStackRows)`,
     header: ["function", "bundle", "cpu ms", "wall ms", "floor", "floor cpu ms", "ratio", "95 % interval", "target", "entry + worst lazy chunk"],
     rows: [
-      ...rows.map((entry) => row(entry, `<= ${TARGET_RATIO}x ${entry.ratio <= TARGET_RATIO ? "ok" : "MISS"}`)),
+      ...rows.map((entry) => row(entry, `<= ${TARGET_RATIO}x ${intervalVerdict(entry.interval, TARGET_RATIO)}`)),
       ...stack.map((entry) => row(entry, "(no function)")),
     ],
   };
