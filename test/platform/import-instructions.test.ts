@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { inclusiveOf } from "../../scripts/size/import-instructions";
 
-// The shape of `callgrind_annotate --inclusive=yes` lines, trimmed from a real listing.
+// Lines shaped as `callgrind_annotate --inclusive=yes` prints them (two from a real listing, trimmed;
+// the cycle line made up, as it lists one for recursive functions).
 const listing = [
   "--------------------------------------------------------------------------------",
   "Ir                   file:function",
