@@ -148,6 +148,12 @@ function details(rows: readonly Compared[], stack: readonly Compared[]): Details
   };
 }
 
+/** How many functions got each verdict, for the row's extra: `ok=6 miss=13 tooClose=22`. */
+function verdictCounts(verdicts: readonly ReturnType<typeof intervalVerdict>[]): Record<string, number> {
+  const count = (verdict: ReturnType<typeof intervalVerdict>) => verdicts.filter((each) => each === verdict).length;
+  return { ok: count("ok"), miss: count("MISS"), tooClose: count("too close to call") };
+}
+
 /** `BENCH_IMPORT_ONLY=<regex>`: only the functions whose handler matches (e.g. `lookups|outbox`), to iterate on a few. */
 function selectedFunctions(functions: readonly DeclaredFunction[]): readonly DeclaredFunction[] {
   const only = process.env.BENCH_IMPORT_ONLY;
@@ -173,10 +179,13 @@ export const importWorkloads: readonly Workload[] = [
         await measureRounds([...handlers, ...stack], Math.max(3, Math.round(20 * scale)));
         const rows = handlers.map(compared);
         const worst = rows.reduce((a, b) => (b.ratio > a.ratio ? b : a));
+        const verdicts = rows.map((entry) => intervalVerdict(entry.interval, TARGET_RATIO));
         return {
           ...cpuSummary(worst.handler.samples),
           measuredFloor: { name: worst.handler.floor.name, medianMs: worst.base },
-          extra: { worst: worst.handler.name, pairedRatio: worst.ratio.toFixed(2), functions: rows.length, process: importProcess(), wallMs: wallMedian(worst.handler.samples), node: await importNodeVersion(), nodeOptions: worst.handler.nodeOptions ?? "-" },
+          // The row is ok only when the table is: every function's interval within the target.
+          ownTarget: { label: "each function by its interval", met: verdicts.every((verdict) => verdict === "ok") },
+          extra: { ...verdictCounts(verdicts), worst: worst.handler.name, pairedRatio: worst.ratio.toFixed(2), functions: rows.length, process: importProcess(), wallMs: wallMedian(worst.handler.samples), node: await importNodeVersion(), nodeOptions: worst.handler.nodeOptions ?? "-" },
           details: details(rows, stack.map(compared)),
         };
       } finally {
