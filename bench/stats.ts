@@ -60,13 +60,21 @@ export async function measureAlternating(subject: (i: number) => Promise<unknown
   return { subject: summarize(times.subject, spent.subject), floor: summarize(times.floor, spent.floor) };
 }
 
+/** The bounds of a median's confidence interval (medianInterval). */
+export interface MedianInterval {
+  readonly low: number;
+  readonly high: number;
+}
+
+export type IntervalVerdict = "ok" | "MISS" | "too close to call";
+
 /**
  * A distribution-free confidence interval of the median of `values`: the order statistics
  * x(k) and x(n+1-k) for the largest k such that Binomial(n, ½) puts at most (1 - confidence) / 2
  * below k. It assumes nothing of the distribution (round-to-round ratios are skewed by the
  * machine's pauses); with 20 values and 95 %, it is the 6th and the 15th.
  */
-export function medianInterval(values: readonly number[], confidence = 0.95): { readonly low: number; readonly high: number } {
+export function medianInterval(values: readonly number[], confidence = 0.95): MedianInterval {
   const sorted = [...values].sort((a, b) => a - b);
   const n = sorted.length;
   if (n === 0) return { low: Number.NaN, high: Number.NaN };
@@ -87,7 +95,7 @@ export function medianInterval(values: readonly number[], confidence = 0.95): { 
  * A ratio's verdict against `target` from the 95 % interval of its median rather than the median
  * alone: a median whose interval holds the target is above or below it by the chance of one run.
  */
-export function intervalVerdict(interval: { readonly low: number; readonly high: number }, target: number): "ok" | "MISS" | "too close to call" {
+export function intervalVerdict(interval: MedianInterval, target: number): IntervalVerdict {
   if (interval.high <= target) return "ok";
   if (interval.low > target) return "MISS";
   return "too close to call";

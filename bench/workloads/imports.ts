@@ -6,7 +6,7 @@ import type { BundleReport, LazyChunk } from "../../scripts/size/bundle";
 import { bundleStackRows, bundleWithFloors } from "../../scripts/size/import-subjects";
 import type { ImportSubject } from "../../scripts/size/import-subjects";
 import { importEnv, importNode, importNodeVersion, importProcess, importScript } from "../../scripts/size/import-process";
-import type { Summary } from "../stats";
+import type { IntervalVerdict, MedianInterval, Summary } from "../stats";
 import { intervalVerdict, medianInterval, summarize } from "../stats";
 import type { Details, Workload, WorkloadResult } from "../workload";
 
@@ -101,7 +101,7 @@ interface Compared {
   readonly own: number;
   readonly base: number;
   readonly ratio: number;
-  readonly interval: { readonly low: number; readonly high: number };
+  readonly interval: MedianInterval;
 }
 
 const compared = (handler: Measured): Compared => ({
@@ -149,8 +149,8 @@ function details(rows: readonly Compared[], stack: readonly Compared[]): Details
 }
 
 /** How many functions got each verdict, for the row's extra: `ok=6 miss=13 tooClose=22`. */
-function verdictCounts(verdicts: readonly ReturnType<typeof intervalVerdict>[]): Record<string, number> {
-  const count = (verdict: ReturnType<typeof intervalVerdict>) => verdicts.filter((each) => each === verdict).length;
+function verdictCounts(verdicts: readonly IntervalVerdict[]): Record<string, number> {
+  const count = (verdict: IntervalVerdict) => verdicts.filter((each) => each === verdict).length;
   return { ok: count("ok"), miss: count("MISS"), tooClose: count("too close to call") };
 }
 
